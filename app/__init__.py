@@ -1,0 +1,72 @@
+"""The application factory: configuration, policy, extensions, blueprints and commands."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from app.config import PROJECT_ROOT, Settings, engine_options
+from app.errors import NocApi, register_domain_errors
+from app.extensions import db, migrate
+from app.policy import load_policy
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    settings = Settings.from_environment(Path(app.instance_path))
+    app.config.update(settings.flask_config())
+    if overrides:
+        app.config.update(overrides)
+        if "SQLALCHEMY_DATABASE_URI" in overrides and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(overrides["SQLALCHEMY_DATABASE_URI"])
+    app.json.ensure_ascii = False  # Chinese text round-trips unchanged
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    # A bad policy stops start-up here, with a message naming the key.
+    app.extensions["noc_policy"] = load_policy(app.config["NOC_POLICY_FILE"])
+    app.extensions["noc_health_probes"] = {}
+
+    _import_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True)
+    api = NocApi(app, spec_kwargs={"security": [{"bearerAuth": []}]})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    app.extensions["noc_api"] = api
+    register_domain_errors(app)
+    _register_blueprints(app, api)
+    _register_commands(app)
+    _init_domains(app)
+    return app
+
+
+def _init_domains(app: Flask) -> None:
+    """Each domain connects its signal receivers, workers and health probes here."""
+
+
+def _import_models() -> None:
+    """Every model module, so metadata (and Alembic) sees every table."""
+    import app.auth.models  # noqa: F401
+    import app.incidents.models  # noqa: F401
+    import app.models  # noqa: F401
+    import app.staff.models  # noqa: F401
+    import app.subscribers.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask, api: NocApi) -> None:
+    from app import health, policy_views
+    from app.incidents import views as incident_views
+
+    app.register_blueprint(health.blp)
+    api.register_blueprint(policy_views.blp)
+    api.register_blueprint(incident_views.blp)
+
+
+def _register_commands(app: Flask) -> None:
+    from app.auth.cli import users_cli
+    from app.cli import bootstrap, serve
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(bootstrap)
+    app.cli.add_command(serve)

@@ -1,0 +1,1 @@
+"""Users, hashed API tokens, roles, and the decorators that check them."""

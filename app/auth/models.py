@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db_types import UTCDateTime
+from app.extensions import db
+
+
+class Role(str, enum.Enum):
+    operator = "operator"
+    duty_manager = "duty_manager"
+    reviewer = "reviewer"
+    admin = "admin"
+
+
+ROLE_LABELS_ZH = {
+    Role.operator: "值班操作员",
+    Role.duty_manager: "值班经理",
+    Role.reviewer: "审核人",
+    Role.admin: "管理员",
+}
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20))  # E.164, for staff escalations
+    on_call: Mapped[bool] = mapped_column(default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    tokens: Mapped[list["ApiToken"]] = relationship(back_populates="user")
+
+
+class ApiToken(db.Model):
+    """A bearer token; only its SHA-256 is stored (tokens are 256-bit random, so a fast hash suffices)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(back_populates="tokens")

@@ -1,0 +1,76 @@
+"""Domain errors and their JSON answers: 4xx naming the field or state, never a 500 for bad input."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Api
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def payload(self) -> dict:
+        return {"code": self.status_code, "message": self.message, **self.details}
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class TransitionNotAllowed(DomainError):
+    """409: the action is not allowed from the incident's current state (named in the body)."""
+
+    status_code = 409
+
+    def __init__(self, action: str, state: str, message: str | None = None, **details: Any) -> None:
+        super().__init__(message or f"当前状态 {state} 不允许执行 {action} (not allowed from state '{state}')",
+                         state=state, action=action, **details)
+
+
+class InvalidInput(DomainError):
+    """422 for a rule the schema cannot express; ``field`` names the offending input."""
+
+    status_code = 422
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", errors={"json": {field: [message]}})
+
+
+class NocApi(Api):
+    """flask-smorest's Api, keeping every detail passed to abort() in the JSON error body."""
+
+    def handle_http_exception(self, error):
+        payload, code, headers = super().handle_http_exception(error)
+        data = getattr(error, "data", None) or {}
+        for key, value in data.items():
+            if key not in {"headers", "messages", "exc", "schema"} and key not in payload:
+                payload[key] = value
+        if "message" not in payload:
+            if code == 422 and "errors" in payload:
+                payload["message"] = "输入无效 (invalid input): " + ", ".join(_field_names(payload["errors"]))
+            else:
+                payload["message"] = error.description
+        return payload, code, headers
+
+
+def _field_names(errors: Any, prefix: str = "") -> list[str]:
+    names: list[str] = []
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            if prefix == "" and key in {"json", "query", "form", "files", "headers", "path"}:
+                names.extend(_field_names(value, ""))
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+                names.extend(_field_names(value, path) if isinstance(value, dict) else [path])
+    return names or ([prefix] if prefix else [])
+
+
+def register_domain_errors(app) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        return error.payload(), error.status_code

@@ -1,0 +1,1 @@
+"""Incidents: declaration, grading, the lifecycle (闭环管理), responsibility and the timeline."""

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from app.incidents.causes import CAUSES
+from app.incidents.models import Status
+
+_name = validate.Length(min=1, max=40)
+
+
+def _text(max_length: int, **kwargs):
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+class IncidentCreateSchema(Schema):
+    title = _text(200, required=True)
+    description = fields.String(load_default="", validate=validate.Length(max=10000))
+    services = fields.List(fields.String(validate=_name), required=True, validate=validate.Length(min=1, max=50))
+    regions = fields.List(fields.String(validate=_name), required=True, validate=validate.Length(min=1, max=200))
+    detected_at = fields.AwareDateTime(format="iso", metadata={"description": "故障发生时间, ISO 8601 with offset; default now"})
+    level = fields.Integer(strict=True, validate=validate.Range(min=1, max=3))
+    level_reason = _text(2000, metadata={"description": "required when level differs from the proposed grade"})
+    major = fields.Boolean()
+    major_reason = _text(2000)
+    estimated_recovery_at = fields.AwareDateTime(format="iso")
+
+
+class ReportSchema(Schema):
+    fault_type = _text(200, required=True)
+    scope_summary = _text(5000, required=True)
+    estimated_recovery_at = fields.AwareDateTime(format="iso", metadata={"description": "required unless given at declaration"})
+
+
+class RespondSchema(Schema):
+    responder = _text(120, required=True)
+    emergency_response = fields.Boolean(load_default=False)
+
+
+class ProgressUpdateSchema(Schema):
+    message = _text(5000, required=True)
+    notify_subscribers = fields.Boolean(load_default=False)
+
+
+class RegradeSchema(Schema):
+    level = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=3))
+    major = fields.Boolean()
+    major_reason = _text(2000)
+    reason = _text(2000, required=True)
+
+
+class ResponsibilityEntrySchema(Schema):
+    category = fields.String(required=True, validate=validate.OneOf(sorted(CAUSES)))
+    sub_cause = fields.String(required=True, validate=validate.OneOf(sorted({c for subs in CAUSES.values() for c in subs})))
+    party = _text(120, required=True)
+    share = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=100),
+                           metadata={"description": "percent; the entries' shares sum to 100"})
+
+
+class RecoverSchema(Schema):
+    recovered_at = fields.AwareDateTime(format="iso", metadata={"description": "default now"})
+    summary = _text(5000, required=True)
+
+
+class CancelSchema(Schema):
+    reason = _text(2000, required=True)
+
+
+class IncidentListQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf([s.value for s in Status]))
+    level = fields.Integer(validate=validate.Range(min=1, max=3))
+    major = fields.Boolean()
+
+
+class ResponsibilitySchema(Schema):
+    category = fields.String()
+    sub_cause = fields.String()
+    party = fields.String()
+    share = fields.Integer()
+
+
+class IncidentSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    title = fields.String()
+    description = fields.String()
+    services = fields.List(fields.String())
+    regions = fields.List(fields.String())
+    level = fields.Integer()
+    proposed_level = fields.Integer()
+    level_reason = fields.String(allow_none=True)
+    major = fields.Boolean()
+    major_reason = fields.String(allow_none=True)
+    status = fields.String()
+    detected_at = fields.AwareDateTime(format="iso")
+    estimated_recovery_at = fields.AwareDateTime(format="iso", allow_none=True)
+    reported_at = fields.AwareDateTime(format="iso", allow_none=True)
+    fault_type = fields.String(allow_none=True)
+    scope_summary = fields.String(allow_none=True)
+    responded_at = fields.AwareDateTime(format="iso", allow_none=True)
+    responder = fields.String(allow_none=True)
+    emergency_response_at = fields.AwareDateTime(format="iso", allow_none=True)
+    recovered_at = fields.AwareDateTime(format="iso", allow_none=True)
+    recovery_summary = fields.String(allow_none=True)
+    analysis_report_submitted_at = fields.AwareDateTime(format="iso", allow_none=True)
+    closed_at = fields.AwareDateTime(format="iso", allow_none=True)
+    cancelled_at = fields.AwareDateTime(format="iso", allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    policy_version = fields.String()
+    created_at = fields.AwareDateTime(format="iso")
+    responsibility = fields.Method("_responsibility")
+    affected_subscribers = fields.Method("_affected")
+    user_minutes = fields.Method("_user_minutes")
+    regulator_reportable = fields.Method("_reportable")
+
+    def _responsibility(self, incident):
+        from app.incidents.service import responsibility_as_dicts
+
+        return responsibility_as_dicts(incident)
+
+    def _affected(self, incident):
+        from app.incidents.service import affected_count
+
+        return affected_count(incident)
+
+    def _user_minutes(self, incident):
+        from app.incidents.service import user_minutes
+
+        return user_minutes(incident)
+
+    def _reportable(self, incident):
+        from app.clock import utcnow
+        from app.incidents.grading import is_regulator_reportable, outage_minutes
+        from app.incidents.service import affected_count
+        from app.policy import current_policy
+
+        end = incident.recovered_at or incident.cancelled_at or utcnow()
+        return is_regulator_reportable(affected_count(incident), outage_minutes(incident.detected_at, end), current_policy())
+
+
+class TimelineEventSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    at = fields.AwareDateTime(format="iso")
+    actor = fields.String(attribute="actor_name")
+    message = fields.String()
+    before = fields.Dict(allow_none=True)
+    after = fields.Dict(allow_none=True)

@@ -1,0 +1,378 @@
+"""The incident lifecycle (RULES §3). Only this module changes an incident's state.
+
+Each public function is one unit of work: it validates, changes the incident, appends
+to the timeline, tells the other domains through ``signals`` and commits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.auth.models import User
+from app.clock import ensure_aware_utc, utcnow
+from app.errors import InvalidInput, NotFound, TransitionNotAllowed
+from app.extensions import db
+from app.incidents import signals, timeline
+from app.incidents.causes import CAUSES
+from app.incidents.grading import outage_minutes, propose_level
+from app.incidents.models import Incident, Responsibility, Status
+from app.incidents.numbering import next_incident_number
+from app.models import record_policy_version
+from app.policy import Policy, current_policy
+from app.subscribers.affected import count_affected
+
+OPEN_BEFORE_RECOVERY = (Status.declared, Status.reported, Status.responding)
+
+
+@dataclass(frozen=True)
+class ResponsibilityEntry:
+    category: str
+    sub_cause: str
+    party: str
+    share: int
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _snapshot(incident: Incident, *names: str) -> dict[str, Any]:
+    return {name: _iso(getattr(incident, name)) for name in names}
+
+
+def _require_state(incident: Incident, action: str, allowed: Iterable[Status]) -> None:
+    if incident.status not in {s.value for s in allowed}:
+        raise TransitionNotAllowed(action, incident.status)
+
+
+def _not_in_future(field: str, moment: datetime, now: datetime) -> datetime:
+    moment = ensure_aware_utc(moment)
+    if moment > now:
+        raise InvalidInput(field, "不能晚于当前时间 (must not be in the future)")
+    return moment
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        raise TransitionNotAllowed("update", "changed", "故障单已被他人同时修改，请刷新后重试 (the incident changed concurrently; reload and retry)")
+
+
+def get_incident(incident_id: int, *, for_update: bool = False) -> Incident:
+    query = select(Incident).where(Incident.id == incident_id)
+    if for_update:
+        query = query.with_for_update()
+    incident = db.session.scalar(query)
+    if incident is None:
+        raise NotFound(f"故障单 {incident_id} 不存在 (incident not found)", incident_id=incident_id)
+    return incident
+
+
+def affected_count(incident: Incident, policy: Policy | None = None) -> int:
+    if incident.affected_subscribers_at_recovery is not None:
+        return incident.affected_subscribers_at_recovery
+    return count_affected(incident.services, incident.regions, policy or current_policy())
+
+
+def user_minutes(incident: Incident, policy: Policy | None = None) -> int:
+    """受影响用户数 × 中断分钟: live while open, fixed at recovery."""
+    if incident.user_minutes_at_recovery is not None:
+        return incident.user_minutes_at_recovery
+    end = incident.cancelled_at or utcnow()
+    return affected_count(incident, policy) * outage_minutes(incident.detected_at, end)
+
+
+def declare(actor: User, *, title: str, services: list[str], regions: list[str], description: str = "",
+            detected_at: datetime | None = None, level: int | None = None, level_reason: str | None = None,
+            major: bool | None = None, major_reason: str | None = None,
+            estimated_recovery_at: datetime | None = None) -> Incident:
+    policy = current_policy()
+    now = utcnow()
+    detected_at = _not_in_future("detected_at", detected_at or now, now)
+    if estimated_recovery_at is not None and ensure_aware_utc(estimated_recovery_at) <= detected_at:
+        raise InvalidInput("estimated_recovery_at", "必须晚于故障发生时间 (must be after detected_at)")
+    services = _distinct(services)
+    regions = _distinct(regions)
+
+    affected = count_affected(services, regions, policy)
+    proposed = propose_level(services, regions, affected, policy)
+    level = level or proposed
+    if level != proposed and not (level_reason or "").strip():
+        raise InvalidInput("level_reason", f"定级 {level} 与建议定级 {proposed} 不同，须说明理由 (a reason is required to override the proposed level)")
+    is_major = _resolve_major(level, major, major_reason, previous_major=False)
+
+    incident = Incident(
+        number=next_incident_number(now, policy.zone),
+        title=title.strip(), description=description or "", services=services, regions=regions,
+        level=level, proposed_level=proposed, level_reason=(level_reason or None) if level != proposed else None,
+        major=is_major, major_reason=major_reason if is_major and level != 1 else None,
+        status=Status.declared.value, detected_at=detected_at,
+        estimated_recovery_at=ensure_aware_utc(estimated_recovery_at) if estimated_recovery_at else None,
+        policy_version=record_policy_version(policy), created_by=actor.id, created_at=now, updated_at=now,
+    )
+    db.session.add(incident)
+    db.session.flush()
+    timeline.record(
+        incident, "declared", actor=actor,
+        message=f"登记故障 {incident.number}：{incident.title}（建议定级 {proposed} 级，定级 {level} 级）",
+        after=_snapshot(incident, "number", "title", "services", "regions", "level", "proposed_level",
+                        "level_reason", "major", "major_reason", "detected_at", "estimated_recovery_at"),
+    )
+    signals.incident_declared.send("app.incidents.service", incident=incident, actor=actor)
+    _commit()
+    return incident
+
+
+def _distinct(values: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for value in values:
+        seen.setdefault(value.strip(), None)
+    return list(seen)
+
+
+def _resolve_major(level: int, major: bool | None, major_reason: str | None, previous_major: bool) -> bool:
+    """Every level 1 is major; a level 2/3 incident is major only when marked so, with a reason."""
+    if level == 1:
+        if major is False:
+            raise InvalidInput("major", "一级故障均为重大服务中断 (every level 1 incident is major)")
+        return True
+    if major is None:
+        return previous_major
+    if major and not (major_reason or "").strip():
+        raise InvalidInput("major_reason", "标记为重大服务中断须说明理由 (a reason is required to mark a major interruption)")
+    return major
+
+
+def report(incident_id: int, actor: User, *, fault_type: str, scope_summary: str,
+           estimated_recovery_at: datetime | None) -> Incident:
+    incident = get_incident(incident_id, for_update=True)
+    _require_state(incident, "report", [Status.declared])
+    before = _snapshot(incident, "status", "fault_type", "scope_summary", "estimated_recovery_at")
+    if estimated_recovery_at is not None:
+        estimated_recovery_at = ensure_aware_utc(estimated_recovery_at)
+        if estimated_recovery_at <= incident.detected_at:
+            raise InvalidInput("estimated_recovery_at", "必须晚于故障发生时间 (must be after detected_at)")
+    elif incident.estimated_recovery_at is None:
+        raise InvalidInput("estimated_recovery_at", "上报须包含预计恢复时间 (the report must give an estimated recovery time)")
+    now = utcnow()
+    incident.status = Status.reported.value
+    incident.reported_at = now
+    incident.fault_type = fault_type
+    incident.scope_summary = scope_summary
+    incident.estimated_recovery_at = estimated_recovery_at or incident.estimated_recovery_at
+    incident.updated_at = now
+    timeline.record(incident, "reported", actor=actor, message=f"已上报服务调度中心：{fault_type}",
+                    before=before, after=_snapshot(incident, "status", "fault_type", "scope_summary", "estimated_recovery_at"))
+    signals.incident_reported.send("app.incidents.service", incident=incident, actor=actor)
+    _commit()
+    return incident
+
+
+def respond(incident_id: int, actor: User, *, responder: str, emergency_response: bool) -> Incident:
+    incident = get_incident(incident_id, for_update=True)
+    _require_state(incident, "respond", [Status.reported])
+    if incident.major and not emergency_response:
+        raise InvalidInput("emergency_response", "重大服务中断须启动应急响应 (a major interruption requires emergency response)")
+    before = _snapshot(incident, "status", "responder", "emergency_response_at")
+    now = utcnow()
+    incident.status = Status.responding.value
+    incident.responded_at = now
+    incident.responder = responder.strip()
+    if emergency_response:
+        incident.emergency_response_at = now
+    incident.updated_at = now
+    message = f"{incident.responder} 负责处理" + ("，已启动应急响应" if emergency_response else "")
+    timeline.record(incident, "responded", actor=actor, message=message, before=before,
+                    after=_snapshot(incident, "status", "responder", "emergency_response_at"))
+    signals.incident_responded.send("app.incidents.service", incident=incident, actor=actor,
+                                    emergency_response=emergency_response)
+    _commit()
+    return incident
+
+
+def post_update(incident_id: int, actor: User, *, message: str, notify_subscribers: bool):
+    incident = get_incident(incident_id, for_update=True)
+    _require_state(incident, "update", [*OPEN_BEFORE_RECOVERY, Status.recovered])
+    incident.updated_at = utcnow()
+    event = timeline.record(incident, "progress_update", actor=actor, message=message,
+                            after={"notify_subscribers": notify_subscribers})
+    db.session.flush()
+    signals.progress_update_posted.send("app.incidents.service", incident=incident, actor=actor, update=event,
+                                        notify_subscribers=notify_subscribers)
+    _commit()
+    return event
+
+
+def regrade(incident_id: int, actor: User, *, level: int, reason: str, major: bool | None = None,
+            major_reason: str | None = None) -> Incident:
+    incident = get_incident(incident_id, for_update=True)
+    _require_state(incident, "regrade", [*OPEN_BEFORE_RECOVERY, Status.recovered])
+    # Leaving level 1 drops the implied major flag unless the caller keeps it explicitly.
+    previous_major = incident.major if incident.level != 1 else False
+    is_major = _resolve_major(level, major, major_reason or reason, previous_major)
+    if level == incident.level and is_major == incident.major:
+        raise InvalidInput("level", "定级与重大标记均未变化 (level and major are unchanged)")
+    before = _snapshot(incident, "level", "major", "major_reason", "level_reason")
+    incident.level = level
+    incident.level_reason = reason
+    incident.major = is_major
+    incident.major_reason = (major_reason or reason) if is_major and level != 1 else None
+    incident.updated_at = utcnow()
+    after = _snapshot(incident, "level", "major", "major_reason", "level_reason")
+    timeline.record(incident, "regraded", actor=actor,
+                    message=f"定级由 {before['level']} 级调整为 {level} 级：{reason}", before=before, after=after)
+    signals.incident_regraded.send("app.incidents.service", incident=incident, actor=actor, before=before, after=after)
+    _commit()
+    return incident
+
+
+def validate_responsibility(entries: list[ResponsibilityEntry]) -> None:
+    if not entries:
+        raise InvalidInput("entries", "至少需要一条责任认定 (at least one entry is required)")
+    seen: set[tuple[str, str, str]] = set()
+    for index, entry in enumerate(entries):
+        if entry.category not in CAUSES:
+            raise InvalidInput(f"entries.{index}.category", f"未知原因类别 {entry.category!r} (unknown category; one of {sorted(CAUSES)})")
+        if entry.sub_cause not in CAUSES[entry.category]:
+            raise InvalidInput(f"entries.{index}.sub_cause",
+                               f"{entry.sub_cause!r} 不属于 {entry.category} (unknown sub_cause; one of {sorted(CAUSES[entry.category])})")
+        key = (entry.category, entry.sub_cause, entry.party.strip())
+        if key in seen:
+            raise InvalidInput(f"entries.{index}", "重复的责任条目 (duplicate entry)")
+        seen.add(key)
+    total = sum(entry.share for entry in entries)
+    if total != 100:
+        raise InvalidInput("entries", f"责任比例合计为 {total}%，应为 100% (shares must sum to 100, got {total})")
+
+
+def set_responsibility(incident_id: int, actor: User, entries: list[ResponsibilityEntry]) -> Incident:
+    incident = get_incident(incident_id, for_update=True)
+    _require_state(incident, "responsibility", [*OPEN_BEFORE_RECOVERY, Status.recovered])
+    validate_responsibility(entries)
+    before = {"entries": responsibility_as_dicts(incident)}
+    incident.responsibilities.clear()
+    db.session.flush()
+    for entry in entries:
+        incident.responsibilities.append(Responsibility(category=entry.category, sub_cause=entry.sub_cause,
+                                                        party=entry.party.strip(), share=entry.share))
+    incident.updated_at = utcnow()
+    after = {"entries": responsibility_as_dicts(incident)}
+    timeline.record(incident, "responsibility_set", actor=actor, message="责任认定已更新", before=before, after=after)
+    signals.responsibility_changed.send("app.incidents.service", incident=incident, actor=actor)
+    _commit()
+    return incident
+
+
+def responsibility_as_dicts(incident: Incident) -> list[dict[str, Any]]:
+    return [{"category": r.category, "sub_cause": r.sub_cause, "party": r.party, "share": r.share}
+            for r in incident.responsibilities]
+
+
+def recover(incident_id: int, actor: User, *, summary: str, recovered_at: datetime | None = None) -> Incident:
+    incident = get_incident(incident_id, for_update=True)
+    _require_state(incident, "recover", [Status.responding])
+    now = utcnow()
+    recovered_at = _not_in_future("recovered_at", recovered_at or now, now)
+    if recovered_at < incident.detected_at:
+        raise InvalidInput("recovered_at", "不能早于故障发生时间 (must not be before detected_at)")
+    policy = current_policy()
+    affected = count_affected(incident.services, incident.regions, policy)
+    before = _snapshot(incident, "status")
+    incident.status = Status.recovered.value
+    incident.recovered_at = recovered_at
+    incident.recovery_summary = summary
+    incident.affected_subscribers_at_recovery = affected
+    incident.user_minutes_at_recovery = affected * outage_minutes(incident.detected_at, recovered_at)
+    incident.updated_at = now
+    timeline.record(incident, "recovered", actor=actor, message=f"业务已恢复：{summary}", before=before,
+                    after=_snapshot(incident, "status", "recovered_at", "affected_subscribers_at_recovery",
+                                    "user_minutes_at_recovery"))
+    signals.incident_recovered.send("app.incidents.service", incident=incident, actor=actor)
+    _commit()
+    return incident
+
+
+def closure_blockers(incident: Incident) -> list[str]:
+    missing = []
+    if not incident.responsibilities:
+        missing.append("responsibility")
+    if incident.analysis_report_submitted_at is None:
+        missing.append("analysis_report")
+    return missing
+
+
+def close(incident_id: int, actor: User) -> Incident:
+    incident = get_incident(incident_id, for_update=True)
+    _require_state(incident, "close", [Status.recovered])
+    missing = closure_blockers(incident)
+    if missing:
+        labels = {"responsibility": "原因与责任认定", "analysis_report": "已提交的故障分析报告"}
+        raise TransitionNotAllowed(
+            "close", incident.status,
+            "尚缺：" + "、".join(labels[m] for m in missing) + f" (cannot close; missing: {', '.join(missing)})",
+            missing=missing,
+        )
+    now = utcnow()
+    incident.status = Status.closed.value
+    incident.closed_at = now
+    incident.updated_at = now
+    timeline.record(incident, "closed", actor=actor, message="故障已闭环", before={"status": Status.recovered.value},
+                    after={"status": Status.closed.value, "closed_at": _iso(now)})
+    signals.incident_closed.send("app.incidents.service", incident=incident, actor=actor)
+    _commit()
+    return incident
+
+
+def cancel(incident_id: int, actor: User, *, reason: str) -> Incident:
+    incident = get_incident(incident_id, for_update=True)
+    _require_state(incident, "cancel", OPEN_BEFORE_RECOVERY)
+    now = utcnow()
+    before = _snapshot(incident, "status")
+    incident.status = Status.cancelled.value
+    incident.cancelled_at = now
+    incident.cancel_reason = reason
+    incident.updated_at = now
+    timeline.record(incident, "cancelled", actor=actor, message=f"误报撤销：{reason}", before=before,
+                    after=_snapshot(incident, "status", "cancelled_at", "cancel_reason"))
+    signals.incident_cancelled.send("app.incidents.service", incident=incident, actor=actor)
+    _commit()
+    return incident
+
+
+def mark_analysis_report_submitted(incident: Incident, actor: User, submitted_at: datetime) -> None:
+    """Called by the reports domain inside its own unit of work (it commits)."""
+    incident.analysis_report_submitted_at = submitted_at
+    incident.updated_at = submitted_at
+    timeline.record(incident, "analysis_report_submitted", actor=actor, message="故障分析报告已提交",
+                    after={"analysis_report_submitted_at": _iso(submitted_at)})
+
+
+def list_incidents(*, status: str | None = None, level: int | None = None, major: bool | None = None):
+    """A query of incidents, newest first; the views paginate it."""
+    query = select(Incident).order_by(Incident.detected_at.desc(), Incident.id.desc())
+    if status:
+        query = query.where(Incident.status == status)
+    if level:
+        query = query.where(Incident.level == level)
+    if major is not None:
+        query = query.where(Incident.major.is_(major))
+    return query
+
+
+def timeline_of(incident_id: int):
+    from app.incidents.models import TimelineEvent
+
+    get_incident(incident_id)
+    return db.session.scalars(
+        select(TimelineEvent).where(TimelineEvent.incident_id == incident_id).order_by(TimelineEvent.at, TimelineEvent.id)
+    ).all()
+
+
+def count_incidents(query) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

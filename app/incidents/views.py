@@ -1,0 +1,137 @@
+"""Thin HTTP views: parse with a schema, call one service function, dump with a schema."""
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from app.api_blueprint import api_blueprint
+from app.auth.access import current_user, roles_required
+from app.auth.models import Role
+from app.incidents import service
+from app.incidents.schemas import (
+    CancelSchema,
+    IncidentCreateSchema,
+    IncidentListQuerySchema,
+    IncidentSchema,
+    ProgressUpdateSchema,
+    RecoverSchema,
+    RegradeSchema,
+    ReportSchema,
+    RespondSchema,
+    ResponsibilityEntrySchema,
+    TimelineEventSchema,
+)
+from app.pagination import PageQuerySchema, page_envelope_schema, paginate
+
+blp = api_blueprint("incidents", __name__, url_prefix="/incidents", description="故障单：登记、上报、响应、恢复、闭环")
+
+OPERATORS = (Role.operator, Role.duty_manager)
+MANAGERS = (Role.duty_manager,)
+IncidentPageSchema = page_envelope_schema(IncidentSchema, "IncidentPage")
+
+
+class IncidentListQuery(IncidentListQuerySchema, PageQuerySchema):
+    pass
+
+
+@blp.route("")
+class Incidents(MethodView):
+    @blp.arguments(IncidentListQuery, location="query")
+    @blp.response(200, IncidentPageSchema)
+    def get(self, args):
+        """List incidents, newest first (filter by status, level, major)."""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        return paginate(service.list_incidents(**args), page, per_page)
+
+    @roles_required(*OPERATORS)
+    @blp.arguments(IncidentCreateSchema)
+    @blp.response(201, IncidentSchema)
+    def post(self, data):
+        """Declare an incident (登记); the grade is proposed from the scope unless given."""
+        return service.declare(current_user(), **data)
+
+
+@blp.route("/<int:incident_id>")
+class IncidentDetail(MethodView):
+    @blp.response(200, IncidentSchema)
+    def get(self, incident_id):
+        return service.get_incident(incident_id)
+
+
+@blp.route("/<int:incident_id>/report", methods=["POST"])
+@roles_required(*OPERATORS)
+@blp.arguments(ReportSchema)
+@blp.response(200, IncidentSchema)
+def report(data, incident_id):
+    """Report to the service dispatch center (上报服务调度中心)."""
+    return service.report(incident_id, current_user(), fault_type=data["fault_type"],
+                          scope_summary=data["scope_summary"], estimated_recovery_at=data.get("estimated_recovery_at"))
+
+
+@blp.route("/<int:incident_id>/respond", methods=["POST"])
+@roles_required(*OPERATORS)
+@blp.arguments(RespondSchema)
+@blp.response(200, IncidentSchema)
+def respond(data, incident_id):
+    """A named responder takes charge (响应); major incidents activate emergency response."""
+    return service.respond(incident_id, current_user(), **data)
+
+
+@blp.route("/<int:incident_id>/updates", methods=["POST"])
+@roles_required(*OPERATORS)
+@blp.arguments(ProgressUpdateSchema)
+@blp.response(201, TimelineEventSchema)
+def post_update(data, incident_id):
+    """Progress update (进展通报), optionally pushed to affected subscribers."""
+    return service.post_update(incident_id, current_user(), **data)
+
+
+@blp.route("/<int:incident_id>/regrade", methods=["POST"])
+@roles_required(*MANAGERS)
+@blp.arguments(RegradeSchema)
+@blp.response(200, IncidentSchema)
+def regrade(data, incident_id):
+    """Change the grade or the major flag, with a reason; open deadlines are recomputed."""
+    return service.regrade(incident_id, current_user(), **data)
+
+
+@blp.route("/<int:incident_id>/responsibility", methods=["PUT"])
+@roles_required(*OPERATORS)
+@blp.arguments(ResponsibilityEntrySchema(many=True))
+@blp.response(200, IncidentSchema)
+def set_responsibility(entries, incident_id):
+    """Causes and responsibility shares (责任认定); the shares sum to 100."""
+    parsed = [service.ResponsibilityEntry(**entry) for entry in entries]
+    return service.set_responsibility(incident_id, current_user(), parsed)
+
+
+@blp.route("/<int:incident_id>/recover", methods=["POST"])
+@roles_required(*OPERATORS)
+@blp.arguments(RecoverSchema)
+@blp.response(200, IncidentSchema)
+def recover(data, incident_id):
+    """Service restored (已恢复): starts the notice and analysis-report windows."""
+    return service.recover(incident_id, current_user(), **data)
+
+
+@blp.route("/<int:incident_id>/close", methods=["POST"])
+@roles_required(*MANAGERS)
+@blp.response(200, IncidentSchema)
+def close(incident_id):
+    """Close the loop (闭环); 409 lists what is missing."""
+    return service.close(incident_id, current_user())
+
+
+@blp.route("/<int:incident_id>/cancel", methods=["POST"])
+@roles_required(*MANAGERS)
+@blp.arguments(CancelSchema)
+@blp.response(200, IncidentSchema)
+def cancel(data, incident_id):
+    """Cancel a false alarm (误报撤销) before recovery; stops all deadlines."""
+    return service.cancel(incident_id, current_user(), **data)
+
+
+@blp.route("/<int:incident_id>/timeline")
+@blp.response(200, TimelineEventSchema(many=True))
+def incident_timeline(incident_id):
+    """Every event, oldest first, with actor and time."""
+    return service.timeline_of(incident_id)

@@ -1,0 +1,191 @@
+"""The versioned operator policy: load a TOML file, validate it, expose it.
+
+A bad policy stops start-up with a message naming the offending key, so a typo in a
+window can never silently become a wrong deadline.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+
+GRADES = (1, 2, 3)
+
+
+class PolicyError(RuntimeError):
+    """The policy file cannot be used; the message names the key."""
+
+
+def _positive_int(**kwargs):
+    return fields.Integer(required=True, strict=True, validate=validate.Range(min=1), **kwargs)
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class GradeSchema(_Strict):
+    respond_minutes = _positive_int()
+    recover_minutes = _positive_int()
+
+
+class WindowsSchema(_Strict):
+    report_minutes = _positive_int()
+    emergency_response_minutes = _positive_int()
+    recovery_notice_minutes = _positive_int()
+    formal_notice_minutes = _positive_int()
+    analysis_report_minutes = _positive_int()
+
+
+class EscalationSchema(_Strict):
+    warning_fraction = fields.Float(required=True, validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False))
+    next_tier_after_minutes = _positive_int()
+
+
+class GradingSchema(_Strict):
+    key_services = fields.List(fields.String(validate=validate.Length(min=1)), required=True)
+    all_regions_markers = fields.List(fields.String(validate=validate.Length(min=1)), required=True)
+    all_services_markers = fields.List(fields.String(validate=validate.Length(min=1)), required=True)
+    level1_subscribers = _positive_int()
+    level2_subscribers = _positive_int()
+
+
+class RegulatorSchema(_Strict):
+    users_over = _positive_int()
+    users_duration_minutes = _positive_int()
+    user_minutes_over = _positive_int()
+    user_minutes_min_duration_minutes = _positive_int()
+
+
+class CompensationSchema(_Strict):
+    billing_period_hours = _positive_int()
+    minimum_outage_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    breach_multiplier = _positive_int()
+    operator_categories = fields.List(
+        fields.String(validate=validate.OneOf(["technical", "management", "external", "human"])), required=True
+    )
+    data_services = fields.List(fields.String(validate=validate.Length(min=1)), required=True)
+    data_credit_gb_per_block = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    data_credit_block_hours = _positive_int()
+    data_credit_cap_gb = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class NoticesSchema(_Strict):
+    default_language = fields.String(required=True, validate=validate.OneOf(["zh-CN", "en"]))
+
+
+class PolicySchema(_Strict):
+    version = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    timezone = fields.String(required=True)
+    hotline = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    grades = fields.Dict(keys=fields.String(validate=validate.OneOf(["1", "2", "3"])), values=fields.Nested(GradeSchema), required=True)
+    windows = fields.Nested(WindowsSchema, required=True)
+    escalation = fields.Nested(EscalationSchema, required=True)
+    grading = fields.Nested(GradingSchema, required=True)
+    regulator = fields.Nested(RegulatorSchema, required=True)
+    compensation = fields.Nested(CompensationSchema, required=True)
+    notices = fields.Nested(NoticesSchema, required=True)
+
+    @validates("timezone")
+    def _known_zone(self, value: str, **_: Any) -> None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(f"unknown time zone {value!r}") from exc
+
+    @validates("grades")
+    def _every_grade(self, value: dict, **_: Any) -> None:
+        missing = [str(g) for g in GRADES if str(g) not in value]
+        if missing:
+            raise ValidationError(f"missing grade(s) {', '.join(missing)}")
+
+
+def _flatten_errors(errors: Any, prefix: str = "") -> list[str]:
+    if isinstance(errors, dict):
+        out: list[str] = []
+        for key, value in errors.items():
+            out.extend(_flatten_errors(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(errors, list) and all(isinstance(e, str) for e in errors):
+        return [f"{prefix}: {'; '.join(errors)}"]
+    return [f"{prefix}: {errors}"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The validated policy. ``version`` is the file's own label plus a content digest."""
+
+    version: str
+    data: dict
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.data["timezone"])
+
+    def grade(self, level: int) -> dict:
+        return self.data["grades"][str(level)]
+
+    def minutes(self, key: str) -> timedelta:
+        return timedelta(minutes=self.data["windows"][key])
+
+    def respond_window(self, level: int) -> timedelta:
+        return timedelta(minutes=self.grade(level)["respond_minutes"])
+
+    def recover_window(self, level: int) -> timedelta:
+        return timedelta(minutes=self.grade(level)["recover_minutes"])
+
+    @property
+    def grading(self) -> dict:
+        return self.data["grading"]
+
+    @property
+    def compensation(self) -> dict:
+        return self.data["compensation"]
+
+    @property
+    def escalation(self) -> dict:
+        return self.data["escalation"]
+
+    @property
+    def regulator(self) -> dict:
+        return self.data["regulator"]
+
+    def as_public_dict(self) -> dict:
+        return {"version": self.version, **self.data}
+
+
+def parse_policy(raw: dict, source: str = "policy") -> Policy:
+    try:
+        data = PolicySchema().load(raw)
+    except ValidationError as exc:
+        details = "; ".join(_flatten_errors(exc.messages))
+        raise PolicyError(f"invalid {source}: {details}") from None
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:8]
+    return Policy(version=f"{data['version']}+{digest}", data=data)
+
+
+def load_policy(path: Path | str) -> Policy:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(f"policy file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"policy file {path} is not valid TOML: {exc}") from None
+    return parse_policy(raw, source=f"policy file {path}")
+
+
+def current_policy() -> Policy:
+    """The policy of the running application."""
+    from flask import current_app
+
+    return current_app.extensions["noc_policy"]

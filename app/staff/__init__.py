@@ -1,0 +1,1 @@
+"""Messages to NOC staff (warnings and escalations): a durable outbox the SMS sender drains first."""
