@@ -159,7 +159,7 @@ class Policy:
         return self.data["regulator"]
 
     def as_public_dict(self) -> dict:
-        return {"version": self.version, **self.data}
+        return {**self.data, "version": self.version, "label": self.data["version"]}
 
 
 def parse_policy(raw: dict, source: str = "policy") -> Policy:

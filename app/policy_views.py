@@ -11,7 +11,8 @@ blp = api_blueprint("policy", __name__, url_prefix="/policy", description="ËøêËê
 
 
 class PolicyDocumentSchema(Schema):
-    version = fields.String()
+    version = fields.String(metadata={"description": "the label in the file plus a digest of its content"})
+    label = fields.String()
     timezone = fields.String()
     hotline = fields.String()
     grades = fields.Dict()

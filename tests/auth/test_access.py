@@ -53,3 +53,17 @@ def test_users_create_command_prints_a_token_once(app_ctx):
     assert client.get("/api/v1/policy", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     again = runner.invoke(args=["users", "create", "zhangwei", "--role", "operator"])
     assert again.exit_code != 0 and "已存在" in again.output
+
+
+def test_bootstrap_creates_the_admin_once_and_prints_its_login(app_ctx):
+    runner = app_ctx.test_cli_runner()
+    first = runner.invoke(args=["bootstrap"])
+    assert first.exit_code == 0
+    token = first.output.split("Authorization: Bearer ")[1].split()[0]
+    password = first.output.split("密码 ")[1].split()[0]
+    assert app_ctx.test_client().get("/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    from app.auth.service import user_for_password
+
+    assert user_for_password("admin", password).role == "admin"
+    second = runner.invoke(args=["bootstrap"])
+    assert "Bearer" not in second.output and "跳过" in second.output
