@@ -26,7 +26,16 @@ blp = api_blueprint("incidents", __name__, url_prefix="/incidents", description=
 
 OPERATORS = (Role.operator, Role.duty_manager)
 MANAGERS = (Role.duty_manager,)
-IncidentPageSchema = page_envelope_schema(IncidentSchema, "IncidentPage")
+# The list leaves out the live impact figures: each is a count over every affected subscriber.
+LIVE_IMPACT_FIELDS = ("affected_subscribers", "user_minutes", "regulator_reportable")
+
+
+class IncidentSummarySchema(IncidentSchema):
+    class Meta:
+        exclude = LIVE_IMPACT_FIELDS
+
+
+IncidentPageSchema = page_envelope_schema(IncidentSummarySchema, "IncidentPage")
 
 
 class IncidentListQuery(IncidentListQuerySchema, PageQuerySchema):
