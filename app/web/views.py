@@ -21,7 +21,7 @@ from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES, DEFAULT_PARTY_ZH
 from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Incident, Status
 from app.pagination import paginate
 from app.policy import current_policy
-from app.web import forms, grade_preview, lifecycle, messages, timefmt
+from app.web import forms, grade_preview, labels, lifecycle, messages, timefmt
 from app.web.csrf import csrf
 from app.web.session_auth import load_session_user, log_in, log_out, safe_next_url
 
@@ -81,6 +81,11 @@ def _page_context() -> dict[str, Any]:
         "status_labels": {s.value: label for s, label in STATUS_LABELS_ZH.items()},
         "level_labels": LEVEL_LABELS_ZH,
     }
+
+
+@bp.app_template_filter("service_label")
+def _service_label_filter(code: str) -> str:
+    return labels.service_label(code)
 
 
 @bp.app_template_filter("localtime")
