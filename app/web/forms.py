@@ -126,8 +126,11 @@ class ResponsibilityRowForm(Form):
         return not (self.category.data or self.sub_cause.data or (self.party.data or "").strip() or self.share.data)
 
 
+RESPONSIBILITY_ROWS = 4  # rows offered on a blank form; a saved list shows its own rows plus two
+
+
 class ResponsibilityForm(FlaskForm):
-    entries = FieldList(FormField(ResponsibilityRowForm), min_entries=4, max_entries=20)
+    entries = FieldList(FormField(ResponsibilityRowForm), min_entries=RESPONSIBILITY_ROWS, max_entries=20)
 
 
 class RecoverForm(FlaskForm):

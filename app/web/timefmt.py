@@ -12,7 +12,6 @@ from app.clock import utcnow
 from app.policy import current_policy
 
 DISPLAY_FORMAT = "%Y-%m-%d %H:%M"
-INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and accepts
 
 
 def localtime(moment: datetime | None, fmt: str = DISPLAY_FORMAT) -> str:
@@ -24,9 +23,9 @@ def localtime(moment: datetime | None, fmt: str = DISPLAY_FORMAT) -> str:
     return moment.astimezone(current_policy().zone).strftime(fmt)
 
 
-def local_input_value(moment: datetime | None) -> str:
-    """The value for a datetime-local input showing ``moment`` in the configured zone."""
-    return localtime(moment, INPUT_FORMAT) if moment else ""
+def utc_to_wall_clock(moment: datetime) -> datetime:
+    """Aware UTC → the naive wall-clock time a datetime-local input shows in the configured zone."""
+    return moment.astimezone(current_policy().zone).replace(tzinfo=None)
 
 
 def local_to_utc(wall_clock: datetime | None) -> datetime | None:

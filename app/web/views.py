@@ -13,9 +13,9 @@ from werkzeug.exceptions import Forbidden
 
 from app.auth.models import ROLE_LABELS_ZH, Role
 from app.auth.service import user_for_password
+from app.clock import utcnow
 from app.errors import DomainError, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
-from app.clock import utcnow
 from app.incidents import grading, schemas, service
 from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES, DEFAULT_PARTY_ZH
 from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Incident, Status
@@ -257,34 +257,32 @@ def _detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, st
         open_form=next(iter(bound), None) if bound else None, timeline=timeline,
         kind_labels=TIMELINE_KIND_LABELS_ZH, elapsed=_elapsed(incident),
         affected=affected, user_minutes=service.user_minutes(incident),
-        regulator_reportable=grading.is_regulator_reportable(
-            affected, grading.outage_minutes(incident.detected_at, incident.recovered_at or incident.cancelled_at or utcnow()),
-            current_policy()),
+        regulator_reportable=_regulator_reportable(incident, affected),
         closure_blockers=service.closure_blockers(incident) if incident.status == Status.recovered.value else [],
         cause_labels=CAUSES, category_labels=CATEGORY_LABELS_ZH, default_parties=DEFAULT_PARTY_ZH,
-        local_input=timefmt.local_input_value,
     ), status
+
+
+def _regulator_reportable(incident: Incident, affected: int) -> bool:
+    end = incident.recovered_at or incident.cancelled_at or utcnow()
+    return grading.is_regulator_reportable(affected, grading.outage_minutes(incident.detected_at, end), current_policy())
 
 
 def _blank_form(name: str, incident: Incident) -> FlaskForm:
     form_class = FORM_CLASSES[name]
     if name == "responsibility":
         rows = service.responsibility_as_dicts(incident)
-        blank_rows = max(forms.ResponsibilityForm.entries.kwargs.get("min_entries", 4) - len(rows), 2)
+        blank_rows = max(forms.RESPONSIBILITY_ROWS - len(rows), 2)
         rows += [{"category": "", "sub_cause": "", "party": "", "share": None}] * blank_rows
         return form_class(formdata=None, prefix=name, data={"entries": rows})
     defaults: dict[str, Any] = {}
     if name == "report" and incident.estimated_recovery_at:
-        defaults["estimated_recovery_at"] = _wall_clock(incident.estimated_recovery_at)
+        defaults["estimated_recovery_at"] = timefmt.utc_to_wall_clock(incident.estimated_recovery_at)
     if name == "respond":
         defaults["emergency_response"] = incident.major
     if name == "regrade":
         defaults["level"] = str(incident.level)
     return form_class(formdata=None, prefix=name, data=defaults)
-
-
-def _wall_clock(moment):
-    return moment.astimezone(current_policy().zone).replace(tzinfo=None)
 
 
 def _act(name: str, incident_id: int, build, call):
