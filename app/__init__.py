@@ -43,6 +43,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _init_domains(app: Flask) -> None:
     """Each domain connects its signal receivers, workers and health probes here."""
+    from app import web
+
+    web.init_app(app)
 
 
 def _import_models() -> None:
@@ -57,8 +60,10 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app import health, policy_views
     from app.incidents import views as incident_views
+    from app.web import views as console_views
 
     app.register_blueprint(health.blp)
+    app.register_blueprint(console_views.bp)
     api.register_blueprint(policy_views.blp)
     api.register_blueprint(incident_views.blp)
 

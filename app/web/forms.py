@@ -1,0 +1,152 @@
+"""The console's forms. Limits match the API's marshmallow schemas (app/incidents/schemas.py);
+the views load every form's data through those same schemas before calling the service."""
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES
+from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Status
+
+REQUIRED = "必填 (required)"
+LIST_SEPARATORS = re.compile(r"[,，、;；\s]+")
+
+
+def required():
+    return DataRequired(message=REQUIRED)
+
+
+def length(maximum: int):
+    return Length(max=maximum, message=f"不超过 {maximum} 个字符 (at most {maximum} characters)")
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    """A datetime-local input read as wall-clock time in the policy's zone (converted by the view)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators or [Optional()], format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
+                                                                       "%Y-%m-%d %H:%M"], **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("时间格式应为 年-月-日 时:分 (invalid date and time)") from None
+
+
+def split_list(text: str | None) -> list[str]:
+    """"mobile_data, broadband" / "杭州、宁波" → ['mobile_data', 'broadband'] / ['杭州', '宁波']."""
+    return [part for part in LIST_SEPARATORS.split(text or "") if part]
+
+
+def options(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+LEVEL_CHOICES = options((str(level), f"{label}（{level} 级）") for level, label in LEVEL_LABELS_ZH.items())
+
+
+class LoginForm(FlaskForm):
+    name = StringField("用户名", validators=[required(), length(80)])
+    password = PasswordField("密码", validators=[required()])
+
+
+class ButtonForm(FlaskForm):
+    """A form with nothing but its CSRF token (logout, close)."""
+
+
+class DeclareForm(FlaskForm):
+    title = StringField("故障标题", validators=[required(), length(200)])
+    description = TextAreaField("故障描述", validators=[Optional(), length(10000)])
+    services = StringField("受影响业务", validators=[required()],
+                           description="业务代码，多个用逗号或空格分隔，如 mobile_data, broadband")
+    regions = StringField("受影响区域", validators=[required()],
+                          description="区域名称，多个用逗号或顿号分隔；全网填“全网”")
+    detected_at = LocalDateTimeField("故障发生时间", description="留空为当前时间；可回溯填写")
+    level = SelectField("定级", choices=[SelectChoice("", "采用系统建议定级"), *LEVEL_CHOICES], default="")
+    level_reason = TextAreaField("定级理由", validators=[Optional(), length(2000)],
+                                 description="与建议定级不同时必填")
+    major = BooleanField("重大服务中断")
+    major_reason = TextAreaField("重大理由", validators=[Optional(), length(2000)],
+                                 description="二、三级故障标记为重大时必填；一级故障均为重大")
+    estimated_recovery_at = LocalDateTimeField("预计恢复时间")
+
+
+class ReportForm(FlaskForm):
+    fault_type = StringField("故障类型", validators=[required(), length(200)])
+    scope_summary = TextAreaField("影响范围", validators=[required(), length(5000)])
+    estimated_recovery_at = LocalDateTimeField("预计恢复时间", description="登记时已填写可留空")
+
+
+class RespondForm(FlaskForm):
+    responder = StringField("负责人", validators=[required(), length(120)])
+    emergency_response = BooleanField("启动应急响应", description="重大服务中断必须启动")
+
+
+class UpdateForm(FlaskForm):
+    message = TextAreaField("进展内容", validators=[required(), length(5000)])
+    notify_subscribers = BooleanField("同时短信通知受影响用户")
+
+
+class RegradeForm(FlaskForm):
+    level = SelectField("新定级", choices=LEVEL_CHOICES, validators=[required()])
+    major = SelectField("重大服务中断", choices=options([("", "保持不变"), ("1", "标记为重大"), ("0", "取消重大")]), default="")
+    major_reason = TextAreaField("重大理由", validators=[Optional(), length(2000)], description="留空则沿用调整理由")
+    reason = TextAreaField("调整理由", validators=[required(), length(2000)])
+
+
+# Flat for validation; the template groups them by category (<optgroup>) for the reader.
+SUB_CAUSE_CHOICES = options((code, label) for subs in CAUSES.values() for code, label in subs.items())
+
+
+class ResponsibilityRowForm(Form):
+    """One row of 责任认定; a row left entirely blank is ignored."""
+
+    category = SelectField("原因类别", choices=options([("", "—"), *((c, CATEGORY_LABELS_ZH[c]) for c in CAUSES)]), default="")
+    sub_cause = SelectField("具体原因", choices=[SelectChoice("", "—"), *SUB_CAUSE_CHOICES], default="")
+    party = StringField("责任方", validators=[Optional(), length(120)])
+    share = IntegerField("比例 %", validators=[Optional(), NumberRange(min=1, max=100, message="1–100")])
+
+    def is_blank(self) -> bool:
+        return not (self.category.data or self.sub_cause.data or (self.party.data or "").strip() or self.share.data)
+
+
+RESPONSIBILITY_ROWS = 4  # rows offered on a blank form; a saved list shows its own rows plus two
+
+
+class ResponsibilityForm(FlaskForm):
+    entries = FieldList(FormField(ResponsibilityRowForm), min_entries=RESPONSIBILITY_ROWS, max_entries=20)
+
+
+class RecoverForm(FlaskForm):
+    recovered_at = LocalDateTimeField("恢复时间", description="留空为当前时间")
+    summary = TextAreaField("恢复说明", validators=[required(), length(5000)],
+                            description="技术、业务、数据恢复情况")
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField("撤销理由", validators=[required(), length(2000)])
+
+
+class BoardFilterForm(Form):
+    """The board's filters (GET query, no CSRF)."""
+
+    status = SelectField("状态", default="",
+                         choices=options([("", "全部状态"), *((s.value, STATUS_LABELS_ZH[s]) for s in Status)]))
+    level = SelectField("定级", choices=options([("", "全部定级"), *((str(k), v) for k, v in LEVEL_LABELS_ZH.items())]), default="")
+    major = SelectField("重大", choices=options([("", "全部"), ("1", "仅重大"), ("0", "非重大")]), default="")

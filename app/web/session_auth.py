@@ -1,0 +1,46 @@
+"""Console log-in: a Flask session holding the user's id; the password is checked by the auth service."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import g, session
+
+from app.auth.models import User
+from app.extensions import db
+
+SESSION_USER_KEY = "console_user_id"
+
+
+def load_session_user() -> User | None:
+    """The logged-in, still active user, or None; a deactivated user is logged out at once."""
+    g.current_user = None
+    user_id = session.get(SESSION_USER_KEY)
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        session.clear()
+        return None
+    # The same attribute the API's access checks read, so roles_required() works here too.
+    g.current_user = user
+    return user
+
+
+def log_in(user: User) -> None:
+    # A fresh session on log-in: nothing from before (a planted id, an old CSRF token) survives.
+    session.clear()
+    session[SESSION_USER_KEY] = user.id
+
+
+def log_out() -> None:
+    session.clear()
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """Only a path on this site may follow log-in (no open redirect to another host)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

@@ -1,0 +1,83 @@
+"""The console shows an action only where the incidents service allows it, to the API's roles."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from freezegun import freeze_time
+
+from app.auth.models import Role
+from app.errors import TransitionNotAllowed
+from app.incidents import service, views as api_views
+from app.incidents.models import Status
+from app.web import lifecycle
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+
+
+def _incident_in(status: Status, actor):
+    incident = service.declare(actor, title="t", services=["mobile_data"], regions=["杭州"],
+                               estimated_recovery_at=datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc))
+    if status is Status.cancelled:
+        service.cancel(incident.id, actor, reason="误报")
+        return incident
+    steps = [
+        (Status.reported, lambda: service.report(incident.id, actor, fault_type="f", scope_summary="s",
+                                                 estimated_recovery_at=None)),
+        (Status.responding, lambda: service.respond(incident.id, actor, responder="张伟", emergency_response=False)),
+        (Status.recovered, lambda: service.recover(incident.id, actor, summary="ok")),
+    ]
+    for reached, step in steps:
+        if status is Status.declared:
+            break
+        step()
+        if status is reached:
+            break
+    if status in (Status.recovered, Status.closed):
+        service.set_responsibility(incident.id, actor, [service.ResponsibilityEntry("technical", "equipment_failure", "网络部", 100)])
+        service.mark_analysis_report_submitted(incident, actor, NOW)
+        from app.extensions import db
+        db.session.commit()
+    if status is Status.closed:
+        service.close(incident.id, actor)
+    assert incident.status == status.value
+    return incident
+
+
+def _call(action: str, incident_id: int, actor) -> None:
+    calls = {
+        "report": lambda: service.report(incident_id, actor, fault_type="f", scope_summary="s", estimated_recovery_at=None),
+        "respond": lambda: service.respond(incident_id, actor, responder="r", emergency_response=False),
+        "update": lambda: service.post_update(incident_id, actor, message="m", notify_subscribers=False),
+        "regrade": lambda: service.regrade(incident_id, actor, level=1, reason="扩大"),
+        "responsibility": lambda: service.set_responsibility(
+            incident_id, actor, [service.ResponsibilityEntry("external", "power_outage", "电力公司", 100)]),
+        "recover": lambda: service.recover(incident_id, actor, summary="ok"),
+        "cancel": lambda: service.cancel(incident_id, actor, reason="误报"),
+        "close": lambda: service.close(incident_id, actor),
+    }
+    calls[action]()
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_the_console_offers_exactly_what_the_service_allows(app_ctx, make_user, status):
+    actor, _ = make_user(Role.admin)
+    with freeze_time(NOW):
+        for name, action in lifecycle.ACTIONS.items():
+            incident = _incident_in(status, actor)
+            try:
+                _call(name, incident.id, actor)
+                service_allows = True
+            except TransitionNotAllowed as refusal:
+                from app.extensions import db
+                db.session.rollback()
+                service_allows = "missing" in refusal.details
+            assert action.allowed_in(status.value) == service_allows, (name, status.value)
+
+
+def test_console_roles_are_the_api_roles():
+    assert lifecycle.ACTIONS["regrade"].roles == {"duty_manager", "admin"}
+    assert lifecycle.ACTIONS["report"].roles == {"operator", "duty_manager", "admin"}
+    assert lifecycle.DECLARE_ROLES == frozenset(api_views.Incidents.post._roles_allowed)
+    for name, view in (("cancel", api_views.cancel), ("close", api_views.close), ("recover", api_views.recover)):
+        assert lifecycle.ACTIONS[name].roles == frozenset(view._roles_allowed)
