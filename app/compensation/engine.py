@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, Select, String, case, exists, func, insert, literal, select
+from sqlalchemy import BigInteger, Integer, Select, String, case, exists, func, insert, literal, null, select
 
 from app.auth.models import User
 from app.clock import utcnow
@@ -149,8 +149,9 @@ def _over_affected(incident: Incident, policy: Policy, *columns) -> Select:
 
 
 def ledger_select(incident: Incident, policy: Policy, terms: CreditTerms, computed_at: datetime) -> Select:
-    """One row per affected subscriber: ``LEDGER_COLUMNS`` then ``phone`` (the preview)."""
-    return _over_affected(incident, policy, *_ledger_columns(policy, terms, computed_at), Subscriber.phone.label("phone"))
+    """One row per affected subscriber: ``LEDGER_COLUMNS``, ``phone``, and no entry or version yet (the preview)."""
+    return _over_affected(incident, policy, *_ledger_columns(policy, terms, computed_at), Subscriber.phone.label("phone"),
+                          null().label("entry_id"), null().label("version"))
 
 
 def _guard_overflow(terms: CreditTerms) -> None:

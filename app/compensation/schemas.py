@@ -22,7 +22,7 @@ class CompensationRowSchema(Schema):
     economic_credit = fields.Function(lambda row: fen_to_yuan(row.economic_credit_fen),
                                       metadata={"description": "CNY decimal string, e.g. \"0.70\""})
     data_credit_gb = fields.Integer()
-    version = fields.Integer(metadata={"description": "current ledger version (1 = computed)"})
+    version = fields.Integer(allow_none=True, metadata={"description": "current ledger version (1 = computed); null in a preview"})
     policy_version = fields.String()
 
 
