@@ -23,12 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, Select, String, case, exists, func, insert, literal, null, select
+from sqlalchemy import BigInteger, Integer, Select, String, case, func, insert, literal, null, select
 
 from app.auth.models import User
 from app.clock import utcnow
 from app.compensation import notices
-from app.compensation.models import CompensationEntry
+from app.compensation.models import ENTRY_ID_BASE, CompensationEntry, of_incident
 from app.compensation.money import check_no_overflow, fen_to_yuan, round_half_up_sql
 from app.db_types import UTCDateTime
 from app.extensions import db
@@ -51,6 +51,7 @@ class CreditTerms:
     """What every affected subscriber of one incident shares; only the fee and data service differ."""
 
     policy_version: str
+    computed_at: datetime
     end: datetime                 # recovered_at, or now for a live incident's preview
     outage_minutes: int
     operator_share: int           # percent
@@ -88,7 +89,8 @@ def data_credit_gb(minutes: int, policy: Policy) -> int:
 
 def credit_terms(incident: Incident, policy: Policy) -> CreditTerms:
     rules = policy.compensation
-    end = incident.recovered_at or utcnow()
+    now = utcnow()
+    end = incident.recovered_at or now
     minutes = outage_minutes(incident.detected_at, end)
     breached = recovery_window_breached(incident, policy, end)
     multiplier = rules["breach_multiplier"] if breached else 1
@@ -97,6 +99,7 @@ def credit_terms(incident: Incident, policy: Policy) -> CreditTerms:
     data_blocked = below_minimum and rules.get("data_credit_requires_minimum_outage", True)
     return CreditTerms(
         policy_version=policy.version,
+        computed_at=now,
         end=end,
         outage_minutes=minutes,
         operator_share=share,
@@ -109,12 +112,20 @@ def credit_terms(incident: Incident, policy: Policy) -> CreditTerms:
     )
 
 
-def _ledger_columns(policy: Policy, terms: CreditTerms, computed_at: datetime) -> list:
-    """Each subscriber's figures as SQL expressions over ``subscribers``, named as ``LEDGER_COLUMNS``."""
-    holds_data_service = exists().where(
-        SubscriberService.subscriber_id == Subscriber.id,
-        SubscriberService.service.in_(policy.compensation["data_services"]),
+def _data_subscribers(policy: Policy):
+    """Subscribers holding any data service, as a set to LEFT JOIN (one hash join, not a
+    correlated EXISTS per subscriber — which PostgreSQL ran as a million index probes)."""
+    return (
+        select(SubscriberService.subscriber_id)
+        .where(SubscriberService.service.in_(policy.compensation["data_services"]))
+        .group_by(SubscriberService.subscriber_id)
+        .subquery("data_subscribers")
     )
+
+
+def _ledger_columns(terms: CreditTerms, data_subscribers) -> list:
+    """Each subscriber's figures as SQL expressions over ``subscribers``, named as ``LEDGER_COLUMNS``."""
+    holds_data_service = data_subscribers.c.subscriber_id.is_not(None)
     if terms.economic_numerator_factor:
         economic = round_half_up_sql(
             Subscriber.monthly_fee_fen * literal(terms.economic_numerator_factor, BigInteger),
@@ -136,21 +147,25 @@ def _ledger_columns(policy: Policy, terms: CreditTerms, computed_at: datetime) -
         literal(terms.policy_version, String).label("policy_version"),
         economic.label("economic_credit_fen"),
         data.label("data_credit_gb"),
-        literal(computed_at, UTCDateTime()).label("computed_at"),
+        literal(terms.computed_at, UTCDateTime()).label("computed_at"),
     ]
 
 
-def _over_affected(incident: Incident, policy: Policy, *columns) -> Select:
+def _over_affected(incident: Incident, policy: Policy, terms: CreditTerms, *extra_columns, first=()) -> Select:
+    """The ledger columns (plus extras) for every affected subscriber, in one SELECT."""
+    data_subscribers = _data_subscribers(policy)
     # affected_subscriber_ids is SELECT subscribers.id FROM subscribers WHERE <scope>: keep
-    # its FROM and WHERE, choose our own columns.
-    return affected_subscriber_ids(incident.services, incident.regions, policy).with_only_columns(
-        *columns, maintain_column_froms=True
+    # its FROM and WHERE, choose our own columns, join the data-service set.
+    return (
+        affected_subscriber_ids(incident.services, incident.regions, policy)
+        .with_only_columns(*first, *_ledger_columns(terms, data_subscribers), *extra_columns, maintain_column_froms=True)
+        .outerjoin(data_subscribers, data_subscribers.c.subscriber_id == Subscriber.id)
     )
 
 
-def ledger_select(incident: Incident, policy: Policy, terms: CreditTerms, computed_at: datetime) -> Select:
+def ledger_select(incident: Incident, policy: Policy, terms: CreditTerms) -> Select:
     """One row per affected subscriber: ``LEDGER_COLUMNS``, ``phone``, and no entry or version yet (the preview)."""
-    return _over_affected(incident, policy, *_ledger_columns(policy, terms, computed_at), Subscriber.phone.label("phone"),
+    return _over_affected(incident, policy, terms, Subscriber.phone.label("phone"),
                           null().label("entry_id"), null().label("version"))
 
 
@@ -164,12 +179,12 @@ def preview(incident: Incident, policy: Policy | None = None) -> tuple[CreditTer
     policy = policy or current_policy()
     terms = credit_terms(incident, policy)
     _guard_overflow(terms)
-    return terms, ledger_select(incident, policy, terms, utcnow())
+    return terms, ledger_select(incident, policy, terms)
 
 
 def is_final(incident_id: int) -> bool:
     return db.session.scalar(
-        select(CompensationEntry.id).where(CompensationEntry.incident_id == incident_id).limit(1)
+        select(CompensationEntry.id).where(of_incident(incident_id)).limit(1)
     ) is not None
 
 
@@ -184,12 +199,13 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
     terms = credit_terms(incident, policy)
     _guard_overflow(terms)
     record_policy_version(policy)
-    columns = _ledger_columns(policy, terms, utcnow())
+    entry_id = literal(incident.id * ENTRY_ID_BASE, BigInteger) + Subscriber.id  # models.entry_id_for
     statement = insert(CompensationEntry).from_select(
-        ["incident_id", *LEDGER_COLUMNS],
-        _over_affected(incident, policy, literal(incident.id, Integer).label("incident_id"), *columns),
+        ["id", "incident_id", *LEDGER_COLUMNS],
+        _over_affected(incident, policy, terms,
+                       first=[entry_id.label("id"), literal(incident.id, Integer).label("incident_id")]),
     )
-    written = db.session.execute(statement).rowcount
+    db.session.execute(statement)
     totals = final_totals(incident.id)
     timeline.record(
         incident, "compensation_finalised", actor=actor,
@@ -198,7 +214,7 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
         after={**_terms_dict(terms), **totals},
     )
     notices.queue_compensation_notices(incident, credited_subscriber_ids(incident.id))
-    return written
+    return totals["subscribers"]
 
 
 def finalise_on_close(sender, *, incident: Incident, actor: User | None = None, **_) -> None:
@@ -208,7 +224,7 @@ def finalise_on_close(sender, *, incident: Incident, actor: User | None = None, 
 
 def credited_subscriber_ids(incident_id: int) -> Select:
     return select(CompensationEntry.subscriber_id).where(
-        CompensationEntry.incident_id == incident_id,
+        of_incident(incident_id),
         (CompensationEntry.economic_credit_fen > 0) | (CompensationEntry.data_credit_gb > 0),
     )
 
@@ -218,7 +234,7 @@ def final_totals(incident_id: int) -> dict:
     e = CompensationEntry
     row = db.session.execute(
         select(func.count(), func.coalesce(func.sum(e.economic_credit_fen), 0), func.coalesce(func.sum(e.data_credit_gb), 0))
-        .where(e.incident_id == incident_id)
+        .where(of_incident(incident_id))
     ).one()
     return {"subscribers": row[0], "economic_credit_fen": int(row[1]), "data_credit_gb": int(row[2])}
 

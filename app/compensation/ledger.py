@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 from app.auth.models import User
 from app.clock import utcnow
 from app.compensation import engine
-from app.compensation.models import CompensationEntry, CompensationVersion, VersionStatus
+from app.compensation.models import CompensationEntry, CompensationVersion, VersionStatus, of_incident
 from app.compensation.money import fen_to_yuan
 from app.errors import NotFound, TransitionNotAllowed
 from app.extensions import db
@@ -54,8 +54,8 @@ def final_rows(incident_id: int) -> Select:
         )
         .join(Subscriber, Subscriber.id == e.subscriber_id)
         .outerjoin(cur, cur.c.entry_id == e.id)
-        .where(e.incident_id == incident_id)
-        .order_by(e.subscriber_id)
+        .where(of_incident(incident_id))
+        .order_by(e.id)  # = subscriber order within one incident
     )
 
 
@@ -87,7 +87,7 @@ def compensation_of(incident_id: int) -> dict:
         rows = final_rows(incident.id)
         first = db.session.execute(
             select(CompensationEntry.policy_version, CompensationEntry.outage_minutes, CompensationEntry.operator_share,
-                   CompensationEntry.multiplier).where(CompensationEntry.incident_id == incident.id).limit(1)
+                   CompensationEntry.multiplier).where(of_incident(incident.id)).limit(1)
         ).one()
         header = {"final": True, "policy_version": first.policy_version, "outage_minutes": first.outage_minutes,
                   "operator_share": first.operator_share, "multiplier": first.multiplier,
