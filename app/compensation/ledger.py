@@ -5,6 +5,10 @@ version to ``approved`` (its figures never change) and it becomes the entry's cu
 """
 from __future__ import annotations
 
+import csv
+import io
+from typing import Iterator
+
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
 
@@ -102,12 +106,40 @@ def compensation_of(incident_id: int) -> dict:
             "totals": _totals(rows), "rows": rows}
 
 
-def final_rows_for_billing(incident_id: int) -> tuple[Incident, Select]:
+BILLING_CSV_HEADER = ["entry_id", "incident_number", "subscriber_id", "phone", "monthly_fee", "outage_minutes",
+                      "operator_share", "multiplier", "economic_credit", "data_credit_gb", "version", "policy_version"]
+BILLING_CSV_BATCH = 5000
+
+
+def billing_csv(incident_id: int) -> tuple[Incident, Iterator[str]]:
+    """The final ledger as CSV text chunks for billing, read in batches (memory stays flat
+    for a million rows). Refused (409) before closure: billing never receives a preview."""
     incident = incidents.get_incident(incident_id)
     if not engine.is_final(incident.id):
         raise TransitionNotAllowed("compensation.csv", incident.status,
                                    "补偿尚未结算（故障闭环后生成） (the ledger is final only after closure; use the JSON preview)")
-    return incident, final_rows(incident.id)
+    rows = final_rows(incident.id)
+    number = incident.number
+
+    def chunks() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")  # so spreadsheet tools read the UTF-8 correctly
+        writer.writerow(BILLING_CSV_HEADER)
+        result = db.session.connection().execution_options(yield_per=BILLING_CSV_BATCH).execute(rows)
+        for batch in result.partitions():
+            writer.writerows(
+                (r.entry_id, number, r.subscriber_id, r.phone, fen_to_yuan(r.monthly_fee_fen), r.outage_minutes,
+                 r.operator_share, r.multiplier, fen_to_yuan(r.economic_credit_fen), r.data_credit_gb, r.version,
+                 r.policy_version)
+                for r in batch
+            )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    return incident, chunks()
 
 
 def get_entry(entry_id: int, *, for_update: bool = False) -> CompensationEntry:

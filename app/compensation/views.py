@@ -1,9 +1,6 @@
 """Thin HTTP views for compensation, the responsibility notice and rectification items."""
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Response, stream_with_context
 from flask.views import MethodView
 
@@ -11,7 +8,7 @@ from app.api_blueprint import api_blueprint
 from app.auth.access import current_user, roles_required
 from app.auth.models import Role
 from app.compensation import accountability, ledger
-from app.compensation.money import fen_to_yuan, yuan_to_fen
+from app.compensation.money import yuan_to_fen
 from app.compensation.schemas import (
     ApproveSchema,
     CompensationSchema,
@@ -23,16 +20,12 @@ from app.compensation.schemas import (
     ResponsibilityNoticeSchema,
     TimelineEventOutSchema,
 )
-from app.extensions import db
 from app.pagination import PageQuerySchema, paginate
 
 blp = api_blueprint("compensation", __name__, description="补偿、责任通报与整改")
 
 AGENTS = (Role.operator, Role.duty_manager)
 MANAGERS = (Role.duty_manager,)
-CSV_BATCH = 5000
-CSV_HEADER = ["entry_id", "incident_number", "subscriber_id", "phone", "monthly_fee", "outage_minutes",
-              "operator_share", "multiplier", "economic_credit", "data_credit_gb", "version", "policy_version"]
 
 
 @blp.route("/incidents/<int:incident_id>/compensation")
@@ -49,27 +42,9 @@ def compensation(args, incident_id):
 @blp.response(200, content_type="text/csv")
 def compensation_csv(incident_id):
     """The final ledger for the billing system, streamed (UTF-8 with BOM); 409 before closure."""
-    incident, rows = ledger.final_rows_for_billing(incident_id)
-    number = incident.number
-
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")  # so spreadsheet tools read the UTF-8 correctly
-        writer.writerow(CSV_HEADER)
-        result = db.session.execute(rows.execution_options(yield_per=CSV_BATCH))
-        for batch in result.partitions():
-            for r in batch:
-                writer.writerow([r.entry_id, number, r.subscriber_id, r.phone, fen_to_yuan(r.monthly_fee_fen),
-                                 r.outage_minutes, r.operator_share, r.multiplier, fen_to_yuan(r.economic_credit_fen),
-                                 r.data_credit_gb, r.version, r.policy_version])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
-
-    return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="compensation-{number}.csv"'})
+    incident, chunks = ledger.billing_csv(incident_id)
+    return Response(stream_with_context(chunks), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="compensation-{incident.number}.csv"'})
 
 
 @blp.route("/compensation/<int:entry_id>")
