@@ -34,7 +34,7 @@ from app.db_types import UTCDateTime
 from app.extensions import db
 from app.incidents import timeline
 from app.incidents.grading import outage_minutes
-from app.incidents.models import Incident
+from app.incidents.models import Incident, TimelineEvent
 from app.models import record_policy_version
 from app.policy import Policy, current_policy
 from app.subscribers.affected import affected_subscriber_ids
@@ -182,10 +182,23 @@ def preview(incident: Incident, policy: Policy | None = None) -> tuple[CreditTer
     return terms, ledger_select(incident, policy, terms)
 
 
-def is_final(incident_id: int) -> bool:
+FINALISED_EVENT = "compensation_finalised"
+
+
+def finalised_record(incident_id: int) -> dict | None:
+    """The terms and totals recorded on the timeline when the ledger was written, else None.
+
+    The timeline event is written in the same transaction as the ledger rows, so it marks a
+    final ledger even when no subscriber was affected (and there are no rows at all).
+    """
     return db.session.scalar(
-        select(CompensationEntry.id).where(of_incident(incident_id)).limit(1)
-    ) is not None
+        select(TimelineEvent.after).where(TimelineEvent.incident_id == incident_id, TimelineEvent.kind == FINALISED_EVENT)
+        .order_by(TimelineEvent.id).limit(1)
+    )
+
+
+def is_final(incident_id: int) -> bool:
+    return finalised_record(incident_id) is not None
 
 
 def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> int:
@@ -208,10 +221,10 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
     db.session.execute(statement)
     totals = final_totals(incident.id)
     timeline.record(
-        incident, "compensation_finalised", actor=actor,
+        incident, FINALISED_EVENT, actor=actor,
         message=(f"补偿已结算：{totals['subscribers']} 户，经济补偿合计 {fen_to_yuan(totals['economic_credit_fen'])} 元，"
                  f"流量补偿合计 {totals['data_credit_gb']} GB"),
-        after={**_terms_dict(terms), **totals},
+        after={**terms_record(terms), **totals},
     )
     notices.queue_compensation_notices(incident, credited_subscriber_ids(incident.id))
     return totals["subscribers"]
@@ -239,7 +252,7 @@ def final_totals(incident_id: int) -> dict:
     return {"subscribers": row[0], "economic_credit_fen": int(row[1]), "data_credit_gb": int(row[2])}
 
 
-def _terms_dict(terms: CreditTerms) -> dict:
+def terms_record(terms: CreditTerms) -> dict:
     return {
         "policy_version": terms.policy_version,
         "outage_minutes": terms.outage_minutes,

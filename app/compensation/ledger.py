@@ -81,27 +81,24 @@ def _credited(sub):
     return case(((sub.c.economic_credit_fen > 0) | (sub.c.data_credit_gb > 0), 1), else_=0)
 
 
+HEADER_FIELDS = ("policy_version", "outage_minutes", "operator_share", "multiplier", "recovery_window_breached")
+
+
 def compensation_of(incident_id: int) -> dict:
     """Header, totals and the row query (final ledger after closure, else a live preview)."""
     incident = incidents.get_incident(incident_id)
     if incident.status == Status.cancelled.value:
         raise TransitionNotAllowed("compensation", incident.status,
                                    "误报撤销的故障不产生补偿 (a cancelled false alarm has no compensation)")
-    if engine.is_final(incident.id):
+    record = engine.finalised_record(incident.id)
+    if record is not None:
         rows = final_rows(incident.id)
-        first = db.session.execute(
-            select(CompensationEntry.policy_version, CompensationEntry.outage_minutes, CompensationEntry.operator_share,
-                   CompensationEntry.multiplier).where(of_incident(incident.id)).limit(1)
-        ).one()
-        header = {"final": True, "policy_version": first.policy_version, "outage_minutes": first.outage_minutes,
-                  "operator_share": first.operator_share, "multiplier": first.multiplier,
-                  "recovery_window_breached": first.multiplier != 1}
+        header = {"final": True, **{k: record[k] for k in HEADER_FIELDS}}
     else:
         terms, preview = engine.preview(incident, current_policy())
         rows = preview.order_by(None).order_by(preview.selected_columns.subscriber_id)
-        header = {"final": False, "policy_version": terms.policy_version, "outage_minutes": terms.outage_minutes,
-                  "operator_share": terms.operator_share, "multiplier": terms.multiplier,
-                  "recovery_window_breached": terms.recovery_window_breached}
+        record = engine.terms_record(terms)
+        header = {"final": False, **{k: record[k] for k in HEADER_FIELDS}}
     return {"incident_id": incident.id, "incident_number": incident.number, **header,
             "totals": _totals(rows), "rows": rows}
 

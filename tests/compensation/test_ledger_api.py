@@ -268,3 +268,30 @@ def test_domain_error_class_is_used(app_ctx):
     with pytest.raises(DomainError):
         yuan_to_fen("economic_credit", "NaN")
     assert yuan_to_fen("economic_credit", "0.70") == 70
+
+
+@freeze_time(NOW)
+def test_closing_with_nobody_affected_gives_an_empty_final_ledger(app_ctx, operator_api, manager_api, make_user):
+    incident_id, path = _declare_to_recovered(operator_api, TECH_100)  # no subscriber in 杭州 at all
+    _submit_report(make_user, incident_id)
+    assert manager_api.post(path + "/close").status_code == 200
+    ledger = operator_api.get(path + "/compensation").json
+    assert ledger["final"] is True and ledger["items"] == [] and ledger["multiplier"] == 2
+    assert ledger["totals"] == {"subscribers": 0, "credited_subscribers": 0, "economic_credit": "0.00", "data_credit_gb": 0}
+    assert operator_api.get(path + "/compensation.csv").get_data(as_text=True).count("\n") == 1  # the header only
+
+
+@freeze_time(NOW)
+def test_entry_id_is_unique_per_incident_and_subscriber(people, operator_api, manager_api, make_user):
+    from app.compensation.models import entry_id_for
+
+    a, _ = people
+    incident_id, path = _declare_to_recovered(operator_api, TECH_100)
+    _submit_report(make_user, incident_id)
+    manager_api.post(path + "/close")
+    entry = db.session.get(CompensationEntry, entry_id_for(incident_id, a))
+    assert (entry.incident_id, entry.subscriber_id) == (incident_id, a)
+    with pytest.raises(sa.exc.IntegrityError):  # the same subscriber can never be credited twice
+        db.session.execute(sa.text(
+            "INSERT INTO compensation_entries SELECT * FROM compensation_entries WHERE id = :id"), {"id": entry.id})
+    db.session.rollback()
