@@ -53,6 +53,13 @@ def _submit_report(make_user, incident_id):
     db.session.commit()
 
 
+def _closed(operator_api, manager_api, make_user, shares):
+    incident_id, path = _declare_to_recovered(operator_api, shares)
+    _submit_report(make_user, incident_id)
+    assert manager_api.post(path + "/close").status_code == 200
+    return incident_id, path
+
+
 TECH_100 = [{"category": "technical", "sub_cause": "transmission_interruption", "party": "传输部", "share": 100}]
 
 
@@ -112,9 +119,7 @@ def test_pagination_of_the_ledger(people, operator_api):
 @freeze_time(NOW)
 def test_csv_for_billing_streams_the_current_figures(people, operator_api, manager_api, make_user):
     a, b = people
-    incident_id, path = _declare_to_recovered(operator_api, TECH_100)
-    _submit_report(make_user, incident_id)
-    manager_api.post(path + "/close")
+    incident_id, path = _closed(operator_api, manager_api, make_user, TECH_100)
     response = operator_api.get(path + "/compensation.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert response.is_streamed
@@ -127,9 +132,7 @@ def test_csv_for_billing_streams_the_current_figures(people, operator_api, manag
 @freeze_time(NOW)
 def test_dispute_and_approval_add_versions_and_never_overwrite(people, operator_api, manager_api, make_user):
     a, _ = people
-    incident_id, path = _declare_to_recovered(operator_api, TECH_100)
-    _submit_report(make_user, incident_id)
-    manager_api.post(path + "/close")
+    incident_id, path = _closed(operator_api, manager_api, make_user, TECH_100)
     entry_id = operator_api.get(path + "/compensation").json["items"][0]["entry_id"]
 
     body = {"reason": "用户称影响营业，协商补偿 5 元", "economic_credit": "5.00", "data_credit_gb": 5}
@@ -160,9 +163,7 @@ def test_dispute_and_approval_add_versions_and_never_overwrite(people, operator_
 
 @freeze_time(NOW)
 def test_dispute_input_is_checked_and_changes_nothing(people, operator_api, manager_api, make_user):
-    incident_id, path = _declare_to_recovered(operator_api, TECH_100)
-    _submit_report(make_user, incident_id)
-    manager_api.post(path + "/close")
+    incident_id, path = _closed(operator_api, manager_api, make_user, TECH_100)
     entry_id = operator_api.get(path + "/compensation").json["items"][0]["entry_id"]
     for bad, field in [("1.234", "economic_credit"), ("-1", "economic_credit"), ("abc", "economic_credit")]:
         response = operator_api.post(f"/compensation/{entry_id}/dispute",
@@ -178,9 +179,7 @@ def test_dispute_input_is_checked_and_changes_nothing(people, operator_api, mana
 
 @freeze_time(NOW)
 def test_the_database_refuses_to_overwrite_a_ledger_entry(people, operator_api, manager_api, make_user):
-    incident_id, path = _declare_to_recovered(operator_api, TECH_100)
-    _submit_report(make_user, incident_id)
-    manager_api.post(path + "/close")
+    incident_id, path = _closed(operator_api, manager_api, make_user, TECH_100)
     with pytest.raises(sa.exc.DatabaseError):
         db.session.execute(sa.update(CompensationEntry).values(economic_credit_fen=1))
         db.session.flush()
@@ -217,9 +216,7 @@ def test_finalising_twice_duplicates_nothing(people, operator_api, manager_api, 
     from app.compensation import engine
     from app.policy import current_policy
 
-    incident_id, path = _declare_to_recovered(operator_api, TECH_100)
-    _submit_report(make_user, incident_id)
-    manager_api.post(path + "/close")
+    incident_id, path = _closed(operator_api, manager_api, make_user, TECH_100)
     assert engine.finalise(service.get_incident(incident_id), current_policy()) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CompensationEntry)) == 2
 
@@ -286,9 +283,7 @@ def test_entry_id_is_unique_per_incident_and_subscriber(people, operator_api, ma
     from app.compensation.models import entry_id_for
 
     a, _ = people
-    incident_id, path = _declare_to_recovered(operator_api, TECH_100)
-    _submit_report(make_user, incident_id)
-    manager_api.post(path + "/close")
+    incident_id, path = _closed(operator_api, manager_api, make_user, TECH_100)
     entry = db.session.get(CompensationEntry, entry_id_for(incident_id, a))
     assert (entry.incident_id, entry.subscriber_id) == (incident_id, a)
     with pytest.raises(sa.exc.IntegrityError):  # the same subscriber can never be credited twice
