@@ -17,6 +17,7 @@ from app.errors import InvalidInput
 
 INT64_MAX = 2**63 - 1
 FEN = Decimal("0.01")
+MAX_AMOUNT_YUAN = Decimal(10**12)  # a trillion CNY: far above any credit, far below BIGINT
 
 
 def round_half_up_sql(numerator: ColumnElement, denominator: int) -> ColumnElement:
@@ -40,22 +41,25 @@ def check_no_overflow(largest_factor: int, multiplier: int, denominator: int) ->
 
 def fen_to_yuan(fen: int) -> str:
     """70 → "0.70"; the API's decimal string for CNY."""
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
+    if fen < 0:
+        return "-" + fen_to_yuan(-fen)
+    yuan, cents = divmod(fen, 100)
+    return f"{yuan}.{cents:02d}"
 
 
 def yuan_to_fen(field: str, value: str | int | Decimal) -> int:
     """"1.20" → 120; refuses negatives, more than two decimals and non-numbers (422 naming ``field``)."""
+    not_an_amount = "须为金额，如 \"12.50\" (must be a decimal amount such as \"12.50\")"
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
-        raise InvalidInput(field, "须为金额，如 \"12.50\" (must be a decimal amount such as \"12.50\")") from None
-    if not amount.is_finite() or amount < 0:
+        raise InvalidInput(field, not_an_amount) from None
+    if not amount.is_finite():
+        raise InvalidInput(field, not_an_amount)
+    if amount < 0:
         raise InvalidInput(field, "金额不能为负 (must be a non-negative amount)")
+    if amount > MAX_AMOUNT_YUAN:
+        raise InvalidInput(field, "金额过大 (amount too large)")
     if amount != amount.quantize(FEN, rounding=ROUND_HALF_UP):
         raise InvalidInput(field, "金额最多两位小数 (at most two decimal places, i.e. whole fen)")
-    fen = int(amount * 100)
-    if fen > INT64_MAX // 4:
-        raise InvalidInput(field, "金额过大 (amount too large)")
-    return fen
+    return int(amount * 100)

@@ -14,7 +14,6 @@ from freezegun import freeze_time
 
 from app.auth.models import Role
 from app.compensation.models import CompensationEntry, CompensationVersion
-from app.errors import DomainError
 from app.extensions import db
 from app.incidents import service
 from tests.compensation.helpers import add_subscriber
@@ -257,14 +256,6 @@ def test_cancelled_incident_has_no_compensation(people, operator_api, manager_ap
 def test_entry_detail_unknown_is_404(operator_api):
     response = operator_api.get("/compensation/123456")
     assert response.status_code == 404 and "不存在" in response.json["message"]
-
-
-def test_domain_error_class_is_used(app_ctx):
-    from app.compensation.money import yuan_to_fen
-
-    with pytest.raises(DomainError):
-        yuan_to_fen("economic_credit", "NaN")
-    assert yuan_to_fen("economic_credit", "0.70") == 70
 
 
 @freeze_time(NOW)
