@@ -204,8 +204,8 @@ def is_final(incident_id: int) -> bool:
 def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> int:
     """Write the final ledger in the caller's transaction (no commit); returns the rows written.
 
-    Idempotent: a ledger already written for this incident is left as it is (the unique key
-    (incident_id, subscriber_id) would refuse a duplicate anyway).
+    Idempotent: a ledger already written for this incident is left as it is (and the primary
+    key, derived from (incident_id, subscriber_id), would refuse a duplicate row anyway).
     """
     if is_final(incident.id):
         return 0
