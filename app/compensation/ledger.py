@@ -193,19 +193,28 @@ def dispute(entry_id: int, actor: User, *, reason: str, economic_credit_fen: int
 
 def approve(entry_id: int, actor: User, *, note: str | None = None) -> CompensationEntry:
     """A duty manager approves the pending adjusted plan: it becomes the entry's current version."""
+    return _decide(entry_id, actor, VersionStatus.approved, note)
+
+
+def reject(entry_id: int, actor: User, *, note: str | None = None) -> CompensationEntry:
+    """A duty manager rejects the pending plan: the current version stays; a new dispute may follow."""
+    return _decide(entry_id, actor, VersionStatus.rejected, note)
+
+
+def _decide(entry_id: int, actor: User, decision: VersionStatus, note: str | None) -> CompensationEntry:
     entry = get_entry(entry_id, for_update=True)
     pending = _pending(entry)
     if pending is None:
-        raise TransitionNotAllowed("approve", "no_pending_plan",
-                                   "没有待审批的调整方案 (there is no proposed plan to approve)")
-    pending.status = VersionStatus.approved.value
+        raise TransitionNotAllowed(decision.value, "no_pending_plan",
+                                   "没有待审批的调整方案 (there is no proposed plan to decide on)")
+    pending.status = decision.value
     pending.decided_by = actor.id
     pending.decided_at = utcnow()
     pending.decision_note = note
-    incident = incidents.get_incident(entry.incident_id)
+    verb = "批准" if decision is VersionStatus.approved else "驳回"
     timeline.record(
-        incident, "compensation_adjustment_approved", actor=actor,
-        message=f"已批准用户 {_phone_of(entry)} 的补偿调整方案（第 {pending.version} 版）",
+        incidents.get_incident(entry.incident_id), f"compensation_adjustment_{decision.value}", actor=actor,
+        message=f"已{verb}用户 {_phone_of(entry)} 的补偿调整方案（第 {pending.version} 版）" + (f"：{note}" if note else ""),
         after={"entry_id": entry.id, "version": pending.version,
                "economic_credit": fen_to_yuan(pending.economic_credit_fen), "data_credit_gb": pending.data_credit_gb},
     )

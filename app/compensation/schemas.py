@@ -55,7 +55,7 @@ class DisputeSchema(Schema):
     data_credit_gb = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10000))
 
 
-class ApproveSchema(Schema):
+class DecisionSchema(Schema):
     note = fields.String(validate=validate.Length(max=2000))
 
 

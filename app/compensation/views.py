@@ -10,7 +10,7 @@ from app.auth.models import Role
 from app.compensation import accountability, ledger
 from app.compensation.money import yuan_to_fen
 from app.compensation.schemas import (
-    ApproveSchema,
+    DecisionSchema,
     CompensationSchema,
     DisputeSchema,
     EntrySchema,
@@ -68,11 +68,20 @@ def dispute(data, entry_id):
 
 @blp.route("/compensation/<int:entry_id>/approve", methods=["POST"])
 @roles_required(*MANAGERS)
-@blp.arguments(ApproveSchema)
+@blp.arguments(DecisionSchema)
 @blp.response(200, EntrySchema)
 def approve(data, entry_id):
     """A duty manager approves the proposed plan; it becomes the entry's current version."""
     return ledger.entry_detail(ledger.approve(entry_id, current_user(), note=data.get("note")))
+
+
+@blp.route("/compensation/<int:entry_id>/reject", methods=["POST"])
+@roles_required(*MANAGERS)
+@blp.arguments(DecisionSchema)
+@blp.response(200, EntrySchema)
+def reject(data, entry_id):
+    """A duty manager rejects the proposed plan; the current version stays."""
+    return ledger.entry_detail(ledger.reject(entry_id, current_user(), note=data.get("note")))
 
 
 @blp.route("/incidents/<int:incident_id>/responsibility/notice", methods=["POST"])

@@ -72,5 +72,8 @@ def test_rectification_input_errors_name_the_field_and_change_nothing(operator_a
     assert missing.status_code == 422 and "owner" in missing.json["message"]
     assert operator_api.get(path).json == []
     assert operator_api.patch(f"{path}/999", json={"owner": "z"}).status_code == 404
+    item = operator_api.post(path, json={"title": "x", "owner": "y", "due_date": "2026-12-01"}).json
+    nothing = operator_api.patch(f"{path}/{item['id']}", json={"owner": "y"})
+    assert nothing.status_code == 422 and "body" in nothing.json["message"]
     assert api_as("reviewer").post(path, json={"title": "x", "owner": "y", "due_date": "2026-12-01"}).status_code == 403
     assert operator_api.get("/incidents/999/rectifications").status_code == 404

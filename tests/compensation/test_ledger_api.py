@@ -155,9 +155,19 @@ def test_dispute_and_approval_add_versions_and_never_overwrite(people, operator_
     kinds = [e["kind"] for e in operator_api.get(path + "/timeline").json]
     assert kinds[-2:] == ["compensation_disputed", "compensation_adjustment_approved"]
 
-    # a second negotiation becomes version 3
+    # a second negotiation becomes version 3; rejected, version 2 stays current
     again = operator_api.post(f"/compensation/{entry_id}/dispute", json={**body, "economic_credit": "6"})
     assert [v["version"] for v in again.json["versions"]] == [1, 2, 3]
+    rejected = manager_api.post(f"/compensation/{entry_id}/reject", json={"note": "超出标准"})
+    assert rejected.status_code == 200
+    assert rejected.json["current_version"] == 2 and rejected.json["economic_credit"] == "5.00"
+    assert [v["status"] for v in rejected.json["versions"]] == ["computed", "approved", "rejected"]
+    assert operator_api.get(path + "/timeline").json[-1]["kind"] == "compensation_adjustment_rejected"
+    # a decided version's figures can never be changed, not even by SQL
+    with pytest.raises(sa.exc.DatabaseError):
+        db.session.execute(sa.update(CompensationVersion).values(economic_credit_fen=1))
+        db.session.flush()
+    db.session.rollback()
 
 
 @freeze_time(NOW)
