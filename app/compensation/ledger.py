@@ -9,7 +9,7 @@ import csv
 import io
 from typing import Iterator
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from app.auth.models import User
@@ -76,8 +76,6 @@ def _totals(rows: Select) -> dict:
 
 
 def _credited(sub):
-    from sqlalchemy import case
-
     return case(((sub.c.economic_credit_fen > 0) | (sub.c.data_credit_gb > 0), 1), else_=0)
 
 
@@ -101,6 +99,15 @@ def compensation_of(incident_id: int) -> dict:
         header = {"final": False, **{k: record[k] for k in HEADER_FIELDS}}
     return {"incident_id": incident.id, "incident_number": incident.number, **header,
             "totals": _totals(rows), "rows": rows}
+
+
+def compensation_page(incident_id: int, page: int, per_page: int) -> dict:
+    """One page of rows with the header and the whole ledger's totals (GET …/compensation)."""
+    result = compensation_of(incident_id)
+    rows = result.pop("rows")
+    # The totals already counted the rows: no second count over a million-row ledger.
+    items = db.session.execute(rows.limit(per_page).offset((page - 1) * per_page)).all()
+    return {**result, "items": items, "total": result["totals"]["subscribers"], "page": page, "per_page": per_page}
 
 
 BILLING_CSV_HEADER = ["entry_id", "incident_number", "subscriber_id", "phone", "monthly_fee", "outage_minutes",

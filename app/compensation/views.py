@@ -10,8 +10,8 @@ from app.auth.models import Role
 from app.compensation import accountability, ledger
 from app.compensation.money import yuan_to_fen
 from app.compensation.schemas import (
-    DecisionSchema,
     CompensationSchema,
+    DecisionSchema,
     DisputeSchema,
     EntrySchema,
     RectificationCreateSchema,
@@ -20,7 +20,7 @@ from app.compensation.schemas import (
     ResponsibilityNoticeSchema,
     TimelineEventOutSchema,
 )
-from app.pagination import PageQuerySchema, paginate
+from app.pagination import PageQuerySchema
 
 blp = api_blueprint("compensation", __name__, description="补偿、责任通报与整改")
 
@@ -33,9 +33,7 @@ MANAGERS = (Role.duty_manager,)
 @blp.response(200, CompensationSchema)
 def compensation(args, incident_id):
     """Preview before closure (computed now), the final ledger after; per-subscriber rows and totals."""
-    result = ledger.compensation_of(incident_id)
-    page = paginate(result.pop("rows"), args["page"], args["per_page"], scalars=False)
-    return {**result, **page}
+    return ledger.compensation_page(incident_id, args["page"], args["per_page"])
 
 
 @blp.route("/incidents/<int:incident_id>/compensation.csv")
