@@ -10,6 +10,7 @@ import io
 from typing import Iterator
 
 from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from app.auth.models import User
@@ -179,13 +180,20 @@ def dispute(entry_id: int, actor: User, *, reason: str, economic_credit_fen: int
     if _pending(entry) is not None:
         raise TransitionNotAllowed("dispute", VersionStatus.proposed.value,
                                    "该补偿已有待审批的调整方案 (an adjusted plan is already awaiting approval)")
-    last = db.session.scalar(select(func.max(CompensationVersion.version)).where(CompensationVersion.entry_id == entry.id))
     version = CompensationVersion(
-        entry_id=entry.id, incident_id=entry.incident_id, version=(last or 1) + 1, status=VersionStatus.proposed.value,
+        entry_id=entry.id, incident_id=entry.incident_id, version=_next_version(entry), status=VersionStatus.proposed.value,
         economic_credit_fen=economic_credit_fen, data_credit_gb=data_credit_gb, dispute_reason=reason.strip(),
         proposed_by=actor.id, proposed_at=utcnow(),
     )
     db.session.add(version)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Two agents recorded a dispute at the same moment (SQLite has no row lock): the
+        # unique (entry_id, version) lets one win; the other is told to reload.
+        db.session.rollback()
+        raise TransitionNotAllowed("dispute", "changed",
+                                   "该补偿刚被他人修改，请刷新后重试 (the entry changed concurrently; reload and retry)") from None
     incident = incidents.get_incident(entry.incident_id)
     timeline.record(
         incident, "compensation_disputed", actor=actor,
@@ -196,6 +204,11 @@ def dispute(entry_id: int, actor: User, *, reason: str, economic_credit_fen: int
     )
     db.session.commit()
     return entry
+
+
+def _next_version(entry: CompensationEntry) -> int:
+    last = db.session.scalar(select(func.max(CompensationVersion.version)).where(CompensationVersion.entry_id == entry.id))
+    return (last or 1) + 1
 
 
 def approve(entry_id: int, actor: User, *, note: str | None = None) -> CompensationEntry:

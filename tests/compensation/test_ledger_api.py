@@ -291,3 +291,20 @@ def test_entry_id_is_unique_per_incident_and_subscriber(people, operator_api, ma
         db.session.execute(sa.text(
             "INSERT INTO compensation_entries SELECT * FROM compensation_entries WHERE id = :id"), {"id": entry.id})
     db.session.rollback()
+
+
+@freeze_time(NOW)
+def test_a_concurrent_dispute_loses_with_409_and_changes_nothing(people, operator_api, manager_api, make_user,
+                                                                 monkeypatch):
+    incident_id, path = _closed(operator_api, manager_api, make_user, TECH_100)
+    entry_id = operator_api.get(path + "/compensation").json["items"][0]["entry_id"]
+    body = {"reason": "异议", "economic_credit": "2.00", "data_credit_gb": 1}
+    assert operator_api.post(f"/compensation/{entry_id}/dispute", json=body).status_code == 201
+    manager_api.post(f"/compensation/{entry_id}/approve", json={})
+    events = len(operator_api.get(path + "/timeline").json)
+    # the other agent read "next is version 2" before the first one committed
+    monkeypatch.setattr("app.compensation.ledger._next_version", lambda entry: 2)
+    response = operator_api.post(f"/compensation/{entry_id}/dispute", json=body)
+    assert response.status_code == 409 and response.json["state"] == "changed"
+    assert [v["version"] for v in operator_api.get(f"/compensation/{entry_id}").json["versions"]] == [1, 2]
+    assert len(operator_api.get(path + "/timeline").json) == events
