@@ -43,14 +43,16 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _init_domains(app: Flask) -> None:
     """Each domain connects its signal receivers, workers and health probes here."""
-    from app import web
+    from app import compensation, web
 
     web.init_app(app)
+    compensation.init_app(app)
 
 
 def _import_models() -> None:
     """Every model module, so metadata (and Alembic) sees every table."""
     import app.auth.models  # noqa: F401
+    import app.compensation.models  # noqa: F401
     import app.incidents.models  # noqa: F401
     import app.models  # noqa: F401
     import app.staff.models  # noqa: F401
@@ -59,6 +61,7 @@ def _import_models() -> None:
 
 def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app import health, policy_views
+    from app.compensation import views as compensation_views
     from app.incidents import views as incident_views
     from app.web import views as console_views
 
@@ -66,6 +69,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     app.register_blueprint(console_views.bp)
     api.register_blueprint(policy_views.blp)
     api.register_blueprint(incident_views.blp)
+    api.register_blueprint(compensation_views.blp)
 
 
 def _register_commands(app: Flask) -> None:

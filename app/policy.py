@@ -76,6 +76,7 @@ class CompensationSchema(_Strict):
     data_credit_gb_per_block = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     data_credit_block_hours = _positive_int()
     data_credit_cap_gb = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    data_credit_requires_minimum_outage = fields.Boolean(load_default=True)
 
 
 class NoticesSchema(_Strict):

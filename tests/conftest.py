@@ -147,6 +147,9 @@ class ApiClient:
     def put(self, path, **kw):
         return self._call("put", path, **kw)
 
+    def patch(self, path, **kw):
+        return self._call("patch", path, **kw)
+
 
 @pytest.fixture
 def api_as(client, make_user):

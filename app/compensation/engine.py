@@ -1,0 +1,264 @@
+"""The compensation engine (RULES §5): one function of (incident, policy) for preview and final.
+
+``credit_terms`` fixes, in Python, everything that is the same for every subscriber of an
+incident (outage minutes, operator share, breach multiplier, the data credit).
+``ledger_select`` turns them into ONE SELECT over the affected subscribers that computes
+each subscriber's figures in integer SQL: the preview pages through it on the fly, and
+``finalise`` embeds it in one INSERT … SELECT into the ledger when the incident closes.
+
+    economic_credit_fen = round_half_up(monthly_fee_fen × outage_minutes × operator_share% × multiplier
+                                        / (billing_period_hours × 60 × 100))
+
+i.e. RULES' monthly_fee × outage_hours / 720 × operator_share × multiplier, with hours
+carried as whole minutes and the share as whole percent so the only division is the last
+one, rounded half-up to the fen by ``money.round_half_up_sql`` (the one rounding rule).
+
+Minimum outage: below ``minimum_outage_minutes`` there is no economic credit (RULES §5), and,
+by default, no service credit either — an outage too short to compensate is too short for
+both; ``data_credit_requires_minimum_outage = false`` in the policy grants the data credit
+for any outage.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Integer, Select, String, case, func, insert, literal, null, select
+
+from app.auth.models import User
+from app.clock import utcnow
+from app.compensation import notices
+from app.compensation.models import ENTRY_ID_BASE, CompensationEntry, of_incident
+from app.compensation.money import check_no_overflow, fen_to_yuan, round_half_up_sql
+from app.db_types import UTCDateTime
+from app.extensions import db
+from app.incidents import timeline
+from app.incidents.grading import outage_minutes
+from app.incidents.models import Incident, TimelineEvent
+from app.models import record_policy_version
+from app.policy import Policy, current_policy
+from app.subscribers.affected import affected_subscriber_ids
+from app.subscribers.models import Subscriber, SubscriberService
+
+LEDGER_COLUMNS = (
+    "subscriber_id", "monthly_fee_fen", "outage_minutes", "operator_share", "multiplier", "data_service",
+    "policy_version", "economic_credit_fen", "data_credit_gb", "computed_at",
+)
+
+
+@dataclass(frozen=True)
+class CreditTerms:
+    """What every affected subscriber of one incident shares; only the fee and data service differ."""
+
+    policy_version: str
+    computed_at: datetime
+    end: datetime                 # recovered_at, or now for a live incident's preview
+    outage_minutes: int
+    operator_share: int           # percent
+    recovery_window_breached: bool
+    multiplier: int
+    below_minimum: bool
+    data_credit_gb: int           # granted to each data subscriber
+    economic_numerator_factor: int  # outage_minutes × operator_share × multiplier (0 below the minimum)
+    economic_denominator: int       # billing_period_hours × 60 × 100
+
+
+def recovery_window_breached(incident: Incident, policy: Policy, end: datetime) -> bool:
+    """Was the recovery window (恢复时限) of the incident's grade exceeded?
+
+    Derived here from the incident itself until the deadlines domain is merged; once it is,
+    the ``recovery`` deadline's state (breached or not) is the authority and this function
+    should ask it instead, so the two can never disagree.
+    """
+    return end - incident.detected_at > policy.recover_window(incident.level)
+
+
+def operator_share(incident: Incident, policy: Policy) -> int:
+    """Percent of responsibility borne by the operator itself (technical + management by default)."""
+    own = set(policy.compensation["operator_categories"])
+    return sum(r.share for r in incident.responsibilities if r.category in own)
+
+
+def data_credit_gb(minutes: int, policy: Policy) -> int:
+    """data_credit_gb_per_block per STARTED block of data_credit_block_hours, capped."""
+    rules = policy.compensation
+    block_minutes = rules["data_credit_block_hours"] * 60
+    started_blocks = -(-minutes // block_minutes)
+    return min(rules["data_credit_cap_gb"], started_blocks * rules["data_credit_gb_per_block"])
+
+
+def credit_terms(incident: Incident, policy: Policy) -> CreditTerms:
+    rules = policy.compensation
+    now = utcnow()
+    end = incident.recovered_at or now
+    minutes = outage_minutes(incident.detected_at, end)
+    breached = recovery_window_breached(incident, policy, end)
+    multiplier = rules["breach_multiplier"] if breached else 1
+    share = operator_share(incident, policy)
+    below_minimum = minutes < rules["minimum_outage_minutes"]
+    data_blocked = below_minimum and rules.get("data_credit_requires_minimum_outage", True)
+    return CreditTerms(
+        policy_version=policy.version,
+        computed_at=now,
+        end=end,
+        outage_minutes=minutes,
+        operator_share=share,
+        recovery_window_breached=breached,
+        multiplier=multiplier,
+        below_minimum=below_minimum,
+        data_credit_gb=0 if data_blocked else data_credit_gb(minutes, policy),
+        economic_numerator_factor=0 if below_minimum else minutes * share * multiplier,
+        economic_denominator=rules["billing_period_hours"] * 60 * 100,
+    )
+
+
+def _data_subscribers(policy: Policy):
+    """Subscribers holding any data service, as a set to LEFT JOIN (one hash join, not a
+    correlated EXISTS per subscriber — which PostgreSQL ran as a million index probes)."""
+    return (
+        select(SubscriberService.subscriber_id)
+        .where(SubscriberService.service.in_(policy.compensation["data_services"]))
+        .group_by(SubscriberService.subscriber_id)
+        .subquery("data_subscribers")
+    )
+
+
+def _ledger_columns(terms: CreditTerms, data_subscribers) -> list:
+    """Each subscriber's figures as SQL expressions over ``subscribers``, named as ``LEDGER_COLUMNS``."""
+    holds_data_service = data_subscribers.c.subscriber_id.is_not(None)
+    if terms.economic_numerator_factor:
+        economic = round_half_up_sql(
+            Subscriber.monthly_fee_fen * literal(terms.economic_numerator_factor, BigInteger),
+            terms.economic_denominator,
+        )
+    else:
+        economic = literal(0, BigInteger)
+    if terms.data_credit_gb:
+        data = case((holds_data_service, literal(terms.data_credit_gb, Integer)), else_=literal(0, Integer))
+    else:
+        data = literal(0, Integer)
+    return [
+        Subscriber.id.label("subscriber_id"),
+        Subscriber.monthly_fee_fen.label("monthly_fee_fen"),
+        literal(terms.outage_minutes, Integer).label("outage_minutes"),
+        literal(terms.operator_share, Integer).label("operator_share"),
+        literal(terms.multiplier, Integer).label("multiplier"),
+        holds_data_service.label("data_service"),
+        literal(terms.policy_version, String).label("policy_version"),
+        economic.label("economic_credit_fen"),
+        data.label("data_credit_gb"),
+        literal(terms.computed_at, UTCDateTime()).label("computed_at"),
+    ]
+
+
+def _over_affected(incident: Incident, policy: Policy, terms: CreditTerms, *extra_columns, first=()) -> Select:
+    """The ledger columns (plus extras) for every affected subscriber, in one SELECT."""
+    data_subscribers = _data_subscribers(policy)
+    # affected_subscriber_ids is SELECT subscribers.id FROM subscribers WHERE <scope>: keep
+    # its FROM and WHERE, choose our own columns, join the data-service set.
+    return (
+        affected_subscriber_ids(incident.services, incident.regions, policy)
+        .with_only_columns(*first, *_ledger_columns(terms, data_subscribers), *extra_columns, maintain_column_froms=True)
+        .outerjoin(data_subscribers, data_subscribers.c.subscriber_id == Subscriber.id)
+    )
+
+
+def ledger_select(incident: Incident, policy: Policy, terms: CreditTerms) -> Select:
+    """One row per affected subscriber: ``LEDGER_COLUMNS``, ``phone``, and no entry or version yet (the preview)."""
+    return _over_affected(incident, policy, terms, Subscriber.phone.label("phone"),
+                          null().label("entry_id"), null().label("version"))
+
+
+def _guard_overflow(terms: CreditTerms) -> None:
+    largest_fee = db.session.scalar(select(func.max(Subscriber.monthly_fee_fen))) or 0
+    check_no_overflow(largest_fee, terms.economic_numerator_factor, terms.economic_denominator)
+
+
+def preview(incident: Incident, policy: Policy | None = None) -> tuple[CreditTerms, Select]:
+    """The figures as they would be if the incident closed now (live: until now)."""
+    policy = policy or current_policy()
+    terms = credit_terms(incident, policy)
+    _guard_overflow(terms)
+    return terms, ledger_select(incident, policy, terms)
+
+
+FINALISED_EVENT = "compensation_finalised"
+
+
+def finalised_record(incident_id: int) -> dict | None:
+    """The terms and totals recorded on the timeline when the ledger was written, else None.
+
+    The timeline event is written in the same transaction as the ledger rows, so it marks a
+    final ledger even when no subscriber was affected (and there are no rows at all).
+    """
+    return db.session.scalar(
+        select(TimelineEvent.after).where(TimelineEvent.incident_id == incident_id, TimelineEvent.kind == FINALISED_EVENT)
+        .order_by(TimelineEvent.id).limit(1)
+    )
+
+
+def is_final(incident_id: int) -> bool:
+    return finalised_record(incident_id) is not None
+
+
+def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> int:
+    """Write the final ledger in the caller's transaction (no commit); returns the rows written.
+
+    Idempotent: a ledger already written for this incident is left as it is (and the primary
+    key, derived from (incident_id, subscriber_id), would refuse a duplicate row anyway).
+    """
+    if is_final(incident.id):
+        return 0
+    terms = credit_terms(incident, policy)
+    _guard_overflow(terms)
+    record_policy_version(policy)
+    entry_id = literal(incident.id * ENTRY_ID_BASE, BigInteger) + Subscriber.id  # models.entry_id_for
+    statement = insert(CompensationEntry).from_select(
+        ["id", "incident_id", *LEDGER_COLUMNS],
+        _over_affected(incident, policy, terms,
+                       first=[entry_id.label("id"), literal(incident.id, Integer).label("incident_id")]),
+    )
+    db.session.execute(statement)
+    totals = final_totals(incident.id)
+    timeline.record(
+        incident, FINALISED_EVENT, actor=actor,
+        message=(f"补偿已结算：{totals['subscribers']} 户，经济补偿合计 {fen_to_yuan(totals['economic_credit_fen'])} 元，"
+                 f"流量补偿合计 {totals['data_credit_gb']} GB"),
+        after={**terms_record(terms), **totals},
+    )
+    notices.queue_compensation_notices(incident, credited_subscriber_ids(incident.id))
+    return totals["subscribers"]
+
+
+def finalise_on_close(sender, *, incident: Incident, actor: User | None = None, **_) -> None:
+    """Receiver of ``signals.incident_closed``: the final ledger commits with the closure."""
+    finalise(incident, current_policy(), actor)
+
+
+def credited_subscriber_ids(incident_id: int) -> Select:
+    return select(CompensationEntry.subscriber_id).where(
+        of_incident(incident_id),
+        (CompensationEntry.economic_credit_fen > 0) | (CompensationEntry.data_credit_gb > 0),
+    )
+
+
+def final_totals(incident_id: int) -> dict:
+    """Totals of the computed ledger (version 1) — what closure wrote."""
+    e = CompensationEntry
+    row = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(e.economic_credit_fen), 0), func.coalesce(func.sum(e.data_credit_gb), 0))
+        .where(of_incident(incident_id))
+    ).one()
+    return {"subscribers": row[0], "economic_credit_fen": int(row[1]), "data_credit_gb": int(row[2])}
+
+
+def terms_record(terms: CreditTerms) -> dict:
+    return {
+        "policy_version": terms.policy_version,
+        "outage_minutes": terms.outage_minutes,
+        "operator_share": terms.operator_share,
+        "recovery_window_breached": terms.recovery_window_breached,
+        "multiplier": terms.multiplier,
+        "below_minimum_outage": terms.below_minimum,
+        "data_credit_gb_per_data_subscriber": terms.data_credit_gb,
+    }

@@ -1,0 +1,266 @@
+"""Reading the ledger, and the negotiation of an entry (补偿方案协商): dispute → approve.
+
+Nothing is ever overwritten: a dispute adds a ``proposed`` version; approval moves that
+version to ``approved`` (its figures never change) and it becomes the entry's current one.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Iterator
+
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from app.auth.models import User
+from app.clock import utcnow
+from app.compensation import engine
+from app.compensation.models import CompensationEntry, CompensationVersion, VersionStatus, of_incident
+from app.compensation.money import fen_to_yuan
+from app.errors import NotFound, TransitionNotAllowed
+from app.extensions import db
+from app.incidents import service as incidents
+from app.incidents import timeline
+from app.incidents.models import Incident, Status
+from app.phones import mask
+from app.policy import current_policy
+from app.subscribers.models import Subscriber
+
+
+def _current_versions(incident_id: int):
+    """Per entry, its latest approved version (if any) — an aliased subquery to LEFT JOIN."""
+    latest = (
+        select(CompensationVersion.entry_id, func.max(CompensationVersion.version).label("version"))
+        .where(CompensationVersion.incident_id == incident_id, CompensationVersion.status == VersionStatus.approved.value)
+        .group_by(CompensationVersion.entry_id)
+        .subquery()
+    )
+    current = aliased(CompensationVersion)
+    joined = (
+        select(current.entry_id, current.version, current.economic_credit_fen, current.data_credit_gb)
+        .join(latest, and_(latest.c.entry_id == current.entry_id, latest.c.version == current.version))
+        .subquery()
+    )
+    return joined
+
+
+def final_rows(incident_id: int) -> Select:
+    """The final ledger with each entry's CURRENT figures, ordered by subscriber."""
+    e = CompensationEntry
+    cur = _current_versions(incident_id)
+    return (
+        select(
+            e.id.label("entry_id"), e.subscriber_id, Subscriber.phone, e.monthly_fee_fen, e.outage_minutes,
+            e.operator_share, e.multiplier, e.data_service, e.policy_version,
+            func.coalesce(cur.c.economic_credit_fen, e.economic_credit_fen).label("economic_credit_fen"),
+            func.coalesce(cur.c.data_credit_gb, e.data_credit_gb).label("data_credit_gb"),
+            func.coalesce(cur.c.version, 1).label("version"),
+        )
+        .join(Subscriber, Subscriber.id == e.subscriber_id)
+        .outerjoin(cur, cur.c.entry_id == e.id)
+        .where(of_incident(incident_id))
+        .order_by(e.id)  # = subscriber order within one incident
+    )
+
+
+def _totals(rows: Select) -> dict:
+    sub = rows.order_by(None).subquery()
+    count, economic, data, credited = db.session.execute(select(
+        func.count(),
+        func.coalesce(func.sum(sub.c.economic_credit_fen), 0),
+        func.coalesce(func.sum(sub.c.data_credit_gb), 0),
+        func.coalesce(func.sum(_credited(sub)), 0),
+    )).one()
+    return {"subscribers": count, "credited_subscribers": int(credited),
+            "economic_credit": fen_to_yuan(int(economic)), "data_credit_gb": int(data)}
+
+
+def _credited(sub):
+    return case(((sub.c.economic_credit_fen > 0) | (sub.c.data_credit_gb > 0), 1), else_=0)
+
+
+HEADER_FIELDS = ("policy_version", "outage_minutes", "operator_share", "multiplier", "recovery_window_breached")
+
+
+def compensation_of(incident_id: int) -> dict:
+    """Header, totals and the row query (final ledger after closure, else a live preview)."""
+    incident = incidents.get_incident(incident_id)
+    if incident.status == Status.cancelled.value:
+        raise TransitionNotAllowed("compensation", incident.status,
+                                   "误报撤销的故障不产生补偿 (a cancelled false alarm has no compensation)")
+    record = engine.finalised_record(incident.id)
+    if record is not None:
+        rows = final_rows(incident.id)
+        header = {"final": True, **{k: record[k] for k in HEADER_FIELDS}}
+    else:
+        terms, preview = engine.preview(incident, current_policy())
+        rows = preview.order_by(None).order_by(preview.selected_columns.subscriber_id)
+        record = engine.terms_record(terms)
+        header = {"final": False, **{k: record[k] for k in HEADER_FIELDS}}
+    return {"incident_id": incident.id, "incident_number": incident.number, **header,
+            "totals": _totals(rows), "rows": rows}
+
+
+def compensation_page(incident_id: int, page: int, per_page: int) -> dict:
+    """One page of rows with the header and the whole ledger's totals (GET …/compensation)."""
+    result = compensation_of(incident_id)
+    rows = result.pop("rows")
+    # The totals already counted the rows: no second count over a million-row ledger.
+    items = db.session.execute(rows.limit(per_page).offset((page - 1) * per_page)).all()
+    return {**result, "items": items, "total": result["totals"]["subscribers"], "page": page, "per_page": per_page}
+
+
+BILLING_CSV_HEADER = ["entry_id", "incident_number", "subscriber_id", "phone", "monthly_fee", "outage_minutes",
+                      "operator_share", "multiplier", "economic_credit", "data_credit_gb", "version", "policy_version"]
+BILLING_CSV_BATCH = 5000
+
+
+def billing_csv(incident_id: int) -> tuple[Incident, Iterator[str]]:
+    """The final ledger as CSV text chunks for billing, read in batches (memory stays flat
+    for a million rows). Refused (409) before closure: billing never receives a preview."""
+    incident = incidents.get_incident(incident_id)
+    if not engine.is_final(incident.id):
+        raise TransitionNotAllowed("compensation.csv", incident.status,
+                                   "补偿尚未结算（故障闭环后生成） (the ledger is final only after closure; use the JSON preview)")
+    rows = final_rows(incident.id)
+    number = incident.number
+
+    def chunks() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")  # so spreadsheet tools read the UTF-8 correctly
+        writer.writerow(BILLING_CSV_HEADER)
+        result = db.session.connection().execution_options(yield_per=BILLING_CSV_BATCH).execute(rows)
+        for batch in result.partitions():
+            # Positional unpacking (final_rows' column order): named access on a million rows
+            # cost more than the query itself.
+            writer.writerows(
+                (entry_id, number, subscriber_id, phone, fen_to_yuan(fee), minutes, share, multiplier,
+                 fen_to_yuan(economic), data_gb, version, policy_version)
+                for (entry_id, subscriber_id, phone, fee, minutes, share, multiplier, _data_service, policy_version,
+                     economic, data_gb, version) in batch
+            )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    return incident, chunks()
+
+
+def get_entry(entry_id: int, *, for_update: bool = False) -> CompensationEntry:
+    query = select(CompensationEntry).where(CompensationEntry.id == entry_id)
+    if for_update:
+        query = query.with_for_update()
+    entry = db.session.scalar(query)
+    if entry is None:
+        raise NotFound(f"补偿记录 {entry_id} 不存在 (compensation entry not found)", entry_id=entry_id)
+    return entry
+
+
+def versions_of(entry: CompensationEntry) -> list[CompensationVersion]:
+    return list(db.session.scalars(
+        select(CompensationVersion).where(CompensationVersion.entry_id == entry.id).order_by(CompensationVersion.version)
+    ))
+
+
+def _pending(entry: CompensationEntry) -> CompensationVersion | None:
+    return db.session.scalar(select(CompensationVersion).where(
+        CompensationVersion.entry_id == entry.id, CompensationVersion.status == VersionStatus.proposed.value))
+
+
+def _phone_of(entry: CompensationEntry) -> str:
+    return mask(db.session.scalar(select(Subscriber.phone).where(Subscriber.id == entry.subscriber_id)) or "")
+
+
+def dispute(entry_id: int, actor: User, *, reason: str, economic_credit_fen: int, data_credit_gb: int) -> CompensationEntry:
+    """An agent records a subscriber's dispute and the adjusted plan proposed (a new version)."""
+    entry = get_entry(entry_id, for_update=True)
+    if _pending(entry) is not None:
+        raise TransitionNotAllowed("dispute", VersionStatus.proposed.value,
+                                   "该补偿已有待审批的调整方案 (an adjusted plan is already awaiting approval)")
+    version = CompensationVersion(
+        entry_id=entry.id, incident_id=entry.incident_id, version=_next_version(entry), status=VersionStatus.proposed.value,
+        economic_credit_fen=economic_credit_fen, data_credit_gb=data_credit_gb, dispute_reason=reason.strip(),
+        proposed_by=actor.id, proposed_at=utcnow(),
+    )
+    db.session.add(version)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Two agents recorded a dispute at the same moment (SQLite has no row lock): the
+        # unique (entry_id, version) lets one win; the other is told to reload.
+        db.session.rollback()
+        raise TransitionNotAllowed("dispute", "changed",
+                                   "该补偿刚被他人修改，请刷新后重试 (the entry changed concurrently; reload and retry)") from None
+    incident = incidents.get_incident(entry.incident_id)
+    timeline.record(
+        incident, "compensation_disputed", actor=actor,
+        message=(f"用户 {_phone_of(entry)} 对补偿提出异议，拟调整为经济补偿 {fen_to_yuan(economic_credit_fen)} 元、"
+                 f"流量 {data_credit_gb} GB：{reason.strip()}"),
+        after={"entry_id": entry.id, "version": version.version, "economic_credit": fen_to_yuan(economic_credit_fen),
+               "data_credit_gb": data_credit_gb},
+    )
+    db.session.commit()
+    return entry
+
+
+def _next_version(entry: CompensationEntry) -> int:
+    last = db.session.scalar(select(func.max(CompensationVersion.version)).where(CompensationVersion.entry_id == entry.id))
+    return (last or 1) + 1
+
+
+def approve(entry_id: int, actor: User, *, note: str | None = None) -> CompensationEntry:
+    """A duty manager approves the pending adjusted plan: it becomes the entry's current version."""
+    return _decide(entry_id, actor, VersionStatus.approved, note)
+
+
+def reject(entry_id: int, actor: User, *, note: str | None = None) -> CompensationEntry:
+    """A duty manager rejects the pending plan: the current version stays; a new dispute may follow."""
+    return _decide(entry_id, actor, VersionStatus.rejected, note)
+
+
+def _decide(entry_id: int, actor: User, decision: VersionStatus, note: str | None) -> CompensationEntry:
+    entry = get_entry(entry_id, for_update=True)
+    pending = _pending(entry)
+    if pending is None:
+        raise TransitionNotAllowed(decision.value, "no_pending_plan",
+                                   "没有待审批的调整方案 (there is no proposed plan to decide on)")
+    pending.status = decision.value
+    pending.decided_by = actor.id
+    pending.decided_at = utcnow()
+    pending.decision_note = note
+    verb = "批准" if decision is VersionStatus.approved else "驳回"
+    timeline.record(
+        incidents.get_incident(entry.incident_id), f"compensation_adjustment_{decision.value}", actor=actor,
+        message=f"已{verb}用户 {_phone_of(entry)} 的补偿调整方案（第 {pending.version} 版）" + (f"：{note}" if note else ""),
+        after={"entry_id": entry.id, "version": pending.version,
+               "economic_credit": fen_to_yuan(pending.economic_credit_fen), "data_credit_gb": pending.data_credit_gb},
+    )
+    db.session.commit()
+    return entry
+
+
+def entry_detail(entry: CompensationEntry) -> dict:
+    """The entry, its computed figures and inputs, every adjusted version, and which is current."""
+    versions = versions_of(entry)
+    approved = [v for v in versions if v.status == VersionStatus.approved.value]
+    current = approved[-1] if approved else None
+    phone = db.session.scalar(select(Subscriber.phone).where(Subscriber.id == entry.subscriber_id))
+    return {
+        "entry_id": entry.id, "incident_id": entry.incident_id, "subscriber_id": entry.subscriber_id, "phone": phone,
+        "monthly_fee": fen_to_yuan(entry.monthly_fee_fen), "outage_minutes": entry.outage_minutes,
+        "operator_share": entry.operator_share, "multiplier": entry.multiplier, "data_service": entry.data_service,
+        "policy_version": entry.policy_version,
+        "current_version": current.version if current else 1,
+        "economic_credit": fen_to_yuan(current.economic_credit_fen if current else entry.economic_credit_fen),
+        "data_credit_gb": current.data_credit_gb if current else entry.data_credit_gb,
+        "versions": [
+            {"version": 1, "status": "computed", "economic_credit": fen_to_yuan(entry.economic_credit_fen),
+             "data_credit_gb": entry.data_credit_gb, "at": entry.computed_at, "reason": None},
+            *[{"version": v.version, "status": v.status, "economic_credit": fen_to_yuan(v.economic_credit_fen),
+               "data_credit_gb": v.data_credit_gb, "at": v.proposed_at, "reason": v.dispute_reason,
+               "decided_at": v.decided_at, "decision_note": v.decision_note} for v in versions],
+        ],
+    }

@@ -1,0 +1,130 @@
+"""The compensation ledger (补偿台账) and rectification items (整改).
+
+The ledger never overwrites a figure. ``CompensationEntry`` is one row per affected
+subscriber per incident, written once at closure by one INSERT … SELECT: it IS version 1,
+the computed figures with every input that produced them (fee, minutes, operator share,
+multiplier, policy version). A dispute adds a ``CompensationVersion`` (version 2, 3, …)
+in state ``proposed``; a duty manager's approval makes it current. The current figures
+of an entry are those of its latest approved version, else the computed ones. Keeping
+version 1 on the entry itself halves the rows written for a million-subscriber closure.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db_types import UTCDateTime
+from app.extensions import db
+
+
+ENTRY_ID_BASE = 10_000_000_000  # above any subscriber id (a 32-bit integer column)
+
+
+def entry_id_for(incident_id, subscriber_id):
+    """The entry id: incident_id × 10^10 + subscriber_id (works on ints and SQL expressions)."""
+    return incident_id * ENTRY_ID_BASE + subscriber_id
+
+
+def entry_id_range(incident_id: int) -> tuple[int, int]:
+    """Every entry id of one incident lies in this closed range, in subscriber order."""
+    return incident_id * ENTRY_ID_BASE, incident_id * ENTRY_ID_BASE + ENTRY_ID_BASE - 1
+
+
+def of_incident(incident_id: int):
+    """WHERE clause for one incident's entries: a primary-key range scan."""
+    low, high = entry_id_range(incident_id)
+    return CompensationEntry.id.between(low, high)
+
+
+class CompensationEntry(db.Model):
+    """One subscriber's compensation for one incident (version 1, as computed at closure).
+
+    The primary key is derived, ``incident_id × 10^10 + subscriber_id``, so that ONE index
+    gives everything the ledger needs: a subscriber can be credited at most once per
+    incident (a crash and a re-run can never duplicate a credit), the entry id the API
+    uses, and an incident's entries as one key range already in subscriber order. A
+    surrogate id plus a unique (incident, subscriber) index doubled the write cost of a
+    million-row closure (bench/compensation.py).
+    """
+
+    __tablename__ = "compensation_entries"
+    __table_args__ = (
+        CheckConstraint(f"id = incident_id * {ENTRY_ID_BASE} + subscriber_id", name="id_derived"),
+        CheckConstraint(f"subscriber_id BETWEEN 1 AND {ENTRY_ID_BASE - 1}", name="subscriber_id_range"),
+        CheckConstraint("economic_credit_fen >= 0", name="economic_not_negative"),
+        CheckConstraint("data_credit_gb >= 0", name="data_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    # No foreign keys here, on purpose: both ids come from the very rows the INSERT … SELECT
+    # reads (the incident being closed, the subscribers table), and PostgreSQL checks a
+    # foreign key with one trigger call and one row lock per inserted row — for a million
+    # subscribers that alone took longer than the whole ledger.
+    incident_id: Mapped[int] = mapped_column(Integer)
+    subscriber_id: Mapped[int] = mapped_column(Integer)
+    # The inputs, so any figure can be explained and recomputed by hand.
+    monthly_fee_fen: Mapped[int] = mapped_column(BigInteger)
+    outage_minutes: Mapped[int] = mapped_column(Integer)
+    operator_share: Mapped[int] = mapped_column(Integer)  # percent borne by the operator itself
+    multiplier: Mapped[int] = mapped_column(Integer)      # breach multiplier actually applied (1 when met)
+    data_service: Mapped[bool] = mapped_column()          # holds one of policy compensation.data_services
+    policy_version: Mapped[str] = mapped_column(String(60))
+    # The computed result (version 1).
+    economic_credit_fen: Mapped[int] = mapped_column(BigInteger)
+    data_credit_gb: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class VersionStatus(str, enum.Enum):
+    proposed = "proposed"   # recorded by an agent from a dispute, awaiting a duty manager
+    approved = "approved"   # current unless a later version is approved
+    rejected = "rejected"
+
+
+class CompensationVersion(db.Model):
+    """An adjusted plan (补偿方案协商) for one entry: version 2 and later."""
+
+    __tablename__ = "compensation_versions"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "version"),
+        CheckConstraint("version >= 2", name="version_after_computed"),
+        CheckConstraint("economic_credit_fen >= 0", name="economic_not_negative"),
+        CheckConstraint("data_credit_gb >= 0", name="data_not_negative"),
+        CheckConstraint("status IN ('proposed', 'approved', 'rejected')", name="status_known"),
+        Index("ix_compensation_versions_incident_status", "incident_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("compensation_entries.id"))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))
+    economic_credit_fen: Mapped[int] = mapped_column(BigInteger)
+    data_credit_gb: Mapped[int] = mapped_column(Integer)
+    dispute_reason: Mapped[str] = mapped_column(Text)
+    proposed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class RectificationItem(db.Model):
+    """整改: a corrective action with an owner and a due date, tracked until completed."""
+
+    __tablename__ = "rectification_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    owner: Mapped[str] = mapped_column(String(120))
+    due_date: Mapped[date] = mapped_column(Date)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completion_note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
