@@ -50,6 +50,7 @@ def _import_models() -> None:
     import app.auth.models  # noqa: F401
     import app.incidents.models  # noqa: F401
     import app.models  # noqa: F401
+    import app.reports.models  # noqa: F401
     import app.staff.models  # noqa: F401
     import app.subscribers.models  # noqa: F401
 
@@ -57,10 +58,12 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app import health, policy_views
     from app.incidents import views as incident_views
+    from app.reports import views as report_views
 
     app.register_blueprint(health.blp)
     api.register_blueprint(policy_views.blp)
     api.register_blueprint(incident_views.blp)
+    api.register_blueprint(report_views.blp)
 
 
 def _register_commands(app: Flask) -> None:
