@@ -90,7 +90,7 @@ def time_bar(incident: "Incident", outcomes: list["WindowOutcome"], zone: ZoneIn
             moments.append(now)
     scale = _TimeScale(incident.detected_at, max(moments))
 
-    top = 34
+    top = 40
     parts = [_text(8, 18, "故障时间轴（时间按 " + zone.key + "）", size=12, weight="bold")]
     # The incident's own progress.
     y = top + ROW_H / 2
@@ -98,10 +98,11 @@ def time_bar(incident: "Incident", outcomes: list["WindowOutcome"], zone: ZoneIn
     end = incident.recovered_at or now
     parts.append(f'<line x1="{scale.x(incident.detected_at):.1f}" y1="{y}" x2="{scale.x(end):.1f}" y2="{y}" '
                  f'stroke="{COLORS["line"]}" stroke-width="3"/>')
-    for label, at in milestones:
+    for index, (label, at) in enumerate(milestones):
         x = scale.x(at)
         parts.append(f'<circle cx="{x:.1f}" cy="{y}" r="4.5" fill="{COLORS["line"]}"/>')
-        parts.append(_text(x, y - 8, label, size=10, anchor="middle"))
+        # Alternate above and below the line so close milestones do not print over each other.
+        parts.append(_text(x, y - 8 if index % 2 == 0 else y + 16, label, size=10, anchor="middle"))
     # One row per window.
     for index, row in enumerate(rows, start=1):
         y0 = top + index * ROW_H + 4
@@ -172,6 +173,7 @@ def delivery_curve(series: list["DeliveryPoint"], recovered_at: datetime | None,
         points = [(scale.x(steps[0][0]), bottom)]
         for moment, total in steps:
             points.append((scale.x(moment + timedelta(minutes=1)), bottom - (bottom - top) * total / peak))
+        points.append((scale.x(end), points[-1][1]))  # flat to the end: delivered stays delivered
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
         legend_x = PLOT_X0 + index * 120

@@ -22,6 +22,7 @@ from app.reports.formatting import duration, local_time, thousands, user_hours, 
 NO_SCHEDULER = "时限表模块未接入 (deadline module not installed)"
 NO_NOTIFIER = "通知模块未接入 (notifier not installed)"
 NO_COMPENSATION = "补偿模块未接入 (compensation module not installed)"
+NO_RECTIFICATION = "整改跟踪模块未接入 (rectification tracking not installed)"
 
 NOTICE_KIND_LABELS = {
     "outage": "故障通知", "progress": "进展通报", "recovery": "恢复通知", "formal": "正式通知",
@@ -211,8 +212,8 @@ def measures(incident: Incident, policy: Policy, text: dict[str, str] | None = N
         "preventive_measures": text.get("preventive_measures", ""),
         "lessons": text.get("lessons", ""),
         "rectification_notes": text.get("rectification_notes", ""),
-        "items": rows,
-        "items_missing": NO_COMPENSATION.replace("补偿模块", "整改跟踪") if rows is None else None,
+        "rectification_items": rows,
+        "rectification_items_missing": NO_RECTIFICATION if rows is None else None,
     })
 
 
