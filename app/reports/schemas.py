@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import re
+from datetime import date, datetime, time
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from app.policy import current_policy
 
 _free_text = dict(validate=validate.Length(max=20000))
 
@@ -39,10 +44,33 @@ class ReportStateSchema(Schema):
     approved_at = fields.AwareDateTime(format="iso", allow_none=True)
 
 
+class PeriodBound(fields.Field):
+    """A date (midnight in the policy's zone: '2026-11-01') or an ISO datetime with offset.
+
+    An unencoded '+08:00' in a query string arrives as ' 08:00'; read it as the offset it was.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = str(value).strip()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            try:
+                return datetime.combine(date.fromisoformat(text), time(), tzinfo=current_policy().zone)
+            except ValueError:
+                raise ValidationError("不是有效日期 (not a valid date)") from None
+        text = re.sub(r"(T[\d:.]+) (\d{2}:?\d{2})$", r"\1+\2", str(value))
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValidationError("不是有效时间，应为 ISO 8601 日期或带时区的时间 (not a valid date or datetime)") from None
+        if moment.tzinfo is None:
+            raise ValidationError("须带时区偏移 (must carry a UTC offset)")
+        return moment
+
+
 class SummaryQuerySchema(Schema):
-    start = fields.AwareDateTime(data_key="from", format="iso",
-                                 metadata={"description": "detected on or after; default 30 days before `to`"})
-    end = fields.AwareDateTime(data_key="to", format="iso", metadata={"description": "detected before; default now"})
+    start = PeriodBound(data_key="from", metadata={
+        "description": "detected on or after: a date (local midnight) or ISO datetime; default 30 days before `to`"})
+    end = PeriodBound(data_key="to", metadata={"description": "detected before; default now"})
     format = fields.String(load_default="json", validate=validate.OneOf(["json", "html"]))
 
     @validates_schema
