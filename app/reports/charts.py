@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import escape
 
+from app.clock import utcnow
+from app.reports.formatting import duration
+
 if TYPE_CHECKING:
     from app.incidents.models import Incident
     from app.reports.compliance import WindowOutcome
@@ -76,8 +79,6 @@ def _axis(scale: _TimeScale, top: float, bottom: float, zone: ZoneInfo) -> list[
 def time_bar(incident: "Incident", outcomes: list["WindowOutcome"], zone: ZoneInfo) -> str:
     """The incident against each window: detected → reported → responded → recovered above,
     one row per window below (shaded from its start to its due time, done marked, breaches in red)."""
-    from app.clock import utcnow
-
     now = utcnow()
     rows = [o for o in outcomes if o.kind in BAR_WINDOWS]
     milestones = [(label, at) for label, at in (
@@ -117,7 +118,7 @@ def time_bar(incident: "Incident", outcomes: list["WindowOutcome"], zone: ZoneIn
             x_end = scale.x(row.done_at or now)
             parts.append(f'<rect class="breach" x="{x_due:.1f}" y="{y0 + 3}" width="{max(x_end - x_due, 2):.1f}" '
                          f'height="{ROW_H - 14}" fill="{COLORS["breached"]}" opacity="0.85"/>')
-            parts.append(_text(min(x_end + 4, PLOT_X1 - 60), mid + 4, f"超时 {_minutes_text(row.late_minutes)}",
+            parts.append(_text(min(x_end + 4, PLOT_X1 - 60), mid + 4, f"超时 {duration(row.late_minutes)}",
                                size=10, color=COLORS["breached"], weight="bold"))
         if row.done_at is not None:
             color = COLORS["met"] if row.state == "met" else COLORS["breached"]
@@ -138,13 +139,8 @@ def time_bar(incident: "Incident", outcomes: list["WindowOutcome"], zone: ZoneIn
     return _svg(legend_y + 10, parts, f"{incident.number} 故障时间轴")
 
 
-def _minutes_text(minutes: int | None) -> str:
-    from app.reports.formatting import duration
-
-    return duration(minutes)
-
-
-def delivery_curve(series: list["DeliveryPoint"], recovered_at: datetime | None, zone: ZoneInfo) -> str:
+def delivery_curve(series: list["DeliveryPoint"], recovered_at: datetime | None, zone: ZoneInfo,
+                   labels: dict[str, str]) -> str:
     """Cumulative notices delivered over time, one line per kind (通知送达曲线)."""
     by_kind: dict[str, dict[datetime, int]] = defaultdict(lambda: defaultdict(int))
     for point in series:
@@ -166,8 +162,6 @@ def delivery_curve(series: list["DeliveryPoint"], recovered_at: datetime | None,
         x = scale.x(recovered_at)
         parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{COLORS["met"]}" stroke-dasharray="4,3"/>')
         parts.append(_text(x + 3, top + 10, "恢复", size=10, color=COLORS["met"]))
-    from app.reports.sections import NOTICE_KIND_LABELS
-
     for index, (kind, steps) in enumerate(sorted(cumulative.items())):
         color = SERIES_COLORS[index % len(SERIES_COLORS)]
         points = [(scale.x(steps[0][0]), bottom)]
@@ -178,7 +172,7 @@ def delivery_curve(series: list["DeliveryPoint"], recovered_at: datetime | None,
         parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
         legend_x = PLOT_X0 + index * 120
         parts.append(f'<rect x="{legend_x}" y="{bottom + 26}" width="14" height="4" fill="{color}"/>')
-        parts.append(_text(legend_x + 18, bottom + 31, f"{NOTICE_KIND_LABELS.get(kind, kind)} {steps[-1][1]:,}", size=10))
+        parts.append(_text(legend_x + 18, bottom + 31, f"{labels.get(kind, kind)} {steps[-1][1]:,}", size=10))
     return _svg(bottom + 44, parts, "通知送达曲线")
 
 

@@ -7,7 +7,6 @@ the reason and the templates print "暂无数据" with it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from app.clock import utcnow
@@ -32,7 +31,7 @@ EVENT_LABELS = {
     "declared": "登记", "reported": "上报", "responded": "响应", "progress_update": "进展通报",
     "regraded": "定级调整", "responsibility_set": "责任认定", "recovered": "恢复",
     "analysis_report_submitted": "提交分析报告", "closed": "闭环", "cancelled": "误报撤销",
-    "deadline_warning": "时限预警", "deadline_breached": "超时",
+    "analysis_report_approved": "报告审核通过", "deadline_warning": "时限预警", "deadline_breached": "超时",
 }
 RECTIFICATION_STATE_LABELS = {"open": "待整改", "in_progress": "整改中", "done": "已完成"}
 
@@ -181,7 +180,7 @@ def notices(incident: Incident, policy: Policy) -> Section:
     return Section("notices", "用户通知", "Notices to subscribers",
                    data={"rows": rows, "totals": totals, "windows": windows},
                    missing=None if rows else "尚未发送任何通知 (no notice sent)",
-                   svg=charts.delivery_curve(series, incident.recovered_at, policy.zone) if series else None)
+                   svg=charts.delivery_curve(series, incident.recovered_at, policy.zone, NOTICE_KIND_LABELS) if series else None)
 
 
 def compensation(incident: Incident, policy: Policy) -> Section:
@@ -232,7 +231,3 @@ def satisfaction(incident: Incident, policy: Policy) -> Section:
 
 
 BUILDERS = (overview, timeline, cause, scope, deadlines, notices, compensation, measures, satisfaction)
-
-
-def generated_at_text(moment: datetime, policy: Policy) -> str:
-    return local_time(moment, policy.zone)
