@@ -150,3 +150,30 @@ def test_closure_is_refused_until_the_report_is_submitted(app_ctx, operator_api,
         # a closed incident's report is still readable, and approvable
         assert reviewer.get(path + "/analysis-report?format=md").status_code == 200
         assert reviewer.post(path + "/analysis-report/approve").status_code == 200
+
+
+def test_a_crash_during_submission_leaves_everything_as_it_was(worked_incident, reviewer, manager_api):
+    """The submission is one transaction: a failure in a receiver (e.g. the deadline judge) undoes all of it."""
+    from app.reports import signals
+
+    path = REPORT.format(worked_incident)
+
+    def crash(sender, **kwargs):
+        raise RuntimeError("scheduler crashed mid-submission")
+
+    with freeze_time(AFTER):
+        reviewer.put(path, json={"preventive_measures": "增加主控板冗余配置"})
+        signals.analysis_report_submitted.connect(crash)
+        try:
+            with pytest.raises(RuntimeError):
+                manager_api.post(path + "/submit")  # TESTING propagates the receiver's exception
+        finally:
+            signals.analysis_report_submitted.disconnect(crash)
+        db.session.rollback()
+        assert manager_api.get(f"/incidents/{worked_incident}").json["analysis_report_submitted_at"] is None
+        assert reviewer.get(path).json["state"] == "draft"
+        assert "analysis_report_submitted" not in [e["kind"] for e in manager_api.get(f"/incidents/{worked_incident}/timeline").json]
+        # and the retry goes through exactly once
+        assert manager_api.post(path + "/submit").status_code == 200
+        assert [e["kind"] for e in manager_api.get(f"/incidents/{worked_incident}/timeline").json].count(
+            "analysis_report_submitted") == 1
