@@ -106,7 +106,7 @@ def time_bar(incident: "Incident", outcomes: list["WindowOutcome"], zone: ZoneIn
         parts.append(_text(x, y - 8 if index % 2 == 0 else y + 16, label, size=10, anchor="middle"))
     # One row per window.
     for index, row in enumerate(rows, start=1):
-        y0 = top + index * ROW_H + 4
+        y0 = top + index * ROW_H + 12  # below the progress row's lower labels
         mid = y0 + (ROW_H - 8) / 2
         parts.append(_text(8, mid + 4, row.label_zh))
         x_start, x_due = scale.x(row.starts_at), scale.x(row.due_at)
@@ -125,7 +125,7 @@ def time_bar(incident: "Incident", outcomes: list["WindowOutcome"], zone: ZoneIn
             parts.append(f'<circle cx="{scale.x(row.done_at):.1f}" cy="{mid}" r="5" fill="{color}" stroke="#fff"/>')
         elif row.state == "unknown":
             parts.append(_text(x_due + 4, mid + 4, "暂无数据", size=10, color=COLORS["pending"]))
-    bottom = top + (len(rows) + 1) * ROW_H + 6
+    bottom = top + (len(rows) + 1) * ROW_H + 14
     parts[1:1] = _axis(scale, top - 4, bottom, zone)
     legend_y = bottom + 34
     parts += [
