@@ -18,11 +18,16 @@ class PdfUnavailable(RuntimeError):
 
 def _md_cell(value: object) -> str:
     """Text inside a Markdown table cell: no line breaks, no column separators."""
-    return re.sub(r"\s*\n\s*", " ", str(value)).replace("|", "\\|")
+    return _md_text(re.sub(r"\s*\n\s*", " ", str(value)).replace("|", "\\|"))
+
+
+def _md_text(value: object) -> str:
+    """Free text in Markdown: raw HTML neutralised (Markdown viewers would run it), the rest as written."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _one_line(value: object) -> str:
-    return re.sub(r"\s*\n\s*", " ", str(value))
+    return _md_text(re.sub(r"\s*\n\s*", " ", str(value)))
 
 
 @lru_cache(maxsize=1)
@@ -34,6 +39,7 @@ def environment() -> Environment:
     )
     env.filters["cell"] = _md_cell
     env.filters["oneline"] = _one_line
+    env.filters["text"] = _md_text
     return env
 
 

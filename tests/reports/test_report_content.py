@@ -140,3 +140,17 @@ def test_pdf_without_system_libraries_answers_503(reviewed, monkeypatch):
     # the other formats still work
     with freeze_time(AFTER):
         assert reviewer.get(f"/incidents/{incident_id}/analysis-report?format=html").status_code == 200
+
+
+def test_reviewer_text_is_escaped_in_html_and_markdown(worked_incident, api_as):
+    reviewer = api_as(Role.reviewer)
+    with freeze_time(AFTER):
+        _edit(reviewer, worked_incident, preventive_measures='<script>alert("x")</script> 加装 UPS',
+              lessons="第一行\n第二行")
+        html = reviewer.get(f"/incidents/{worked_incident}/analysis-report?format=html").get_data(as_text=True)
+        markdown = reviewer.get(f"/incidents/{worked_incident}/analysis-report?format=md").get_data(as_text=True)
+    assert "<script>" not in html and "&lt;script&gt;" in html and "加装 UPS" in html
+    assert "第一行\n第二行" in html  # line breaks kept (pre-wrap)
+    # Markdown keeps the reviewer's words but not live HTML (a Markdown viewer would run it).
+    assert "<script>" not in markdown and '&lt;script&gt;alert("x")&lt;/script&gt; 加装 UPS' in markdown
+    assert "第一行\n第二行" in markdown
