@@ -55,6 +55,7 @@ def _import_models() -> None:
     import app.compensation.models  # noqa: F401
     import app.incidents.models  # noqa: F401
     import app.models  # noqa: F401
+    import app.reports.models  # noqa: F401
     import app.staff.models  # noqa: F401
     import app.subscribers.models  # noqa: F401
 
@@ -63,6 +64,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app import health, policy_views
     from app.compensation import views as compensation_views
     from app.incidents import views as incident_views
+    from app.reports import views as report_views
     from app.web import views as console_views
 
     app.register_blueprint(health.blp)
@@ -70,6 +72,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     api.register_blueprint(policy_views.blp)
     api.register_blueprint(incident_views.blp)
     api.register_blueprint(compensation_views.blp)
+    api.register_blueprint(report_views.blp)
 
 
 def _register_commands(app: Flask) -> None:

@@ -1,0 +1,233 @@
+"""One builder per section of the 故障分析报告 (RULES §7): (incident, policy) → Section.
+
+A section holds plain data for the templates (already formatted for reading, plus the raw
+figures for JSON). A section whose domain data does not exist says so: ``missing`` holds
+the reason and the templates print "暂无数据" with it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.clock import utcnow
+from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES
+from app.incidents.grading import is_regulator_reportable, outage_minutes
+from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Incident, Status, TimelineEvent
+from app.incidents.service import affected_count, timeline_of, user_minutes
+from app.policy import Policy
+from app.reports import charts, compliance, providers
+from app.reports.formatting import duration, local_time, thousands, user_hours, yuan
+
+NO_SCHEDULER = "时限表模块未接入 (deadline module not installed)"
+NO_NOTIFIER = "通知模块未接入 (notifier not installed)"
+NO_COMPENSATION = "补偿模块未接入 (compensation module not installed)"
+NO_RECTIFICATION = "整改跟踪模块未接入 (rectification tracking not installed)"
+
+NOTICE_KIND_LABELS = {
+    "outage": "故障通知", "progress": "进展通报", "recovery": "恢复通知", "formal": "正式通知",
+    "compensation": "补偿通知", "survey": "满意度调查",
+}
+EVENT_LABELS = {
+    "declared": "登记", "reported": "上报", "responded": "响应", "progress_update": "进展通报",
+    "regraded": "定级调整", "responsibility_set": "责任认定", "recovered": "恢复",
+    "analysis_report_submitted": "提交分析报告", "closed": "闭环", "cancelled": "误报撤销",
+    "analysis_report_approved": "报告审核通过", "deadline_warning": "时限预警", "deadline_breached": "超时",
+}
+RECTIFICATION_STATE_LABELS = {"open": "待整改", "in_progress": "整改中", "done": "已完成"}
+
+
+@dataclass
+class Section:
+    key: str
+    title_zh: str
+    title_en: str
+    data: dict[str, Any] = field(default_factory=dict)
+    missing: str | None = None     # why there is no data ("暂无数据" + this reason)
+    svg: str | None = None         # a server-drawn chart, when the section has one
+
+
+def _outage_minutes(incident: Incident) -> int:
+    end = incident.recovered_at or incident.cancelled_at or utcnow()
+    return outage_minutes(incident.detected_at, end)
+
+
+def overview(incident: Incident, policy: Policy) -> Section:
+    zone = policy.zone
+    affected = affected_count(incident, policy)
+    minutes = user_minutes(incident, policy)
+    times = [
+        ("故障发生", "detected", incident.detected_at),
+        ("上报调度中心", "reported", incident.reported_at),
+        ("响应", "responded", incident.responded_at),
+        ("启动应急响应", "emergency response", incident.emergency_response_at),
+        ("恢复", "recovered", incident.recovered_at),
+        ("报告提交", "report submitted", incident.analysis_report_submitted_at),
+        ("闭环", "closed", incident.closed_at),
+    ]
+    return Section("overview", "概况", "Overview", data={
+        "number": incident.number,
+        "title": incident.title,
+        "level": incident.level,
+        "level_zh": LEVEL_LABELS_ZH[incident.level],
+        "major": incident.major,
+        "major_zh": "是" if incident.major else "否",
+        "major_reason": incident.major_reason,
+        "status": incident.status,
+        "status_zh": STATUS_LABELS_ZH[Status(incident.status)],
+        "services": list(incident.services),
+        "regions": list(incident.regions),
+        "affected_subscribers": affected,
+        "affected_subscribers_text": thousands(affected),
+        "user_minutes": minutes,
+        "user_minutes_text": thousands(minutes),
+        "outage_minutes": _outage_minutes(incident),
+        "outage_text": duration(_outage_minutes(incident)),
+        "responder": incident.responder,
+        "key_times": [{"label_zh": zh, "label_en": en, "at": at.isoformat() if at else None,
+                       "local": local_time(at, zone)} for zh, en, at in times if at is not None],
+    })
+
+
+def _event_line(event: TimelineEvent, zone) -> dict[str, Any]:
+    return {
+        "at": event.at.isoformat(),
+        "local": local_time(event.at, zone),
+        "kind": event.kind,
+        "kind_zh": EVENT_LABELS.get(event.kind, event.kind),
+        "actor": event.actor_name,
+        "message": event.message,
+    }
+
+
+def timeline(incident: Incident, policy: Policy) -> Section:
+    events = [_event_line(e, policy.zone) for e in timeline_of(incident.id)]
+    return Section("timeline", "处理过程", "Timeline", data={"events": events})
+
+
+def cause(incident: Incident, policy: Policy) -> Section:
+    operator_categories = set(policy.compensation["operator_categories"])
+    entries = [{
+        "category": r.category,
+        "category_zh": CATEGORY_LABELS_ZH[r.category],
+        "sub_cause": r.sub_cause,
+        "sub_cause_zh": CAUSES[r.category][r.sub_cause],
+        "party": r.party,
+        "share": r.share,
+    } for r in incident.responsibilities]
+    data = {
+        "fault_type": incident.fault_type,
+        "description": incident.description,
+        "recovery_summary": incident.recovery_summary,
+        "entries": entries,
+        "operator_share": sum(e["share"] for e in entries if e["category"] in operator_categories),
+    }
+    missing = None if entries else "尚未认定原因与责任 (cause and responsibility not recorded yet)"
+    return Section("cause", "故障原因与责任认定", "Cause and responsibility", data=data, missing=missing)
+
+
+def scope(incident: Incident, policy: Policy) -> Section:
+    affected = affected_count(incident, policy)
+    minutes = user_minutes(incident, policy)
+    outage = _outage_minutes(incident)
+    return Section("scope", "影响范围", "Scope and impact", data={
+        "services": list(incident.services),
+        "regions": list(incident.regions),
+        "scope_summary": incident.scope_summary,
+        "affected_subscribers": affected,
+        "affected_subscribers_text": thousands(affected),
+        "outage_minutes": outage,
+        "outage_text": duration(outage),
+        "user_minutes": minutes,
+        "user_minutes_text": thousands(minutes),
+        "user_hours_text": user_hours(minutes),
+        "fixed_at_recovery": incident.user_minutes_at_recovery is not None,
+        "regulator_reportable": is_regulator_reportable(affected, outage, policy),
+    })
+
+
+def deadlines(incident: Incident, policy: Policy) -> Section:
+    source, rows = compliance.outcomes(incident, policy)
+    zone = policy.zone
+    data = {
+        "source": source,
+        "source_note": compliance.FALLBACK_NOTE if source == compliance.SOURCE_FALLBACK else None,
+        "rows": [{
+            "kind": r.kind, "label_zh": r.label_zh, "label_en": r.label_en,
+            "window_minutes": r.window_minutes, "window_text": duration(r.window_minutes),
+            "due_at": r.due_at.isoformat(), "due_local": local_time(r.due_at, zone),
+            "done_at": r.done_at.isoformat() if r.done_at else None, "done_local": local_time(r.done_at, zone),
+            "state": r.state, "state_zh": r.state_zh,
+            "late_minutes": r.late_minutes, "late_text": duration(r.late_minutes) if r.late_minutes else "",
+        } for r in rows],
+        "breached": sum(1 for r in rows if r.state == "breached"),
+        "met": sum(1 for r in rows if r.state == "met"),
+    }
+    return Section("deadlines", "时限达标情况", "Compliance with every window", data=data,
+                   svg=charts.time_bar(incident, rows, zone))
+
+
+def notices(incident: Incident, policy: Policy) -> Section:
+    counts = providers.notice_counts(incident)
+    if counts is None:
+        return Section("notices", "用户通知", "Notices to subscribers", missing=NO_NOTIFIER)
+    rows = [{**c, "kind_zh": NOTICE_KIND_LABELS.get(c["kind"], c["kind"])} for c in counts]
+    totals = {key: sum(r[key] for r in rows) for key in ("sent", "delivered", "failed", "opted_out")}
+    _, outcomes = compliance.outcomes(incident, policy)
+    windows = [{"kind": o.kind, "label_zh": o.label_zh, "state": o.state, "state_zh": o.state_zh,
+                "late_text": duration(o.late_minutes) if o.late_minutes else ""}
+               for o in outcomes if o.kind in ("recovery_notice", "formal_notice")]
+    series = providers.notice_delivery_series(incident) or []
+    return Section("notices", "用户通知", "Notices to subscribers",
+                   data={"rows": rows, "totals": totals, "windows": windows},
+                   missing=None if rows else "尚未发送任何通知 (no notice sent)",
+                   svg=charts.delivery_curve(series, incident.recovered_at, policy.zone, NOTICE_KIND_LABELS) if series else None)
+
+
+def compensation(incident: Incident, policy: Policy) -> Section:
+    totals = providers.compensation_totals(incident)
+    if totals is None:
+        return Section("compensation", "补偿情况", "Compensation", missing=NO_COMPENSATION)
+    return Section("compensation", "补偿情况", "Compensation", data={
+        **totals,
+        "final_zh": "最终台账" if totals["final"] else "闭环前预览",
+        "economic_credit_text": yuan(totals["economic_credit_fen"]),
+        "by_kind": [
+            {"kind": "economic", "label_zh": "经济补偿", "amount_text": f"¥{yuan(totals['economic_credit_fen'])}"},
+            {"kind": "data", "label_zh": "服务补偿（流量）", "amount_text": f"{totals['data_credit_gb']} GB"},
+        ],
+    })
+
+
+def measures(incident: Incident, policy: Policy, text: dict[str, str] | None = None) -> Section:
+    """后续预防措施 / 整改: the reviewer's text (latest version) and the tracked rectification items."""
+    text = text or {}
+    items = providers.rectification_items(incident)
+    rows = None if items is None else [{
+        **item, "state_zh": RECTIFICATION_STATE_LABELS.get(item["state"], item["state"]),
+        "due_local": local_time(item.get("due_at"), policy.zone),
+        "done_local": local_time(item.get("done_at"), policy.zone),
+    } for item in items]
+    return Section("measures", "后续预防措施与整改", "Preventive measures and rectification", data={
+        "preventive_measures": text.get("preventive_measures", ""),
+        "lessons": text.get("lessons", ""),
+        "rectification_notes": text.get("rectification_notes", ""),
+        "rectification_items": rows,
+        "rectification_items_missing": NO_RECTIFICATION if rows is None else None,
+    })
+
+
+def satisfaction(incident: Incident, policy: Policy) -> Section:
+    result = providers.satisfaction(incident)
+    if result is None or not result.get("replies"):
+        reason = NO_NOTIFIER if providers.notice_counts(incident) is None else "尚无调查回复 (no survey replies yet)"
+        return Section("satisfaction", "满意度调查", "Satisfaction", missing=reason)
+    average = result.get("average")
+    return Section("satisfaction", "满意度调查", "Satisfaction", data={
+        **result,
+        "average_text": "—" if average is None else f"{average:.2f}",
+        "reply_rate_text": f"{100 * result['replies'] / result['surveyed']:.1f}%" if result["surveyed"] else "—",
+        "distribution_rows": [{"score": s, "replies": result["distribution"].get(s, 0)} for s in range(1, 6)],
+    })
+
+
+BUILDERS = (overview, timeline, cause, scope, deadlines, notices, compensation, measures, satisfaction)

@@ -1,0 +1,71 @@
+"""The cross-incident review (月度服务质量分析): figures over the incidents detected in a period."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.incidents.causes import CATEGORY_LABELS_ZH
+from app.incidents.models import LEVEL_LABELS_ZH, Incident, Status
+from app.policy import Policy
+from app.reports import compliance, providers
+from app.reports.formatting import yuan
+
+
+def _mean_minutes(pairs: list[tuple[datetime, datetime | None]]) -> float | None:
+    spans = [(end - start).total_seconds() / 60 for start, end in pairs if end is not None]
+    return round(sum(spans) / len(spans), 1) if spans else None
+
+
+def summarize(start: datetime, end: datetime, policy: Policy) -> dict[str, Any]:
+    incidents = db.session.scalars(
+        select(Incident).where(Incident.detected_at >= start, Incident.detected_at < end).order_by(Incident.detected_at)
+    ).all()
+    counted = [i for i in incidents if i.status != Status.cancelled.value]  # false alarms are not outages
+
+    by_grade = Counter(i.level for i in counted)
+    by_category = Counter(category for i in counted for category in {r.category for r in i.responsibilities})
+    windows: dict[str, Counter] = {kind: Counter() for kind in compliance.WINDOW_ORDER}
+    sources = set()
+    for incident in counted:
+        source, outcomes = compliance.outcomes(incident, policy)
+        sources.add(source)
+        for outcome in outcomes:
+            windows[outcome.kind][outcome.state] += 1
+    compliance_rows = []
+    for kind, states in windows.items():
+        judged = states["met"] + states["breached"]
+        label_zh, label_en = compliance.WINDOW_LABELS[kind]
+        compliance_rows.append({
+            "kind": kind, "label_zh": label_zh, "label_en": label_en,
+            "met": states["met"], "breached": states["breached"], "pending": states["pending"],
+            "unknown": states["unknown"],
+            "rate": round(states["met"] / judged, 4) if judged else None,
+        })
+    paid = providers.compensation_paid_fen([i.id for i in counted]) if counted else 0
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "policy_version": policy.version,
+        "incidents": len(counted),
+        "cancelled": len(incidents) - len(counted),
+        "major": sum(1 for i in counted if i.major),
+        "by_grade": [{"level": level, "label_zh": LEVEL_LABELS_ZH[level], "count": by_grade.get(level, 0)} for level in (1, 2, 3)],
+        "by_cause_category": [{"category": c, "label_zh": label, "count": by_category.get(c, 0)}
+                              for c, label in CATEGORY_LABELS_ZH.items()],
+        "without_cause": sum(1 for i in counted if not i.responsibilities),
+        "compliance": compliance_rows,
+        "compliance_source": sorted(sources),
+        "compliance_note": compliance.FALLBACK_NOTE if compliance.SOURCE_FALLBACK in sources else None,
+        "mean_minutes_to_report": _mean_minutes([(i.detected_at, i.reported_at) for i in counted]),
+        "mean_minutes_to_respond": _mean_minutes([(i.detected_at, i.responded_at) for i in counted]),
+        "mean_minutes_to_recover": _mean_minutes([(i.detected_at, i.recovered_at) for i in counted]),
+        # Recovered incidents only: an open incident's figure is still growing.
+        "user_minutes": sum(i.user_minutes_at_recovery or 0 for i in counted),
+        "compensation_paid_fen": paid,
+        "compensation_paid": None if paid is None else yuan(paid).replace(",", ""),
+        "compensation_note": "补偿模块未接入 (compensation module not installed)" if paid is None else None,
+    }

@@ -1,0 +1,86 @@
+"""A fully worked incident for the report tests, and stand-ins for the domains not merged yet."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+
+from app.clock import utcnow
+from app.extensions import db
+from app.reports import providers
+from app.subscribers.models import Subscriber, SubscriberService
+from tests.reports.worked import DECLARED, DETECTED, RECOVERED, REPORTED, RESPONDED
+
+
+
+def add_subscriber(phone: str, region: str, services: list[str], fee_fen: int = 5800) -> None:
+    now = utcnow()
+    subscriber = Subscriber(phone=phone, name="用户", region=region, monthly_fee_fen=fee_fen, language="zh-CN",
+                            created_at=now, updated_at=now)
+    subscriber.service_rows = [SubscriberService(service=s) for s in services]
+    db.session.add(subscriber)
+    db.session.commit()
+
+
+@pytest.fixture
+def worked_incident(app_ctx, operator_api, manager_api):
+    """Declared (back-dated), reported late, responded late to emergency, recovered; 3 subscribers hit."""
+    for phone in ("+8613800000001", "+8613800000002", "+8613800000003"):
+        add_subscriber(phone, "杭州", ["mobile_data"])
+    add_subscriber("+8613800000009", "宁波", ["mobile_data"])  # outside the scope
+    with freeze_time(DECLARED):
+        created = operator_api.post("/incidents", json={
+            "title": "杭州城区移动数据业务中断", "description": "西湖区多个基站退服",
+            "services": ["mobile_data"], "regions": ["杭州"], "detected_at": DETECTED.isoformat(),
+            "major": True, "major_reason": "涉及医院与应急通信",
+        })
+        assert created.status_code == 201, created.json
+    incident_id = created.json["id"]
+    path = f"/incidents/{incident_id}"
+    with freeze_time(REPORTED):
+        r = operator_api.post(path + "/report", json={"fault_type": "基站退服", "scope_summary": "杭州西湖区三个基站",
+                                                      "estimated_recovery_at": (DETECTED + timedelta(hours=4)).isoformat()})
+        assert r.status_code == 200, r.json
+    with freeze_time(RESPONDED):
+        r = operator_api.post(path + "/respond", json={"responder": "张伟", "emergency_response": True})
+        assert r.status_code == 200, r.json
+        r = operator_api.post(path + "/updates", json={"message": "已派出抢修队，携带备用主控板", "notify_subscribers": False})
+        assert r.status_code == 201, r.json
+    with freeze_time(RECOVERED):
+        r = operator_api.put(path + "/responsibility", json=[
+            {"category": "technical", "sub_cause": "equipment_failure", "party": "网络部", "share": 70},
+            {"category": "external", "sub_cause": "power_outage", "party": "市电力公司", "share": 30},
+        ])
+        assert r.status_code == 200, r.json
+        r = operator_api.post(path + "/recover", json={"summary": "更换主控板后恢复"})
+        assert r.status_code == 200, r.json
+    return incident_id
+
+
+@pytest.fixture
+def other_domains(monkeypatch):
+    """What the notifier and compensation domains will answer once merged (their documented contracts)."""
+    at = RECOVERED
+    monkeypatch.setattr(providers, "notice_counts", lambda incident: [
+        {"kind": "outage", "sent": 3, "delivered": 3, "failed": 0, "opted_out": 0},
+        {"kind": "recovery", "sent": 3, "delivered": 2, "failed": 1, "opted_out": 1},
+        {"kind": "formal", "sent": 2, "delivered": 2, "failed": 0, "opted_out": 1},
+    ])
+    monkeypatch.setattr(providers, "notice_delivery_series", lambda incident: [
+        {"kind": "recovery", "minute": at + timedelta(minutes=1), "delivered": 1},
+        {"kind": "recovery", "minute": at + timedelta(minutes=3), "delivered": 1},
+        {"kind": "formal", "minute": at + timedelta(minutes=50), "delivered": 2},
+    ])
+    monkeypatch.setattr(providers, "compensation_totals", lambda incident: {
+        "policy_version": "2026.1+c0ffee01", "final": False, "subscribers_credited": 3,
+        "economic_credit_fen": 1234, "data_credit_gb": 3, "disputes": 1,
+    })
+    monkeypatch.setattr(providers, "rectification_items", lambda incident: [
+        {"title": "更换老化主控板", "owner": "网络部 王强", "state": "in_progress",
+         "due_at": at + timedelta(days=7), "done_at": None},
+        {"title": "基站双路供电改造", "owner": "动力部 李娜", "state": "open", "due_at": None, "done_at": None},
+    ])
+    monkeypatch.setattr(providers, "satisfaction", lambda incident: {
+        "surveyed": 3, "replies": 2, "average": 4.5, "distribution": {4: 1, 5: 1},
+    })

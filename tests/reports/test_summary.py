@@ -1,0 +1,83 @@
+"""The cross-incident review: the figures a monthly service-quality review asks for."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+
+from app.reports import providers
+from tests.reports.worked import AFTER, DETECTED
+
+PERIOD = f"from={(DETECTED - timedelta(days=1)).isoformat()}&to={(DETECTED + timedelta(days=1)).isoformat()}"
+
+
+@pytest.fixture
+def second_incident(worked_incident, operator_api, manager_api):
+    """A level 2 incident reported on time, still being handled; and a cancelled false alarm."""
+    detected = DETECTED + timedelta(hours=4)
+    with freeze_time(detected + timedelta(minutes=10)):
+        incident = operator_api.post("/incidents", json={
+            "title": "温州、台州语音质量下降", "services": ["fixed_voice"], "regions": ["温州", "台州"],
+            "detected_at": detected.isoformat(), "estimated_recovery_at": (detected + timedelta(hours=3)).isoformat()}).json
+        assert incident["level"] == 2
+        operator_api.post(f"/incidents/{incident['id']}/report", json={"fault_type": "传输拥塞", "scope_summary": "两市"})
+        operator_api.put(f"/incidents/{incident['id']}/responsibility", json=[
+            {"category": "management", "sub_cause": "maintenance_lapse", "party": "运维部", "share": 60},
+            {"category": "technical", "sub_cause": "software_anomaly", "party": "网络部", "share": 40}])
+        alarm = operator_api.post("/incidents", json={"title": "误报", "services": ["mobile_data"], "regions": ["杭州"]}).json
+        manager_api.post(f"/incidents/{alarm['id']}/cancel", json={"reason": "监控误报"})
+    return incident["id"]
+
+
+@freeze_time(AFTER)
+def test_summary_counts_grades_causes_compliance_and_times(second_incident, operator_api):
+    response = operator_api.get(f"/reports/summary?{PERIOD}")
+    assert response.status_code == 200, response.json
+    s = response.json
+    assert s["incidents"] == 2 and s["cancelled"] == 1 and s["major"] == 1
+    assert {g["level"]: g["count"] for g in s["by_grade"]} == {1: 0, 2: 1, 3: 1}
+    assert {c["category"]: c["count"] for c in s["by_cause_category"]} == {
+        "technical": 2, "management": 1, "external": 1, "human": 0}
+    windows = {c["kind"]: c for c in s["compliance"]}
+    assert (windows["report"]["met"], windows["report"]["breached"], windows["report"]["rate"]) == (1, 1, 0.5)
+    assert (windows["emergency_response"]["breached"], windows["emergency_response"]["rate"]) == (1, 0.0)
+    assert windows["recovery"]["met"] == 1 and windows["recovery"]["pending"] == 1
+    assert s["compliance_source"] == ["incident_timestamps"] and s["compliance_note"]
+    assert s["mean_minutes_to_report"] == pytest.approx((40 + 10) / 2)
+    assert s["mean_minutes_to_respond"] == 60.0 and s["mean_minutes_to_recover"] == 180.0
+    assert s["user_minutes"] == 540  # only the recovered incident's figure is fixed
+    assert s["compensation_paid"] is None and "补偿模块未接入" in s["compensation_note"]
+
+
+@freeze_time(AFTER)
+def test_summary_period_reads_local_dates_and_unencoded_offsets(second_incident, operator_api):
+    # 2026-11-23 in Shanghai starts at 2026-11-22T16:00Z; both incidents fall on that local day.
+    assert operator_api.get("/reports/summary?from=2026-11-23&to=2026-11-24").json["incidents"] == 2
+    assert operator_api.get("/reports/summary?from=2026-11-23&to=2026-11-23T10:00:00+08:00").json["incidents"] == 1
+    assert operator_api.get("/reports/summary?from=2026-11-24&to=2026-11-25").json["incidents"] == 0
+
+
+@freeze_time(AFTER)
+def test_summary_page_draws_charts_and_reads_compensation_through_the_provider(second_incident, operator_api,
+                                                                               monkeypatch):
+    monkeypatch.setattr(providers, "compensation_paid_fen", lambda ids: 123456 if len(ids) == 2 else -1)
+    assert operator_api.get(f"/reports/summary?{PERIOD}").json["compensation_paid"] == "1234.56"
+    page = operator_api.get(f"/reports/summary?{PERIOD}&format=html")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert html.count("<svg") == 3 and "二级故障" in html and "技术性原因" in html and "¥1234.56" in html
+    assert "50.0%" in html  # report window compliance
+
+
+def test_summary_period_is_validated(app_ctx, operator_api):
+    backwards = operator_api.get("/reports/summary?from=2026-11-02T00:00:00+08:00&to=2026-11-01T00:00:00+08:00")
+    assert backwards.status_code == 422 and "from" in str(backwards.json["errors"])
+    assert operator_api.get("/reports/summary?from=yesterday").status_code == 422
+    empty = operator_api.get("/reports/summary")
+    assert empty.status_code == 200 and empty.json["incidents"] == 0 and empty.json["mean_minutes_to_report"] is None
+    assert empty.json["compensation_paid_fen"] == 0
+
+
+def test_summary_needs_credentials(client):
+    assert client.get("/api/v1/reports/summary").status_code == 401
