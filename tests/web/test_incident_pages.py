@@ -185,7 +185,7 @@ def test_each_action_button_drives_the_state_machine(operator, manager, clock):
 
     assert timeline_kinds(incident_id) == [
         "declared", "reported", "responded", "progress_update", "regraded", "responsibility_set", "recovered",
-        "analysis_report_submitted", "closed",
+        "analysis_report_submitted", "closed", "compensation_finalised",
     ]
     assert operator.user.name in page and manager.user.name in page  # actors on the timeline
 
