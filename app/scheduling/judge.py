@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, case, cast, func, literal, select, update
 
 from app.clock import utcnow
 from app.extensions import db
@@ -23,7 +23,7 @@ from app.incidents import timeline
 from app.incidents.models import Incident
 from app.policy import current_policy
 from app.scheduling.models import KIND_LABELS_ZH, Deadline, DeadlineKind, DeadlineState
-from app.staff.service import alert_on_call_duty_managers_many
+from app.staff.service import alert_on_call_duty_managers_from_select
 
 log = logging.getLogger(__name__)
 
@@ -69,68 +69,107 @@ def judge_due(now: datetime | None = None, *, batch: int = BATCH) -> JudgeResult
 
 
 def _claim(now: datetime, limit: int | None, conditions: Sequence, values: dict, only_ids: Iterable[int] | None):
-    """Conditionally update up to ``limit`` rows matching ``conditions``; return the claimed rows."""
+    """Conditionally update up to ``limit`` rows matching ``conditions``; return the claimed ids."""
     if only_ids is not None:
         target = Deadline.id.in_(list(only_ids))
     else:
+        # Look before writing: an UPDATE matching nothing still takes SQLite's write lock.
+        if db.session.scalar(select(Deadline.id).where(*conditions).limit(1)) is None:
+            return []
         target = Deadline.id.in_(select(Deadline.id).where(*conditions).order_by(Deadline.id).limit(limit).scalar_subquery())
     statement = (
         update(Deadline).where(target, *conditions).values(**values, updated_at=now)
-        .returning(Deadline.id, Deadline.incident_id, Deadline.kind, Deadline.due_at)
+        .returning(Deadline.id)
         .execution_options(synchronize_session=False)
     )
-    return db.session.execute(statement).all()
+    return [row.id for row in db.session.execute(statement)]
 
 
 def breach_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iterable[int] | None = None) -> list[int]:
     """Mark pending deadlines due by ``now`` as breached; timeline + tier-1 escalation for each."""
-    rows = _claim(now, limit, [Deadline.state == PENDING, Deadline.due_at <= now],
-                  {"state": BREACHED, "breached_at": now}, only_ids)
-    _announce(rows, now, event="deadline_breached", alert="deadline_breach", tier="tier1",
-              text="【超时】{number}「{title}」{label}时限已于 {due} 到期未完成，请立即处理",
-              english="{kind} deadline breached")
-    return [row.id for row in rows]
+    ids = _claim(now, limit, [Deadline.state == PENDING, Deadline.due_at <= now],
+                 {"state": BREACHED, "breached_at": now}, only_ids)
+    _announce(ids, now, event="deadline_breached", alert="deadline_breach", tier="tier1",
+              text=("【超时】", "时限已于 ", " 到期未完成，请立即处理"), english="deadline breached")
+    return ids
 
 
 def warn_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iterable[int] | None = None) -> list[int]:
     """Early warning at the policy's fraction of the window, once per due time."""
-    rows = _claim(now, limit, [Deadline.state == PENDING, Deadline.warned_at.is_(None), Deadline.warn_at <= now,
-                               Deadline.due_at > now], {"warned_at": now}, only_ids)
-    _announce(rows, now, event="deadline_warning", alert="deadline_warning", tier="warning",
-              text="【预警】{number}「{title}」{label}时限将于 {due} 到期",
-              english="{kind} deadline approaching")
-    return [row.id for row in rows]
+    ids = _claim(now, limit, [Deadline.state == PENDING, Deadline.warned_at.is_(None), Deadline.warn_at <= now,
+                              Deadline.due_at > now], {"warned_at": now}, only_ids)
+    _announce(ids, now, event="deadline_warning", alert="deadline_warning", tier="warning",
+              text=("【预警】", "时限将于 ", " 到期"), english="deadline approaching")
+    return ids
 
 
 def escalate_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iterable[int] | None = None) -> list[int]:
     """Next tier: a breached deadline still unmet ``next_tier_after`` its due time."""
-    rows = _claim(now, limit, [Deadline.state == BREACHED, Deadline.met_at.is_(None), Deadline.escalated_at.is_(None),
-                               Deadline.cancelled_at.is_(None), Deadline.escalate_at <= now],
-                  {"escalated_at": now}, only_ids)
-    _announce(rows, now, event="deadline_escalated", alert="escalation_tier2", tier="tier2",
-              text="【二级升级】{number}「{title}」{label}时限自 {due} 超时至今仍未完成",
-              english="{kind} deadline still unmet, escalated to the next tier")
-    return [row.id for row in rows]
+    ids = _claim(now, limit, [Deadline.state == BREACHED, Deadline.met_at.is_(None), Deadline.escalated_at.is_(None),
+                              Deadline.cancelled_at.is_(None), Deadline.escalate_at <= now],
+                 {"escalated_at": now}, only_ids)
+    _announce(ids, now, event="deadline_escalated", alert="escalation_tier2", tier="tier2",
+              text=("【二级升级】", "时限自 ", " 超时至今仍未完成"), english="deadline still unmet, escalated to the next tier")
+    return ids
 
 
-def _announce(rows, now: datetime, *, event: str, alert: str, tier: str, text: str, english: str) -> None:
-    if not rows:
+def _announce(ids: list[int], now: datetime, *, event: str, alert: str, tier: str, text: tuple[str, str, str],
+              english: str) -> None:
+    """The timeline event and the duty-manager alert of each claimed deadline: two INSERT … SELECTs.
+
+    Message: ``<prefix><number>「<title>」<kind label><middle><due, local time><suffix>``.
+    """
+    if not ids:
         return
+    dialect = db.session.get_bind().dialect.name
+    prefix, middle, suffix = text
+    label = case(LABELS, value=Deadline.kind, else_=Deadline.kind)
+    message = (literal(prefix, String()) + Incident.number + "「" + Incident.title + "」" + label + middle
+               + _local_time_text(Deadline.due_at, now, dialect) + suffix)
+    claimed = (select(Deadline.incident_id, Deadline.kind, Deadline.id, Deadline.due_at, message.label("message"))
+               .join(Incident, Incident.id == Deadline.incident_id).where(Deadline.id.in_(ids)))
+    due_iso = _iso_utc(Deadline.due_at, dialect)
+    timeline.record_from_select(claimed.with_only_columns(
+        Deadline.incident_id, literal(event, String()).label("kind"),
+        (message + " (" + Deadline.kind + " " + english + ")").label("message"),
+        _json_object(dialect, kind=Deadline.kind, due_at=due_iso, at=literal(now.isoformat(), String()),
+                     judged_by=literal(JUDGE_IDENTITY, String())).label("after"),
+    ))
+    # One dedupe key per (deadline, tier): a retried pass never alerts twice. Warnings also key
+    # on the due time, so a deadline moved by a regrade is warned again for its new time.
+    dedupe = literal("deadline:", String()) + cast(Deadline.id, String) + f":{tier}"
+    if tier == "warning":
+        dedupe = dedupe + ":" + due_iso
+    alert_on_call_duty_managers_from_select(claimed.with_only_columns(
+        Deadline.incident_id, literal(alert, String()).label("kind"), message.label("message"), dedupe.label("dedupe_key"),
+    ))
+
+
+LABELS = {kind.value: label for kind, label in KIND_LABELS_ZH.items()}
+
+
+def _local_time_text(column, now: datetime, dialect: str):
+    """The due time as the console shows it, in the policy's zone, rendered by the database."""
     zone = current_policy().zone
-    incidents = {i.id: i for i in db.session.scalars(
-        select(Incident).where(Incident.id.in_({row.incident_id for row in rows})))}
-    alerts = []
-    for row in rows:
-        incident = incidents[row.incident_id]
-        due_local = row.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-        message = text.format(number=incident.number, title=incident.title, due=due_local,
-                              label=KIND_LABELS_ZH[DeadlineKind(row.kind)])
-        timeline.record(incident, event, actor=None, message=f"{message} ({english.format(kind=row.kind)})",
-                        after={"kind": row.kind, "due_at": row.due_at.isoformat(), "at": now.isoformat(),
-                               "judged_by": JUDGE_IDENTITY})
-        # One dedupe key per (deadline, tier, due time): a retried pass never alerts twice.
-        alerts.append((incident.id, alert, message, f"deadline:{row.id}:{tier}:{int(row.due_at.timestamp())}"))
-    alert_on_call_duty_managers_many(alerts)
+    if dialect == "postgresql":
+        return func.to_char(func.timezone(zone.key, column), "YYYY-MM-DD HH24:MI:SS")
+    # SQLite stores naive UTC: shift by the zone's offset (Asia/Shanghai has no daylight saving).
+    offset = int(now.astimezone(zone).utcoffset().total_seconds())
+    return func.strftime("%Y-%m-%d %H:%M:%S", column, f"{offset:+d} seconds")
+
+
+def _iso_utc(column, dialect: str):
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
+    return func.strftime("%Y-%m-%dT%H:%M:%f+00:00", column)
+
+
+def _json_object(dialect: str, **pairs):
+    build = func.json_build_object if dialect == "postgresql" else func.json_object
+    arguments = []
+    for key, value in pairs.items():
+        arguments += [literal(key, String()), value]
+    return build(*arguments)
 
 
 def next_wake_time() -> datetime | None:

@@ -53,7 +53,9 @@ class DeadlineScheduler:
         self.last_pass_at: datetime | None = None
         self.next_judge_at: datetime | None = None
         self.last_error: str | None = None
-        self._pass_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._in_pass = False
+        self._again = False
         self._listeners: list[Callable[[JudgeResult], None]] = []
 
     # --- life cycle -------------------------------------------------------------------
@@ -86,10 +88,10 @@ class DeadlineScheduler:
             self._plan_judge(datetime.now(timezone.utc))
 
     def _plan_judge(self, run_date: datetime) -> None:
-        # Several instances may be due at once (a wake-up while a pass runs); the pass lock
-        # serialises them, and a skipped instance would cost a whole poll interval.
+        # A wake-up while a pass runs must not be skipped by APScheduler (that would cost a
+        # whole poll interval): extra instances return at once, asking the running pass to go again.
         self.scheduler.add_job(self._judge_and_plan, DateTrigger(run_date=run_date), id="deadline-judge",
-                               replace_existing=True, max_instances=4)
+                               replace_existing=True, max_instances=16)
 
     # --- jobs -------------------------------------------------------------------------
     def _watch(self) -> None:
@@ -98,7 +100,8 @@ class DeadlineScheduler:
         if self.is_leader:
             if not was_leader:
                 log.info("deadline scheduler active: judging everything that fell due meanwhile")
-            self._judge_and_plan()
+            # The pass runs as the judge job, so a long catch-up never blocks this tick.
+            self._plan_judge(datetime.now(timezone.utc))
         elif was_leader:
             self.next_judge_at = None
             self._drop_judge_job()
@@ -108,9 +111,29 @@ class DeadlineScheduler:
             self.scheduler.remove_job("deadline-judge")
 
     def _judge_and_plan(self) -> None:
+        """One judging pass, then plan the next. Wake-ups during a pass coalesce into one re-run."""
         if not self.is_leader:
             return
-        with self._pass_lock, self.app.app_context():
+        with self._state_lock:
+            if self._in_pass:
+                self._again = True
+                return
+            self._in_pass, self._again = True, False
+        try:
+            while True:
+                self._one_pass()
+                with self._state_lock:
+                    if not self._again:
+                        self._in_pass = False
+                        return
+                    self._again = False
+        except BaseException:
+            with self._state_lock:
+                self._in_pass = False
+            raise
+
+    def _one_pass(self) -> None:
+        with self.app.app_context():
             try:
                 result = judge_due()
                 upcoming = next_wake_time()

@@ -103,7 +103,7 @@ def test_a_pass_that_fails_midway_records_nothing_and_the_next_records_once(oper
         def crash(_alerts):
             raise RuntimeError("SMS outbox unavailable")
 
-        monkeypatch.setattr(judge, "alert_on_call_duty_managers_many", crash)
+        monkeypatch.setattr(judge, "alert_on_call_duty_managers_from_select", crash)
         with pytest.raises(RuntimeError):
             judge_due()
         assert deadlines(operator_api, incident["id"])["report"]["state"] == "pending"
