@@ -182,16 +182,5 @@ def next_wake_time() -> datetime | None:
             Deadline.state == BREACHED, Deadline.escalated_at.is_(None), Deadline.met_at.is_(None),
             Deadline.cancelled_at.is_(None))),
     ]
-    moments = [_aware(c) for c in candidates if c is not None]
+    moments = [c for c in candidates if c is not None]
     return min(moments) if moments else None
-
-
-def _aware(value):
-    # func.min() loses the column type on SQLite: re-read it as the UTC the column stores.
-    from app.db_types import UTCDateTime
-
-    if isinstance(value, str):
-        from datetime import datetime as dt
-
-        value = dt.fromisoformat(value)
-    return UTCDateTime().process_result_value(value, db.engine.dialect)

@@ -15,6 +15,7 @@ nothing: on (re)start or on becoming leader the first pass judges everything ove
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import weakref
 from datetime import datetime, timezone
@@ -42,7 +43,8 @@ _running: "weakref.WeakSet[DeadlineScheduler]" = weakref.WeakSet()
 class DeadlineScheduler:
     def __init__(self, app: Flask, *, poll_seconds: float | None = None) -> None:
         self.app = app
-        self.poll_seconds = float(poll_seconds or app.config.get("NOC_SCHEDULER_POLL_SECONDS") or DEFAULT_POLL_SECONDS)
+        self.poll_seconds = float(poll_seconds or app.config.get("NOC_SCHEDULER_POLL_SECONDS")
+                                  or os.environ.get("NOC_SCHEDULER_POLL_SECONDS") or DEFAULT_POLL_SECONDS)
         self.scheduler = BackgroundScheduler(
             timezone=timezone.utc,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},

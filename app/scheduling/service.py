@@ -71,7 +71,8 @@ def create_deadlines(incident: Incident, kinds: tuple[DeadlineKind, ...], policy
     policy = policy or current_policy()
     version = record_policy_version(policy)
     now = utcnow()
-    wanted = [k for k in kinds if k in applicable_kinds(incident)]
+    existing = set(db.session.scalars(select(Deadline.kind).where(Deadline.incident_id == incident.id)))
+    wanted = [k for k in kinds if k in applicable_kinds(incident) and k.value not in existing]
     created = [_new_deadline(incident, window_for(incident, kind, policy), version, now) for kind in wanted]
     db.session.add_all(created)
     _mark_changed()
@@ -94,6 +95,12 @@ def fulfil(incident: Incident, kind: DeadlineKind | str, at: datetime) -> str | 
         select(Deadline.id, Deadline.state, Deadline.due_at, Deadline.met_at)
         .where(Deadline.incident_id == incident.id, Deadline.kind == kind.value)
     ).first()
+    if row is None and kind in applicable_kinds(incident):
+        # The fulfiller's signal receiver ran before ours (e.g. the recovery notice queued in
+        # the same recovery transaction): create the owed deadline now, then fulfil it.
+        create_deadlines(incident, (kind,))
+        db.session.flush()
+        return fulfil(incident, kind, at)
     if row is None or row.state == CANCELLED or row.met_at is not None:
         return None
     on_time = at <= row.due_at
