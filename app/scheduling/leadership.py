@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
@@ -41,9 +42,17 @@ class AdvisoryLockLeadership:
                                         connect_args={"application_name": APPLICATION_NAME, "connect_timeout": 5})
         self._connection: sa.Connection | None = None
         self.held = False
+        self._closed = False
+        self._lock = threading.Lock()  # the watch job and shutdown may call in at once
 
     def ensure(self) -> bool:
         """True when this process holds the lock (taking it if free); checks the connection is alive."""
+        with self._lock:
+            if self._closed:
+                return False
+            return self._ensure()
+
+    def _ensure(self) -> bool:
         try:
             if self._connection is None:
                 self._connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -71,13 +80,16 @@ class AdvisoryLockLeadership:
         self._connection = None
 
     def release(self) -> None:
-        if self._connection is not None and self.held:
-            try:
-                self._connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
-            except sa.exc.DBAPIError:
-                pass
-        self._drop()
-        self._engine.dispose()
+        """Give the lock up for good (this runner is stopping): a standby takes over at once."""
+        with self._lock:
+            self._closed = True
+            if self._connection is not None and self.held:
+                try:
+                    self._connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+                except sa.exc.DBAPIError:
+                    pass
+            self._drop()
+            self._engine.dispose()
 
 
 def leadership_for(engine: sa.Engine):

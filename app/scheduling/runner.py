@@ -56,6 +56,8 @@ class DeadlineScheduler:
         self.next_judge_at: datetime | None = None
         self.last_error: str | None = None
         self._state_lock = threading.Lock()
+        self._pass_done = threading.Condition(self._state_lock)
+        self._stopping = False
         self._in_pass = False
         self._again = False
         self._listeners: list[Callable[[JudgeResult], None]] = []
@@ -68,10 +70,15 @@ class DeadlineScheduler:
         _running.add(self)
         log.info("deadline scheduler started (%s, poll %.1fs)", self.leadership.kind, self.poll_seconds)
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = 60) -> None:
         _running.discard(self)
+        self._stopping = True
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=True)
+            # Not wait=True: APScheduler would hold its job-store lock while waiting for a pass
+            # that itself needs that lock to plan the next job. Wait for the pass ourselves.
+            self.scheduler.shutdown(wait=False)
+        with self._pass_done:
+            self._pass_done.wait_for(lambda: not self._in_pass, timeout=timeout)
         self.leadership.release()
         self.is_leader = False
         log.info("deadline scheduler stopped")
@@ -90,6 +97,8 @@ class DeadlineScheduler:
             self._plan_judge(datetime.now(timezone.utc))
 
     def _plan_judge(self, run_date: datetime) -> None:
+        if self._stopping:
+            return
         # A wake-up while a pass runs must not be skipped by APScheduler (that would cost a
         # whole poll interval): extra instances return at once, asking the running pass to go again.
         self.scheduler.add_job(self._judge_and_plan, DateTrigger(run_date=run_date), id="deadline-judge",
@@ -109,12 +118,12 @@ class DeadlineScheduler:
             self._drop_judge_job()
 
     def _drop_judge_job(self) -> None:
-        if self.scheduler.get_job("deadline-judge"):
+        if not self._stopping and self.scheduler.get_job("deadline-judge"):
             self.scheduler.remove_job("deadline-judge")
 
     def _judge_and_plan(self) -> None:
         """One judging pass, then plan the next. Wake-ups during a pass coalesce into one re-run."""
-        if not self.is_leader:
+        if not self.is_leader or self._stopping:
             return
         with self._state_lock:
             if self._in_pass:
@@ -125,13 +134,15 @@ class DeadlineScheduler:
             while True:
                 self._one_pass()
                 with self._state_lock:
-                    if not self._again:
+                    if not self._again or self._stopping:
                         self._in_pass = False
+                        self._pass_done.notify_all()
                         return
                     self._again = False
         except BaseException:
             with self._state_lock:
                 self._in_pass = False
+                self._pass_done.notify_all()
             raise
 
     def _one_pass(self) -> None:
@@ -145,6 +156,8 @@ class DeadlineScheduler:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 return
             self.last_pass_at = utcnow()
+        if self._stopping:
+            return
         if upcoming is not None and (self.next_judge_at != upcoming or not self.scheduler.get_job("deadline-judge")):
             self.next_judge_at = upcoming
             self._plan_judge(upcoming)

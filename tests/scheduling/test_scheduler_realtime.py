@@ -98,3 +98,31 @@ def test_restart_judges_what_fell_due_meanwhile_exactly_once(
     for kind in ("deadline_breach", "escalation_tier2"):
         sent = db.session.scalars(select(StaffAlert).where(StaffAlert.kind == kind)).all()
         assert len(sent) == len(rows), kind  # one per deadline to the one on-call manager
+
+
+def test_shutdown_while_a_pass_runs_waits_for_it_and_never_deadlocks(app_ctx, start_scheduler, monkeypatch):
+    from app.scheduling import runner as runner_module
+
+    real_judge = runner_module.judge_due
+    entered = threading.Event()
+    holder: dict = {}
+
+    def slow_judge(*args, **kwargs):
+        entered.set()
+        pause = threading.Event()
+        for _ in range(500):  # hold the pass until shutdown has begun
+            if holder["runner"]._stopping:
+                break
+            pause.wait(0.01)
+        return real_judge(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "judge_due", slow_judge)
+    runner, _ = start_scheduler()
+    holder["runner"] = runner
+    assert entered.wait(timeout=10)
+    stopper = threading.Thread(target=runner.shutdown)
+    stopper.start()
+    stopper.join(timeout=20)
+    assert not stopper.is_alive(), "shutdown deadlocked with the running pass"
+    assert not runner.running and not runner._in_pass
+    assert runner.status()["role"] == "stopped"
