@@ -43,8 +43,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _init_domains(app: Flask) -> None:
     """Each domain connects its signal receivers, workers and health probes here."""
-    from app import compensation, web
+    from app import compensation, scheduling, web
 
+    scheduling.init_app(app)
     web.init_app(app)
     compensation.init_app(app)
 
@@ -56,6 +57,7 @@ def _import_models() -> None:
     import app.incidents.models  # noqa: F401
     import app.models  # noqa: F401
     import app.reports.models  # noqa: F401
+    import app.scheduling.models  # noqa: F401
     import app.staff.models  # noqa: F401
     import app.subscribers.models  # noqa: F401
 
@@ -65,6 +67,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app.compensation import views as compensation_views
     from app.incidents import views as incident_views
     from app.reports import views as report_views
+    from app.scheduling import views as scheduling_views
     from app.web import views as console_views
 
     app.register_blueprint(health.blp)
@@ -73,12 +76,15 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     api.register_blueprint(incident_views.blp)
     api.register_blueprint(compensation_views.blp)
     api.register_blueprint(report_views.blp)
+    api.register_blueprint(scheduling_views.blp)
 
 
 def _register_commands(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.cli import bootstrap, serve
+    from app.scheduling.cli import scheduler_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(bootstrap)
     app.cli.add_command(serve)
+    app.cli.add_command(scheduler_cli)

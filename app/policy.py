@@ -85,6 +85,9 @@ class NoticesSchema(_Strict):
 
 class PolicySchema(_Strict):
     version = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    # The unit of every §2 window and of the escalation interval. "seconds" exists for drills
+    # and real-time tests of the scheduler; production policies keep "minutes".
+    window_unit = fields.String(load_default="minutes", validate=validate.OneOf(["minutes", "seconds"]))
     timezone = fields.String(required=True)
     hotline = fields.String(required=True, validate=validate.Length(min=1, max=20))
     grades = fields.Dict(keys=fields.String(validate=validate.OneOf(["1", "2", "3"])), values=fields.Nested(GradeSchema), required=True)
@@ -134,14 +137,22 @@ class Policy:
     def grade(self, level: int) -> dict:
         return self.data["grades"][str(level)]
 
+    def _window(self, amount: int) -> timedelta:
+        return timedelta(**{self.data.get("window_unit", "minutes"): amount})
+
     def minutes(self, key: str) -> timedelta:
-        return timedelta(minutes=self.data["windows"][key])
+        return self._window(self.data["windows"][key])
 
     def respond_window(self, level: int) -> timedelta:
-        return timedelta(minutes=self.grade(level)["respond_minutes"])
+        return self._window(self.grade(level)["respond_minutes"])
 
     def recover_window(self, level: int) -> timedelta:
-        return timedelta(minutes=self.grade(level)["recover_minutes"])
+        return self._window(self.grade(level)["recover_minutes"])
+
+    @property
+    def next_tier_after(self) -> timedelta:
+        """How long a breached deadline may stay unmet before the next escalation tier."""
+        return self._window(self.escalation["next_tier_after_minutes"])
 
     @property
     def grading(self) -> dict:

@@ -69,6 +69,7 @@ class IncidentListQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf([s.value for s in Status]))
     level = fields.Integer(validate=validate.Range(min=1, max=3))
     major = fields.Boolean()
+    breached = fields.Boolean(metadata={"description": "true: at least one deadline breached; false: none"})
 
 
 class ResponsibilitySchema(Schema):
@@ -111,6 +112,8 @@ class IncidentSchema(Schema):
     affected_subscribers = fields.Method("_affected")
     user_minutes = fields.Method("_user_minutes")
     regulator_reportable = fields.Method("_reportable")
+    deadlines = fields.Method("_deadlines")
+    next_deadline = fields.Method("_next_deadline")
 
     def _responsibility(self, incident):
         from app.incidents.service import responsibility_as_dicts
@@ -126,6 +129,19 @@ class IncidentSchema(Schema):
         from app.incidents.service import user_minutes
 
         return user_minutes(incident)
+
+    def _deadlines(self, incident):
+        from app.scheduling.service import deadlines_for_api
+        from app.scheduling.schemas import DeadlineSchema
+
+        return DeadlineSchema(many=True).dump(deadlines_for_api(incident))
+
+    def _next_deadline(self, incident):
+        from app.scheduling.service import next_due_for_api
+        from app.scheduling.schemas import NextDeadlineSchema
+
+        upcoming = next_due_for_api(incident)
+        return NextDeadlineSchema().dump(upcoming) if upcoming else None
 
     def _reportable(self, incident):
         from app.clock import utcnow

@@ -353,7 +353,8 @@ def mark_analysis_report_submitted(incident: Incident, actor: User, submitted_at
                     after={"analysis_report_submitted_at": _iso(submitted_at)})
 
 
-def list_incidents(*, status: str | None = None, level: int | None = None, major: bool | None = None):
+def list_incidents(*, status: str | None = None, level: int | None = None, major: bool | None = None,
+                   breached: bool | None = None):
     """A query of incidents, newest first; the views paginate it."""
     query = select(Incident).order_by(Incident.detected_at.desc(), Incident.id.desc())
     if status:
@@ -362,6 +363,10 @@ def list_incidents(*, status: str | None = None, level: int | None = None, major
         query = query.where(Incident.level == level)
     if major is not None:
         query = query.where(Incident.major.is_(major))
+    if breached is not None:
+        from app.scheduling.service import breached_filter
+
+        query = query.where(breached_filter(Incident.id, breached))
     return query
 
 

@@ -47,7 +47,7 @@ class Incidents(MethodView):
     @blp.arguments(IncidentListQuery, location="query")
     @blp.response(200, IncidentPageSchema)
     def get(self, args):
-        """List incidents, newest first (filter by status, level, major)."""
+        """List incidents, newest first (filter by status, level, major, breached), each with its next deadline."""
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(service.list_incidents(**args), page, per_page)
 

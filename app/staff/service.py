@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, String, cast, literal, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import Role, User
 from app.clock import utcnow
+from app.db_types import UTCDateTime
 from app.extensions import db
 from app.incidents.models import Incident
 from app.phones import mask
@@ -41,4 +42,32 @@ def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: s
         if result.rowcount:
             queued += 1
             log.info("staff alert %s queued for %s (%s): %s", kind, user.name, mask(user.phone), message)
+    return queued
+
+
+def alert_on_call_duty_managers_from_select(alerts: Select) -> int:
+    """The set-based form of :func:`alert_on_call_duty_managers`, one INSERT … SELECT.
+
+    ``alerts`` yields the columns ``incident_id``, ``kind``, ``message`` and ``dedupe_key``;
+    each row is queued to every on-call duty manager, at most once per (dedupe_key, user),
+    inside the caller's transaction — so judging 70,000 overdue deadlines at start-up is a
+    few statements, not 70,000. Returns how many alerts were newly queued.
+    """
+    source = alerts.subquery()
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = (
+        select(source.c.dedupe_key + ":u" + cast(User.id, String), User.id, source.c.incident_id, source.c.kind,
+               source.c.message, literal(utcnow(), UTCDateTime()), literal("queued", String()), literal(0, Integer()))
+        .select_from(source).join(User, true())
+        .where(User.role == Role.duty_manager.value, User.on_call.is_(True), User.active.is_(True))
+    )
+    statement = insert(StaffAlert.__table__).from_select(
+        ["dedupe_key", "user_id", "incident_id", "kind", "message", "created_at", "status", "attempts"], rows,
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    queued = db.session.execute(statement).rowcount or 0
+    if queued:
+        log.info("%d staff alert(s) queued to on-call duty managers", queued)
+    elif not on_call_duty_managers():
+        log.warning("no on-call duty manager: staff alerts not queued")
     return queued

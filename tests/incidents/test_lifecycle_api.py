@@ -58,7 +58,8 @@ def test_full_walk_records_every_step_on_the_timeline(operator_api, manager_api)
 
     events = operator_api.get(path + "/timeline").json
     assert [e["kind"] for e in events] == [
-        "declared", "reported", "responded", "progress_update", "regraded", "responsibility_set", "recovered",
+        "declared", "reported", "responded", "progress_update", "regraded", "deadlines_recomputed",
+        "responsibility_set", "recovered",
     ]
     regraded = events[4]
     assert regraded["before"]["level"] == 3 and regraded["after"]["level"] == 2

@@ -1,0 +1,75 @@
+"""The deadline table: the source of truth the scheduler's jobs are derived from."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db_types import UTCDateTime
+from app.extensions import db
+
+
+class DeadlineKind(str, enum.Enum):
+    """The obligations of RULES §2, named exactly as API.md names them."""
+
+    report = "report"                          # 上报服务调度中心, from detected_at
+    emergency_response = "emergency_response"  # 启动应急响应, major only, from detected_at
+    response = "response"                      # 响应, grade window, from detected_at
+    recovery = "recovery"                      # 恢复, grade window, from detected_at
+    recovery_notice = "recovery_notice"        # 恢复通知, from recovered_at
+    formal_notice = "formal_notice"            # 正式通知, major only, from recovered_at
+    analysis_report = "analysis_report"        # 故障分析报告, from recovered_at
+
+
+class DeadlineState(str, enum.Enum):
+    pending = "pending"
+    met = "met"
+    breached = "breached"
+    cancelled = "cancelled"
+
+
+KIND_LABELS_ZH = {
+    DeadlineKind.report: "上报服务调度中心",
+    DeadlineKind.emergency_response: "启动应急响应",
+    DeadlineKind.response: "响应",
+    DeadlineKind.recovery: "恢复",
+    DeadlineKind.recovery_notice: "恢复通知",
+    DeadlineKind.formal_notice: "正式通知",
+    DeadlineKind.analysis_report: "故障分析报告",
+}
+
+
+class Deadline(db.Model):
+    """One obligation of one incident. Only app.scheduling writes these rows.
+
+    ``warn_at`` and ``escalate_at`` are stored (not derived in SQL) so that judging is a
+    plain indexed comparison on both databases.
+    """
+
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "kind"),
+        CheckConstraint("state IN ('pending', 'met', 'breached', 'cancelled')", name="state_known"),
+        Index("ix_deadlines_state_due_at", "state", "due_at"),
+        Index("ix_deadlines_state_warn_at", "state", "warn_at"),
+        Index("ix_deadlines_state_escalate_at", "state", "escalate_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))  # uq (incident_id, kind) indexes it
+    kind: Mapped[str] = mapped_column(String(30))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())   # detected_at or recovered_at
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    warn_at: Mapped[datetime] = mapped_column(UTCDateTime())     # early warning (policy fraction)
+    escalate_at: Mapped[datetime] = mapped_column(UTCDateTime())  # tier 2 when still unmet
+    state: Mapped[str] = mapped_column(String(12), default=DeadlineState.pending.value)
+    met_at: Mapped[datetime | None] = mapped_column(UTCDateTime())      # also set by a late fulfilment
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when the breach was recorded
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # tier 2 raised
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    policy_version: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,62 @@
+"""scheduling.service.fulfil: the call the notifier and the report domain make."""
+from __future__ import annotations
+
+from freezegun import freeze_time
+
+from app.extensions import db
+from app.incidents import service as incidents
+from app.incidents import signals
+from app.scheduling import receivers
+from app.scheduling import service as deadlines_service
+from tests.scheduling.walk import T0, at, deadlines, declare, minutes, recover, report, respond
+
+
+def recovered_incident(api, frozen, **declare_kwargs):
+    incident = declare(api, detected_at=T0, **declare_kwargs)
+    frozen.move_to(T0 + minutes(1))
+    report(api, incident["id"])
+    respond(api, incident["id"], emergency=declare_kwargs.get("major", False) or declare_kwargs.get("level") == 1)
+    frozen.move_to(T0 + minutes(30))
+    recover(api, incident["id"])
+    return incidents.get_incident(incident["id"])
+
+
+def test_fulfil_is_idempotent_and_ignores_what_is_not_owed(operator_api):
+    with freeze_time(T0) as frozen:
+        incident = recovered_incident(operator_api, frozen)
+        frozen.move_to(T0 + minutes(40))
+        assert deadlines_service.fulfil(incident, "recovery_notice", T0 + minutes(35)) == "met"
+        assert deadlines_service.fulfil(incident, "recovery_notice", T0 + minutes(39)) is None
+        assert deadlines_service.fulfil(incident, "formal_notice", T0 + minutes(39)) is None  # not major
+        db.session.commit()
+        found = deadlines(operator_api, incident.id)
+    assert at(found["recovery_notice"]["met_at"]) == T0 + minutes(35)
+    assert "formal_notice" not in found
+
+
+def test_a_notifier_receiver_running_before_ours_still_meets_the_notice(operator_api):
+    """Receivers of one signal run in connection order; the outcome must not depend on it."""
+    def notifier_hands_over_recovery_notice(sender, *, incident, **_):
+        deadlines_service.fulfil(incident, "recovery_notice", incident.recovered_at)
+
+    signals.incident_recovered.disconnect(receivers.on_recovered)
+    signals.incident_recovered.connect(notifier_hands_over_recovery_notice)
+    signals.incident_recovered.connect(receivers.on_recovered, weak=False)
+    try:
+        with freeze_time(T0) as frozen:
+            incident = recovered_incident(operator_api, frozen)
+            found = deadlines(operator_api, incident.id)
+    finally:
+        signals.incident_recovered.disconnect(notifier_hands_over_recovery_notice)
+    assert found["recovery_notice"]["state"] == "met"
+    assert at(found["recovery_notice"]["met_at"]) == T0 + minutes(30)
+    assert found["analysis_report"]["state"] == "pending"
+
+
+def test_fulfil_after_cancel_changes_nothing(operator_api, manager_api):
+    with freeze_time(T0):
+        incident = declare(operator_api, detected_at=T0)
+        manager_api.post(f"/incidents/{incident['id']}/cancel", json={"reason": "误报"})
+        assert deadlines_service.fulfil(incidents.get_incident(incident["id"]), "report", T0) is None
+        db.session.commit()
+        assert deadlines(operator_api, incident["id"])["report"]["state"] == "cancelled"
