@@ -31,6 +31,7 @@ from app.compensation import notices
 from app.compensation.models import ENTRY_ID_BASE, CompensationEntry, of_incident
 from app.compensation.money import check_no_overflow, fen_to_yuan, round_half_up_sql
 from app.db_types import UTCDateTime
+from app.scheduling.service import window_exceeded
 from app.extensions import db
 from app.incidents import timeline
 from app.incidents.grading import outage_minutes
@@ -66,11 +67,14 @@ class CreditTerms:
 def recovery_window_breached(incident: Incident, policy: Policy, end: datetime) -> bool:
     """Was the recovery window (恢复时限) of the incident's grade exceeded?
 
-    Derived here from the incident itself until the deadlines domain is merged; once it is,
-    the ``recovery`` deadline's state (breached or not) is the authority and this function
-    should ask it instead, so the two can never disagree.
+    The ``recovery`` deadline is the authority, so the multiplier and the deadline report
+    can never disagree (a regrade re-computes its due time). An incident declared before
+    deadlines existed has none: then the window is measured from the incident itself.
     """
-    return end - incident.detected_at > policy.recover_window(incident.level)
+    exceeded = window_exceeded(incident, "recovery", end)
+    if exceeded is None:
+        return end - incident.detected_at > policy.recover_window(incident.level)
+    return exceeded
 
 
 def operator_share(incident: Incident, policy: Policy) -> int:

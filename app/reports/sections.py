@@ -33,7 +33,7 @@ EVENT_LABELS = {
     "analysis_report_submitted": "提交分析报告", "closed": "闭环", "cancelled": "误报撤销",
     "analysis_report_approved": "报告审核通过", "deadline_warning": "时限预警", "deadline_breached": "超时",
 }
-RECTIFICATION_STATE_LABELS = {"open": "待整改", "in_progress": "整改中", "done": "已完成"}
+RECTIFICATION_STATE_LABELS = {"open": "待整改", "in_progress": "整改中", "overdue": "已逾期", "done": "已完成"}
 
 
 @dataclass

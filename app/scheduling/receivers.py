@@ -7,6 +7,7 @@ its deadlines, and a rolled-back transition leaves them as they were.
 from __future__ import annotations
 
 from app.incidents import signals
+from app.reports import signals as report_signals
 from app.scheduling import service
 from app.scheduling.models import DeadlineKind
 from app.scheduling.windows import FROM_DETECTION, FROM_RECOVERY
@@ -39,6 +40,10 @@ def on_cancelled(sender, *, incident, actor, **_):
     service.cancel_all(incident)
 
 
+def on_analysis_report_submitted(sender, *, incident, actor, submitted_at, **_):
+    service.fulfil(incident, DeadlineKind.analysis_report, submitted_at)
+
+
 def connect() -> None:
     # weak=False: the receivers are module functions, but be explicit that they live forever.
     signals.incident_declared.connect(on_declared, weak=False)
@@ -47,3 +52,4 @@ def connect() -> None:
     signals.incident_recovered.connect(on_recovered, weak=False)
     signals.incident_regraded.connect(on_regraded, weak=False)
     signals.incident_cancelled.connect(on_cancelled, weak=False)
+    report_signals.analysis_report_submitted.connect(on_analysis_report_submitted, weak=False)

@@ -208,6 +208,23 @@ def _apply_window(row: Deadline, window: Window, version: str, now: datetime) ->
 
 # --- reading, for the API -------------------------------------------------------------
 
+def window_exceeded(incident: Incident, kind: DeadlineKind | str, at: datetime) -> bool | None:
+    """Was (or, judged at ``at``, is) the ``kind`` window exceeded? None when there is no such deadline.
+
+    The deadline table is the authority other domains ask (e.g. the compensation
+    multiplier), so a regrade's re-computed due time counts everywhere alike.
+    """
+    row = db.session.execute(
+        select(Deadline.state, Deadline.due_at)
+        .where(Deadline.incident_id == incident.id, Deadline.kind == DeadlineKind(kind).value)
+    ).first()
+    if row is None:
+        return None
+    if row.state in (BREACHED, MET):
+        return row.state == BREACHED
+    return ensure_aware_utc(at) > row.due_at
+
+
 def deadlines_of(incident_id: int) -> list[Deadline]:
     rows = db.session.scalars(select(Deadline).where(Deadline.incident_id == incident_id)).all()
     return sorted(rows, key=lambda d: (KIND_ORDER[d.kind], d.due_at))
