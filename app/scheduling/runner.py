@@ -37,6 +37,9 @@ from app.scheduling.service import CHANGED_FLAG
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_SECONDS = 1.0
+# APScheduler logs every run of the one-second watch at INFO: keep its warnings only.
+for _noisy in ("apscheduler.scheduler", "apscheduler.executors.default"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 _running: "weakref.WeakSet[DeadlineScheduler]" = weakref.WeakSet()
 
 
