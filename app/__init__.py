@@ -43,6 +43,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _init_domains(app: Flask) -> None:
     """Each domain connects its signal receivers, workers and health probes here."""
+    from app import notify
+
+    notify.init_app(app)
 
 
 def _import_models() -> None:
@@ -50,6 +53,7 @@ def _import_models() -> None:
     import app.auth.models  # noqa: F401
     import app.incidents.models  # noqa: F401
     import app.models  # noqa: F401
+    import app.notify.models  # noqa: F401
     import app.staff.models  # noqa: F401
     import app.subscribers.models  # noqa: F401
 
@@ -57,16 +61,27 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app import health, policy_views
     from app.incidents import views as incident_views
+    from app.notify import views as notify_views
+    from app.notify import webhooks
+    from app.subscribers import views as subscriber_views
 
     app.register_blueprint(health.blp)
     api.register_blueprint(policy_views.blp)
     api.register_blueprint(incident_views.blp)
+    api.register_blueprint(subscriber_views.blp)
+    api.register_blueprint(notify_views.blp)
+    app.register_blueprint(webhooks.blp)
 
 
 def _register_commands(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.cli import bootstrap, serve
+    from app.notify.cli import gateway_cli, sender_cli
+    from app.subscribers.cli import subscribers_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(bootstrap)
     app.cli.add_command(serve)
+    app.cli.add_command(sender_cli)
+    app.cli.add_command(gateway_cli)
+    app.cli.add_command(subscribers_cli)
