@@ -97,7 +97,7 @@ def queue_notice(incident: Incident, kind: str, sequence: int, subscriber_ids_se
         ["batch_id", "incident_id", "kind", "sequence", "subscriber_id", "status", "attempts", "next_attempt_at"],
         rows,
     ).on_conflict_do_nothing(index_elements=["incident_id", "kind", "sequence", "subscriber_id"])
-    queued = db.session.execute(statement).rowcount or 0
+    queued = db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
     log.info("queued %d %s notice(s) for %s (sequence %s)", queued, kind, incident.number, sequence)
     return queued
 
