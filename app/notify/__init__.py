@@ -14,6 +14,8 @@ def init_app(app: Flask) -> None:
     from app.notify import receivers
     from app.notify.settings import from_environment
 
+    # The twilio library logs every request and its headers at INFO: far too much at 2,000/s.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     settings = from_environment(port=app.config.get("PORT", 5000))
     app.extensions["noc_notify_settings"] = settings
     receivers.connect_once()
