@@ -34,6 +34,11 @@ SERVICE_LABELS_ZH = {
     "sms": "短信", "iptv": "IPTV", "fixed_voice": "固定电话", "全业务": "全部业务",
 }
 
+SERVICE_LABELS_EN = {
+    "mobile_data": "mobile data", "mobile_voice": "mobile voice", "core_network": "core network",
+    "broadband": "broadband", "sms": "SMS", "iptv": "IPTV", "fixed_voice": "fixed line", "全业务": "all services",
+}
+
 
 def incident_context(incident: Incident, policy: Policy) -> dict:
     """The placeholders every template may use (RULES §6)."""
@@ -42,6 +47,7 @@ def incident_context(incident: Incident, policy: Policy) -> dict:
         "number": incident.number,
         "title": incident.title,
         "services": "、".join(SERVICE_LABELS_ZH.get(s, s) for s in incident.services),
+        "services_en": ", ".join(SERVICE_LABELS_EN.get(s, s) for s in incident.services),
         "regions": "、".join(incident.regions),
         "detected_at": local_time(incident.detected_at, zone),
         "recovered_at": local_time(incident.recovered_at, zone),
@@ -124,7 +130,8 @@ def _batch(incident: Incident, kind: str, sequence: int, context: dict, not_befo
     db.session.add(batch)
     db.session.flush()
     for language in LANGUAGES:
-        body = render(kind, language, context)
+        localized = {**context, "services": context.get("services_en", context.get("services"))} if language == "en" else context
+        body = render(kind, language, localized)
         db.session.add(NoticeText(batch_id=batch.id, language=language, body=body,
                                   segments=count_segments(body).segments))
     db.session.flush()
