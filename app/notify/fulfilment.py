@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.clock import utcnow
 from app.extensions import db
@@ -22,8 +22,9 @@ from app.notify.models import Notice, NoticeBatch
 
 def all_accepted(batch_id: int) -> bool:
     """No notice of this batch is still waiting to be accepted by the provider."""
+    # Literal, not bound, statuses: the planner must see they match the partial index's WHERE.
     pending = db.session.scalar(select(Notice.id).where(
-        Notice.batch_id == batch_id, Notice.status.in_(kinds.PENDING)).limit(1))
+        Notice.batch_id == batch_id, text("notices.status IN ('queued', 'sending')")).limit(1))
     return pending is None
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime
@@ -53,8 +53,17 @@ class Notice(db.Model):
     __tablename__ = "notices"
     __table_args__ = (
         UniqueConstraint("incident_id", "kind", "sequence", "subscriber_id"),
-        # The sender's claim: the oldest due queued rows, and expired claims.
-        Index("ix_notices_status_next_attempt", "status", "next_attempt_at"),
+        # Partial indexes, so each question reads only the rows it is about, even with a
+        # million notices waiting (e.g. a survey held for an hour):
+        # the sender's claim — the due queued rows, oldest first;
+        Index("ix_notices_due", "next_attempt_at", postgresql_where=text("status = 'queued'"),
+              sqlite_where=text("status = 'queued'")),
+        # claims whose lease ran out with no recorded outcome;
+        Index("ix_notices_in_flight", "next_attempt_at", postgresql_where=text("status = 'sending'"),
+              sqlite_where=text("status = 'sending'")),
+        # "is anything of this notice still waiting?" (the deadline is met when nothing is).
+        Index("ix_notices_pending_batch", "batch_id", postgresql_where=text("status IN ('queued', 'sending')"),
+              sqlite_where=text("status IN ('queued', 'sending')")),
     )
 
     # No foreign keys on this table, on purpose: rows are only ever written by INSERT … SELECT

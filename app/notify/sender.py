@@ -99,6 +99,7 @@ class Sender:
         self.pool = ThreadPoolExecutor(max_workers=max(1, settings.sender_threads), thread_name_prefix=self.name)
         self.sent_total = 0
         self.last_cycle_at: datetime | None = None
+        self._last_release: datetime | None = None
 
     # -- one cycle -----------------------------------------------------------------------
     def run_once(self) -> int:
@@ -138,18 +139,18 @@ class Sender:
 
     def _claim_notices(self, token: str) -> list[int]:
         now = utcnow()
+        if self._last_release is None or (now - self._last_release).total_seconds() >= self.settings.lease_seconds / 4:
+            release_expired_claims(now)
+            self._last_release = now
         dialect = db.session.get_bind().dialect.name
         lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
-        # Due queued rows, and claims whose lease ran out with no recorded outcome.
         statement = text(f"""
             UPDATE notices SET status = 'sending', claim_token = :token, attempts = attempts + 1,
                                next_attempt_at = :lease_until, updated_at = :now
             WHERE id IN (
-                SELECT id FROM notices
-                WHERE status IN ('queued', 'sending') AND next_attempt_at <= :now
-                ORDER BY next_attempt_at, id LIMIT :limit {lock})
-            RETURNING id""").bindparams(
-            bindparam("now", type_=_UTC), bindparam("lease_until", type_=_UTC))
+                SELECT id FROM notices WHERE status = 'queued' AND next_attempt_at <= :now
+                ORDER BY next_attempt_at LIMIT :limit {lock})
+            RETURNING id""").bindparams(bindparam("now", type_=_UTC), bindparam("lease_until", type_=_UTC))
         ids = [row[0] for row in db.session.execute(statement, {
             "token": token, "now": now, "lease_until": now + timedelta(seconds=self.settings.lease_seconds),
             "limit": self.settings.batch_size})]
@@ -269,6 +270,18 @@ class Sender:
             log.warning("notice %s to %s: %s %s", item.id, mask(item.phone), result, code)
             return Outcome(item, result, code=code)
         return Outcome(item, "accepted", sid=message.sid)
+
+
+def release_expired_claims(now: datetime) -> int:
+    """Claims whose lease ran out with no recorded outcome (their sender died or hung) go back to
+    the queue. They keep their round, so the re-send carries the same idempotency key."""
+    result = db.session.execute(text("""
+        UPDATE notices SET status = 'queued', claim_token = NULL, updated_at = :now
+        WHERE status = 'sending' AND next_attempt_at <= :now""").bindparams(bindparam("now", type_=_UTC)), {"now": now})
+    db.session.commit()
+    if result.rowcount:
+        log.warning("%d notice(s) claimed by a sender that never reported back: queued again", result.rowcount)
+    return result.rowcount or 0
 
 
 def requeue_orphaned_staff_alerts() -> int:

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0001
-Create Date: 2026-11-23 17:28:09.496328
+Create Date: 2026-11-23 17:30:10.049740
 
 """
 from alembic import op
@@ -38,7 +38,9 @@ def upgrade():
     sa.UniqueConstraint('incident_id', 'kind', 'sequence', 'subscriber_id', name=op.f('uq_notices_incident_id_kind_sequence_subscriber_id'))
     )
     with op.batch_alter_table('notices', schema=None) as batch_op:
-        batch_op.create_index('ix_notices_status_next_attempt', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_notices_due', ['next_attempt_at'], unique=False, postgresql_where=sa.text("status = 'queued'"), sqlite_where=sa.text("status = 'queued'"))
+        batch_op.create_index('ix_notices_in_flight', ['next_attempt_at'], unique=False, postgresql_where=sa.text("status = 'sending'"), sqlite_where=sa.text("status = 'sending'"))
+        batch_op.create_index('ix_notices_pending_batch', ['batch_id'], unique=False, postgresql_where=sa.text("status IN ('queued', 'sending')"), sqlite_where=sa.text("status IN ('queued', 'sending')"))
 
     op.create_table('notice_batches',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -96,7 +98,9 @@ def downgrade():
 
     op.drop_table('notice_batches')
     with op.batch_alter_table('notices', schema=None) as batch_op:
-        batch_op.drop_index('ix_notices_status_next_attempt')
+        batch_op.drop_index('ix_notices_pending_batch', postgresql_where=sa.text("status IN ('queued', 'sending')"), sqlite_where=sa.text("status IN ('queued', 'sending')"))
+        batch_op.drop_index('ix_notices_in_flight', postgresql_where=sa.text("status = 'sending'"), sqlite_where=sa.text("status = 'sending'"))
+        batch_op.drop_index('ix_notices_due', postgresql_where=sa.text("status = 'queued'"), sqlite_where=sa.text("status = 'queued'"))
 
     op.drop_table('notices')
     # ### end Alembic commands ###
