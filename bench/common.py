@@ -53,10 +53,10 @@ def fill_subscribers(count: int, region: str = "杭州", service: str = "mobile_
     now = sa.bindparam("now", utcnow(), type_=UTCDateTime())
     if db.engine.dialect.name == "postgresql":
         numbers = f"SELECT g AS x FROM generate_series(1, {count}) g"
-        phone = "'+86139' || lpad(x::text, 8, '0')"
+        phone = "'+86139' || lpad(x::text, 7, '0') || '8'"  # no number the gateway fails on purpose
     else:
         numbers = f"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {count}) SELECT x FROM c"
-        phone = "'+86139' || printf('%08d', x)"
+        phone = "'+86139' || printf('%07d', x) || '8'"
     db.session.execute(sa.text(
         f"INSERT INTO subscribers (phone, name, region, monthly_fee_fen, language, created_at, updated_at) "
         f"SELECT {phone}, '', :region, 5800, 'zh-CN', :now, :now FROM ({numbers}) n").bindparams(now),

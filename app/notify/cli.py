@@ -43,14 +43,12 @@ def run_sender(once: bool, threads: int | None) -> None:
 @gateway_cli.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="default $NOC_SMS_GATEWAY_PORT or 5099")
-@click.option("--threads", type=int, default=8, show_default=True)
 @click.option("--latency-ms", type=float, default=0.0, show_default=True, help="added to every Messages request")
 @click.option("--no-callbacks", is_flag=True, help="do not post status callbacks")
-def run_gateway(host: str, port: int | None, threads: int, latency_ms: float, no_callbacks: bool) -> None:
+def run_gateway(host: str, port: int | None, latency_ms: float, no_callbacks: bool) -> None:
     """Answer the Twilio Messages API locally, with signed status callbacks and failures on demand."""
-    from waitress import serve
-
     from app.notify.gateway.app import GatewayApp
+    from app.notify.gateway.server import RunningGateway
     from app.notify.settings import current_settings
 
     settings = current_settings()
@@ -58,4 +56,8 @@ def run_gateway(host: str, port: int | None, threads: int, latency_ms: float, no
     gateway = GatewayApp(settings.account_sid, settings.auth_token, callbacks=not no_callbacks,
                          latency_seconds=latency_ms / 1000)
     click.echo(f"本地短信网关 http://{host}:{port}/2010-04-01/Accounts/{settings.account_sid}/Messages.json")
-    serve(gateway, host=host, port=port, threads=threads, ident="noc-sms-gateway", _quiet=True)
+    running = RunningGateway(gateway, host=host, port=port)
+    try:
+        running.serve_forever()
+    except KeyboardInterrupt:
+        running.stop()

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
+import urllib3
 from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlalchemy.orm import aliased
 from twilio.base.exceptions import TwilioRestException
@@ -84,7 +85,7 @@ def classify_error(exc: Exception) -> tuple[str, str]:
         if exc.status == 429 or exc.status >= 500 or code in TRANSIENT_CODES:
             return "retry", code
         return "failed", code
-    if isinstance(exc, requests.RequestException):
+    if isinstance(exc, (requests.RequestException, urllib3.exceptions.HTTPError, OSError)):
         return "retry", type(exc).__name__
     return "failed", type(exc).__name__
 
