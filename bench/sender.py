@@ -8,9 +8,10 @@ The gateway runs as its own process (``flask sms-gateway run --no-callbacks``), 
 would beside the product; the figures below share the machine's cores with it.
   bare loop        one twilio Client, messages.create in a plain for-loop (one thread)
   bare threads     the same from --threads threads, one Client (keep-alive session) each
-  end to end       N recovery notices queued in the outbox, then the Sender: claim batches,
-                   load texts, messages.create with status_callback/validity_period,
-                   record SIDs — until every notice is accepted. With --processes > 1,
+  end to end       N recovery notices queued in the outbox, then the Sender as the product
+                   runs it (``run_forever``: --threads workers, each claiming a batch, loading
+                   texts, messages.create with status_callback/validity_period, recording SIDs)
+                   — timed until every notice is accepted (polled every 50 ms). With --processes > 1,
                    that many ``flask sender run --once`` processes share the outbox
                    (PostgreSQL), timed from spawn to the last exit (start-up included).
 """
@@ -105,21 +106,33 @@ def main() -> None:
                 from app.incidents import service as incidents
                 from app.notify.outbox import queue_for_affected
                 from app.notify.sender import Sender
+                from sqlalchemy import func, select
+
+                from app.notify.models import Notice
 
                 fill_subscribers(args.notices)
-                user, _ = create_user("bench", Role.operator)
+                user_id = create_user("bench", Role.operator)[0].id
                 for processes in [int(p) for p in args.processes.split(",")]:
-                    incident = incidents.declare(user, title="基准", services=["mobile_data"], regions=["杭州"])
+                    from app.auth.models import User
+
+                    incident = incidents.declare(db.session.get(User, user_id), title="基准", services=["mobile_data"], regions=["杭州"])
                     queue_for_affected(incident, "recovery")
                     db.session.commit()
                     incident_id = incident.id
                     db.session.remove()
                     started = time.perf_counter()
                     if processes == 1:
-                        sender = Sender(app, settings)
-                        while sender.run_once():
-                            pass
-                        sender.pool.shutdown()
+                        # The product's long-running sender (``flask sender run`` / in-process):
+                        # worker threads, each claiming and sending its own batches.
+                        sender, stop = Sender(app, settings), threading.Event()
+                        runner = threading.Thread(target=sender.run_forever, args=(stop,))
+                        runner.start()
+                        while not stop.wait(0.05):
+                            if db.session.scalar(select(func.count()).where(
+                                    Notice.incident_id == incident_id, Notice.status == "accepted")) == args.notices:
+                                stop.set()
+                            db.session.rollback()
+                        runner.join()
                     else:
                         if args.backend == "sqlite":
                             continue
@@ -130,9 +143,6 @@ def main() -> None:
                         for proc in procs:
                             proc.wait()
                     elapsed = time.perf_counter() - started
-                    from sqlalchemy import func, select
-
-                    from app.notify.models import Notice
 
                     accepted = db.session.scalar(select(func.count()).where(
                         Notice.incident_id == incident_id, Notice.status == "accepted"))

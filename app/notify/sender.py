@@ -103,42 +103,57 @@ class Sender:
         self._last_release: datetime | None = None
 
     # -- one cycle -----------------------------------------------------------------------
-    def run_once(self) -> int:
-        """Send one batch of staff alerts, else one of subscriber notices; returns how many were handled."""
+    def run_once(self, *, parallel: bool = True, limit: int | None = None) -> int:
+        """Send one batch of staff alerts, else one of subscriber notices; returns how many were handled.
+
+        ``parallel``: send the batch from the thread pool (``--once`` and tests); the long-running
+        workers instead each send their own smaller batch sequentially, so that one thread's
+        database work overlaps the others' sending.
+        """
         with self.app.app_context():
             try:
-                handled = self._staff_alerts() or self._notices()
+                handled = self._staff_alerts(parallel) or self._notices(parallel, limit or self.settings.batch_size)
             finally:
                 db.session.remove()
             self.last_cycle_at = utcnow()
             return handled
 
     def run_forever(self, stop: threading.Event) -> None:
-        log.info("%s started (%s, %s segments/s)", self.name,
+        threads = max(1, self.settings.sender_threads)
+        log.info("%s started: %d threads, %s, %s segments/s", self.name, threads,
                  "local gateway " + self.settings.gateway_url if self.settings.uses_local_gateway else "Twilio",
                  self.settings.segments_per_second or "unlimited")
+        limit = max(10, self.settings.batch_size // threads)
+        workers = [threading.Thread(target=self._worker, args=(stop, limit), name=f"{self.name}-{i}", daemon=True)
+                   for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        self.pool.shutdown(wait=True)
+
+    def _worker(self, stop: threading.Event, limit: int) -> None:
         while not stop.is_set():
             try:
-                handled = self.run_once()
+                handled = self.run_once(parallel=False, limit=limit)
             except Exception:  # noqa: BLE001 - the sender must outlive a bad cycle; the rows stay claimable
                 log.exception("%s: cycle failed", self.name)
                 handled = 0
             if not handled:
                 stop.wait(self.settings.poll_seconds)
-        self.pool.shutdown(wait=True)
 
     # -- subscriber notices ------------------------------------------------------------
-    def _notices(self) -> int:
+    def _notices(self, parallel: bool, limit: int) -> int:
         token = uuid.uuid4().hex
-        ids = self._claim_notices(token)
+        ids = self._claim_notices(token, limit)
         if not ids:
             return 0
         outgoing = self._load_notices(ids, token)
-        outcomes = self._send_all(outgoing)
+        outcomes = self._send_all(outgoing, parallel)
         self._record_notices(outcomes, token)
         return len(ids)
 
-    def _claim_notices(self, token: str) -> list[int]:
+    def _claim_notices(self, token: str, limit: int) -> list[int]:
         now = utcnow()
         if self._last_release is None or (now - self._last_release).total_seconds() >= self.settings.lease_seconds / 4:
             release_expired_claims(now)
@@ -154,7 +169,7 @@ class Sender:
             RETURNING id""").bindparams(bindparam("now", type_=_UTC), bindparam("lease_until", type_=_UTC))
         ids = [row[0] for row in db.session.execute(statement, {
             "token": token, "now": now, "lease_until": now + timedelta(seconds=self.settings.lease_seconds),
-            "limit": self.settings.batch_size})]
+            "limit": limit})]
         db.session.commit()
         return ids
 
@@ -216,7 +231,7 @@ class Sender:
         self.sent_total += len(accepted)
 
     # -- staff alerts ------------------------------------------------------------------
-    def _staff_alerts(self) -> int:
+    def _staff_alerts(self, parallel: bool) -> int:
         token = uuid.uuid4().hex[:20]
         dialect = db.session.get_bind().dialect.name
         lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
@@ -238,7 +253,7 @@ class Sender:
                              deadline_at=None, callback=f"{base}?staff_alert={r[0]}", attempts=r[3],
                              skip_reason=None if r[1] else "no_phone") for r in rows]
         now = utcnow()
-        for outcome in self._send_all(outgoing):
+        for outcome in self._send_all(outgoing, parallel):
             values: dict = {"provider_sid": outcome.sid, "error_code": outcome.code}
             if outcome.result == "accepted":
                 values.update(status="sent", sent_at=now)
@@ -252,8 +267,10 @@ class Sender:
         return len(outgoing)
 
     # -- the provider ------------------------------------------------------------------
-    def _send_all(self, outgoing: list[Outgoing]) -> list[Outcome]:
-        return list(self.pool.map(self._send_one, outgoing))
+    def _send_all(self, outgoing: list[Outgoing], parallel: bool) -> list[Outcome]:
+        if parallel:
+            return list(self.pool.map(self._send_one, outgoing))
+        return [self._send_one(item) for item in outgoing]
 
     def _send_one(self, item: Outgoing) -> Outcome:
         if item.skip_reason:
