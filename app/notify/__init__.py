@@ -32,8 +32,13 @@ def start_in_process(app: Flask) -> None:
 
     settings = app.extensions["noc_notify_settings"]
     if settings.uses_local_gateway and settings.gateway_url == f"http://127.0.0.1:{settings.gateway_port}":
-        gateway = RunningGateway(GatewayApp(settings.account_sid, settings.auth_token), port=settings.gateway_port)
-        app.extensions["noc_sms_gateway"] = gateway.start()
+        try:
+            gateway = RunningGateway(GatewayApp(settings.account_sid, settings.auth_token), port=settings.gateway_port)
+            app.extensions["noc_sms_gateway"] = gateway.start()
+        except OSError as exc:
+            # Another gateway (e.g. ``flask sms-gateway run``) may already own the port: use it.
+            log.warning("local SMS gateway not started on port %s (%s); using %s", settings.gateway_port, exc,
+                        settings.gateway_url)
     with app.app_context():
         requeue_orphaned_staff_alerts()
     sender = Sender(app, settings, name="sender-in-process")
