@@ -14,7 +14,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, TextIO
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from app.clock import utcnow
 from app.db_types import UTCDateTime
@@ -125,7 +125,8 @@ def _write(subscribers: list[tuple], services: list[tuple]) -> tuple[int, int]:
     connection.exec_driver_sql("DROP TABLE IF EXISTS import_services") if dialect == "sqlite" else None
     connection.exec_driver_sql(f"CREATE {temp} TABLE import_subscribers (phone VARCHAR(20) PRIMARY KEY, "
                                f"name VARCHAR(120), region VARCHAR(60), fee BIGINT, language VARCHAR(10)) {on_commit}")
-    connection.exec_driver_sql(f"CREATE {temp} TABLE import_services (phone VARCHAR(20), service VARCHAR(40)) {on_commit}")
+    connection.exec_driver_sql(f"CREATE {temp} TABLE import_services (phone VARCHAR(20), service VARCHAR(40), "
+                               f"PRIMARY KEY (phone, service)) {on_commit}")
     if dialect == "postgresql":
         with raw.cursor() as cursor:
             with cursor.copy("COPY import_subscribers (phone, name, region, fee, language) FROM STDIN") as copy:
@@ -139,26 +140,40 @@ def _write(subscribers: list[tuple], services: list[tuple]) -> tuple[int, int]:
         cursor.executemany("INSERT INTO import_subscribers VALUES (?, ?, ?, ?, ?)", subscribers)
         cursor.executemany("INSERT INTO import_services VALUES (?, ?)", services)
         cursor.close()
-    connection.exec_driver_sql("ANALYZE import_subscribers") if dialect == "postgresql" else None
+    if dialect == "postgresql":
+        # Temporary tables have no statistics until analysed; without them the planner
+        # joins a million staged rows by nested loop.
+        connection.exec_driver_sql("ANALYZE import_subscribers")
+        connection.exec_driver_sql("ANALYZE import_services")
     updated = connection.execute(text(
         "SELECT count(*) FROM import_subscribers i JOIN subscribers s ON s.phone = i.phone")).scalar_one()
     stamp = {"now": utcnow()}
     utc = UTCDateTime()
-    from sqlalchemy import bindparam
 
+    # In phone order (the unique index's order); an unchanged subscriber is not rewritten.
     connection.execute(text("""
         INSERT INTO subscribers (phone, name, region, monthly_fee_fen, language, created_at, updated_at)
-        SELECT phone, name, region, fee, language, :now, :now FROM import_subscribers WHERE true
+        SELECT phone, name, region, fee, language, :now, :now FROM import_subscribers WHERE true ORDER BY phone
         ON CONFLICT (phone) DO UPDATE SET name = excluded.name, region = excluded.region,
             monthly_fee_fen = excluded.monthly_fee_fen, language = excluded.language, updated_at = excluded.updated_at
+        WHERE subscribers.name IS DISTINCT FROM excluded.name OR subscribers.region IS DISTINCT FROM excluded.region
+           OR subscribers.monthly_fee_fen IS DISTINCT FROM excluded.monthly_fee_fen
+           OR subscribers.language IS DISTINCT FROM excluded.language
     """).bindparams(bindparam("now", type_=utc)), stamp)
-    # Services are replaced whole for every imported subscriber.
+    if dialect == "postgresql":
+        connection.exec_driver_sql("ANALYZE subscribers")   # it may just have grown by a million rows
+    # Each imported subscriber ends with exactly the file's services: drop the others, add the
+    # missing ones — in subscriber id order, so both indexes and the FK check stay cache-local.
     connection.execute(text("""
-        DELETE FROM subscriber_services WHERE subscriber_id IN (
-            SELECT s.id FROM subscribers s JOIN import_subscribers i ON i.phone = s.phone)"""))
+        DELETE FROM subscriber_services
+        WHERE subscriber_id IN (SELECT s.id FROM subscribers s JOIN import_subscribers i ON i.phone = s.phone)
+          AND NOT EXISTS (SELECT 1 FROM import_services x JOIN subscribers s2 ON s2.phone = x.phone
+                          WHERE s2.id = subscriber_services.subscriber_id AND x.service = subscriber_services.service)"""))
     connection.execute(text("""
         INSERT INTO subscriber_services (subscriber_id, service)
-        SELECT DISTINCT s.id, x.service FROM import_services x JOIN subscribers s ON s.phone = x.phone"""))
+        SELECT s.id, x.service FROM import_services x JOIN subscribers s ON s.phone = x.phone
+        WHERE NOT EXISTS (SELECT 1 FROM subscriber_services ss WHERE ss.subscriber_id = s.id AND ss.service = x.service)
+        ORDER BY s.id"""))
     if dialect == "sqlite":
         connection.exec_driver_sql("DROP TABLE import_subscribers")
         connection.exec_driver_sql("DROP TABLE import_services")
