@@ -130,3 +130,25 @@ def test_an_incident_with_nobody_to_notify_meets_its_recovery_notice_deadline_at
     assert batch.fulfilled_at is not None and batch.incident_id == incident.id
 
 
+
+
+def test_queue_notice_takes_any_select_of_subscriber_ids_for_other_domains(app_ctx, no_outage_notice,
+                                                                            recovered_incident):
+    """The compensation engine's entry point: its own SELECT of credited subscriber ids."""
+    from app.notify.outbox import queue_notice
+    from app.subscribers.models import SubscriberService
+
+    data = add_subscribers(phones(3), services=("mobile_data", "broadband"))
+    add_subscribers(phones(2, start=10))
+    (stopped,) = add_subscribers(phones(1, start=20), services=("broadband",), opted_out=True)
+    incident = recovered_incident()
+    credited = select(SubscriberService.subscriber_id).where(SubscriberService.service == "broadband")
+    queued = queue_notice(incident, kinds.COMPENSATION, 1, credited, {"compensation": "赠送1GB流量"})
+    db.session.commit()
+    assert queued == 3                                          # the opted-out one is left out
+    rows = notices(kinds.COMPENSATION)
+    assert {r.subscriber_id for r in rows} == {s.id for s in data} and stopped.id not in {r.subscriber_id for r in rows}
+    text = db.session.scalar(select(NoticeText.body).join(NoticeBatch).where(
+        NoticeBatch.kind == kinds.COMPENSATION, NoticeText.language == "zh-CN"))
+    assert "赠送1GB流量" in text and incident.number in text
+    assert queue_notice(incident, kinds.COMPENSATION, 1, credited, {"compensation": "x"}) == 0
