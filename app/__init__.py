@@ -43,9 +43,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _init_domains(app: Flask) -> None:
     """Each domain connects its signal receivers, workers and health probes here."""
-    from app import compensation, scheduling, web
+    from app import compensation, notify, scheduling, web
 
     scheduling.init_app(app)
+    notify.init_app(app)
     web.init_app(app)
     compensation.init_app(app)
 
@@ -56,6 +57,7 @@ def _import_models() -> None:
     import app.compensation.models  # noqa: F401
     import app.incidents.models  # noqa: F401
     import app.models  # noqa: F401
+    import app.notify.models  # noqa: F401
     import app.reports.models  # noqa: F401
     import app.scheduling.models  # noqa: F401
     import app.staff.models  # noqa: F401
@@ -66,8 +68,11 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app import health, policy_views
     from app.compensation import views as compensation_views
     from app.incidents import views as incident_views
+    from app.notify import views as notify_views
+    from app.notify import webhooks
     from app.reports import views as report_views
     from app.scheduling import views as scheduling_views
+    from app.subscribers import views as subscriber_views
     from app.web import views as console_views
 
     app.register_blueprint(health.blp)
@@ -77,14 +82,22 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     api.register_blueprint(compensation_views.blp)
     api.register_blueprint(report_views.blp)
     api.register_blueprint(scheduling_views.blp)
+    api.register_blueprint(subscriber_views.blp)
+    api.register_blueprint(notify_views.blp)
+    app.register_blueprint(webhooks.blp)
 
 
 def _register_commands(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.cli import bootstrap, serve
+    from app.notify.cli import gateway_cli, sender_cli
     from app.scheduling.cli import scheduler_cli
+    from app.subscribers.cli import subscribers_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(bootstrap)
     app.cli.add_command(serve)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(sender_cli)
+    app.cli.add_command(gateway_cli)
+    app.cli.add_command(subscribers_cli)

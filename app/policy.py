@@ -79,8 +79,17 @@ class CompensationSchema(_Strict):
     data_credit_requires_minimum_outage = fields.Boolean(load_default=True)
 
 
+NOTICE_KINDS = ("outage", "progress", "recovery", "formal", "compensation", "survey")
+
+
 class NoticesSchema(_Strict):
     default_language = fields.String(required=True, validate=validate.OneOf(["zh-CN", "en"]))
+    # Kinds still sent to subscribers who opted out (STOP / 退订).
+    mandatory_kinds = fields.List(fields.String(validate=validate.OneOf(NOTICE_KINDS)), required=True)
+    # When the initial outage notice (故障通知) is queued: on declaration, on the report
+    # to the dispatch center (scope and estimated recovery confirmed), or never automatically.
+    initial_notice_on = fields.String(required=True, validate=validate.OneOf(["declared", "reported", "manual"]))
+    survey_delay_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
 
 
 class PolicySchema(_Strict):

@@ -1,0 +1,54 @@
+"""When a notice deadline is met (RULES §2): every recovery (or formal) notice of the incident
+has been accepted by the provider.
+
+A notice that failed permanently for the subscriber's own reason (invalid number 21211,
+carrier opt-out 21610, opted out here) can never be accepted; it is finished, recorded
+with its code, and does not hold the deadline open. Anything still queued, being sent or
+waiting for a retry does.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+
+from app.clock import utcnow
+from app.extensions import db
+from app.incidents.models import Incident
+from app.notify import kinds
+from app.notify.deadline_hooks import notice_deadline_met
+from app.notify.models import Notice, NoticeBatch
+
+
+def all_accepted(batch_id: int) -> bool:
+    """No notice of this batch is still waiting to be accepted by the provider."""
+    # Literal, not bound, statuses: the planner must see they match the partial index's WHERE.
+    pending = db.session.scalar(select(Notice.id).where(
+        Notice.batch_id == batch_id, text("notices.status IN ('queued', 'sending')")).limit(1))
+    return pending is None
+
+
+def recovery_notices_accepted(incident: Incident) -> bool:
+    batch_id = db.session.scalar(select(NoticeBatch.id).where(
+        NoticeBatch.incident_id == incident.id, NoticeBatch.kind == kinds.RECOVERY))
+    return batch_id is not None and all_accepted(batch_id)
+
+
+def check_fulfilment(batch_ids: set[int]) -> list[NoticeBatch]:
+    """Mark each deadline-bearing batch whose notices are all accepted, and tell scheduling. Does not commit."""
+    if not batch_ids:
+        return []
+    fulfilled = []
+    batches = db.session.scalars(select(NoticeBatch).where(
+        NoticeBatch.id.in_(batch_ids), NoticeBatch.kind.in_(list(kinds.DEADLINES)), NoticeBatch.fulfilled_at.is_(None),
+    ).with_for_update())
+    for batch in batches:
+        if not all_accepted(batch.id):
+            continue
+        at: datetime = db.session.scalar(select(func.max(Notice.accepted_at)).where(
+            Notice.batch_id == batch.id)) or utcnow()
+        batch.fulfilled_at = at
+        incident = db.session.get(Incident, batch.incident_id)
+        notice_deadline_met(incident, kinds.DEADLINES[batch.kind][0], at)
+        fulfilled.append(batch)
+    return fulfilled

@@ -1,0 +1,102 @@
+"""The subscriber-notice outbox (用户通知): one row per notice per subscriber.
+
+A notice (incident, kind, sequence) is rendered once per language into ``notice_texts``;
+each outbox row only points at it, so a 1,000,000-subscriber recovery notice is 1,000,000
+narrow rows plus two texts, not 1,000,000 copies of the same 200 characters.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db_types import UTCDateTime
+from app.extensions import db
+
+
+class NoticeBatch(db.Model):
+    """One notice to the affected set: its deadline, texts and when it was (last) queued."""
+
+    __tablename__ = "notice_batches"
+    __table_args__ = (UniqueConstraint("incident_id", "kind", "sequence"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    sequence: Mapped[int] = mapped_column(Integer)
+    mandatory: Mapped[bool] = mapped_column(default=False)  # sent to opted-out subscribers too
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    policy_version: Mapped[str] = mapped_column(String(60))
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # every notice accepted by the provider
+
+
+class NoticeText(db.Model):
+    __tablename__ = "notice_texts"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("notice_batches.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(10), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    segments: Mapped[int] = mapped_column(SmallInteger)
+
+
+class Notice(db.Model):
+    """One notice to one subscriber. The unique key makes queuing idempotent (ON CONFLICT DO NOTHING).
+
+    status: queued → sending (claimed) → accepted (provider took it, SID stored) → sent →
+    delivered | undelivered | failed. Only forward, except a transient failure (429/5xx,
+    30003) which puts it back to queued with ``next_attempt_at`` in the future.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "kind", "sequence", "subscriber_id"),
+        # Partial indexes, so each question reads only the rows it is about, even with a
+        # million notices waiting (e.g. a survey held for an hour):
+        # the sender's claim — the due queued rows, oldest first;
+        Index("ix_notices_due", "next_attempt_at", postgresql_where=text("status = 'queued'"),
+              sqlite_where=text("status = 'queued'")),
+        # claims whose lease ran out with no recorded outcome;
+        Index("ix_notices_in_flight", "next_attempt_at", postgresql_where=text("status = 'sending'"),
+              sqlite_where=text("status = 'sending'")),
+        # "is anything of this notice still waiting?" (the deadline is met when nothing is).
+        Index("ix_notices_pending_batch", "batch_id", postgresql_where=text("status IN ('queued', 'sending')"),
+              sqlite_where=text("status IN ('queued', 'sending')")),
+    )
+
+    # No foreign keys on this table, on purpose: rows are only ever written by INSERT … SELECT
+    # from subscribers and a batch this code just created, and PostgreSQL's per-row FK
+    # triggers tripled the time to queue a 1,000,000-subscriber notice (bench/fanout.py).
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(Integer)
+    incident_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    sequence: Mapped[int] = mapped_column(Integer)
+    subscriber_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # Bumped when the handset was unreachable (30003) and the notice goes out again as a new
+    # message; part of the idempotency key, which a crash-retry of the same round reuses.
+    delivery_round: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    provider_sid: Mapped[str | None] = mapped_column(String(64))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SatisfactionScore(db.Model):
+    """A reply 1–5 to a satisfaction survey (满意度调查); the last reply per subscriber and incident counts."""
+
+    __tablename__ = "satisfaction_scores"
+    __table_args__ = (UniqueConstraint("incident_id", "subscriber_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    score: Mapped[int] = mapped_column(SmallInteger)
+    provider_sid: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

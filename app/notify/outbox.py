@@ -1,0 +1,156 @@
+"""Queuing notices into the outbox — the notifier's public entry point.
+
+``queue_notice(incident, kind, sequence, subscriber_ids_select, context)`` is what every
+domain calls (the compensation engine queues its 补偿通知 this way, with a SELECT of the
+credited subscriber ids). It renders the notice once per language, then adds one outbox
+row per subscriber with ONE ``INSERT … SELECT … ON CONFLICT DO NOTHING``: never a Python
+loop over subscribers, and calling it again with the same (incident, kind, sequence)
+only adds the subscribers that were not queued yet (a scope that grew), never a second
+notice to anyone. It writes in the caller's session and does not commit.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, literal, select, true
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.clock import utcnow
+from app.extensions import db
+from app.incidents.models import Incident
+from app.models import record_policy_version
+from app.notify import kinds
+from app.notify.models import Notice, NoticeBatch, NoticeText
+from app.notify.templates import LANGUAGES, count_segments, local_time, render
+from app.policy import Policy, current_policy
+from app.subscribers.affected import affected_subscriber_ids
+from app.subscribers.models import Subscriber
+
+log = logging.getLogger(__name__)
+
+SERVICE_LABELS_ZH = {
+    "mobile_data": "移动数据", "mobile_voice": "移动语音", "core_network": "核心网", "broadband": "宽带",
+    "sms": "短信", "iptv": "IPTV", "fixed_voice": "固定电话", "全业务": "全部业务",
+}
+
+SERVICE_LABELS_EN = {
+    "mobile_data": "mobile data", "mobile_voice": "mobile voice", "core_network": "core network",
+    "broadband": "broadband", "sms": "SMS", "iptv": "IPTV", "fixed_voice": "fixed line", "全业务": "all services",
+}
+
+
+def incident_context(incident: Incident, policy: Policy) -> dict:
+    """The placeholders every template may use (RULES §6)."""
+    zone = policy.zone
+    return {
+        "number": incident.number,
+        "title": incident.title,
+        "services": "、".join(SERVICE_LABELS_ZH.get(s, s) for s in incident.services),
+        "services_en": ", ".join(SERVICE_LABELS_EN.get(s, s) for s in incident.services),
+        "regions": "、".join(incident.regions),
+        "detected_at": local_time(incident.detected_at, zone),
+        "recovered_at": local_time(incident.recovered_at, zone),
+        "estimated_recovery_at": local_time(incident.estimated_recovery_at, zone),
+        "hotline": policy.data["hotline"],
+    }
+
+
+def notice_deadline(incident: Incident, kind: str, policy: Policy) -> datetime | None:
+    if kind not in kinds.DEADLINES or incident.recovered_at is None:
+        return None
+    return incident.recovered_at + policy.minutes(kinds.DEADLINES[kind][1])
+
+
+def _insert(dialect: str):
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def queue_notice(incident: Incident, kind: str, sequence: int, subscriber_ids_select: Select,
+                 context: dict | None = None, *, not_before: datetime | None = None,
+                 policy: Policy | None = None) -> int:
+    """Queue notice (incident, kind, sequence) to every subscriber id the SELECT yields.
+
+    ``subscriber_ids_select`` is a SELECT of one column of subscriber ids (for example
+    ``app.subscribers.affected.affected_subscriber_ids(...)``); ``context`` adds to the
+    incident's placeholders (``message``, ``explanation``, ``compensation`` …).
+    Opted-out subscribers are left out unless the policy lists ``kind`` as mandatory.
+    Returns how many rows were newly queued. Does not commit.
+    """
+    if kind not in kinds.LABELS_ZH:
+        raise ValueError(f"unknown notice kind {kind!r}")
+    policy = policy or current_policy()
+    now = utcnow()
+    batch = _batch(incident, kind, sequence, {**incident_context(incident, policy), **(context or {})},
+                   not_before, policy, now)
+
+    ids = subscriber_ids_select
+    if not batch.mandatory:
+        if Subscriber.__table__ in ids.get_final_froms():
+            ids = ids.where(Subscriber.opted_out_at.is_(None))
+        else:
+            inner = ids.subquery()
+            ids = (select(inner.c[0]).join(Subscriber, Subscriber.id == inner.c[0])
+                   .where(Subscriber.opted_out_at.is_(None)))
+    # ``WHERE true`` keeps SQLite's parser from reading ON CONFLICT as part of the SELECT.
+    inner = ids.where(true())
+    rows = inner.with_only_columns(
+        literal(batch.id), literal(incident.id), literal(kind), literal(sequence), inner.selected_columns[0],
+        literal(kinds.QUEUED), literal(0), literal(batch.not_before or now, type_=Notice.next_attempt_at.type),
+        maintain_column_froms=True,
+    )
+    statement = _insert(db.session.get_bind().dialect.name)(Notice).from_select(
+        ["batch_id", "incident_id", "kind", "sequence", "subscriber_id", "status", "attempts", "next_attempt_at"],
+        rows,
+    ).on_conflict_do_nothing(index_elements=["incident_id", "kind", "sequence", "subscriber_id"])
+    queued = db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
+    log.info("queued %d %s notice(s) for %s (sequence %s)", queued, kind, incident.number, sequence)
+    return queued
+
+
+def queue_for_affected(incident: Incident, kind: str, sequence: int = 1, context: dict | None = None, *,
+                       not_before: datetime | None = None, policy: Policy | None = None) -> int:
+    """Queue a notice to the subscribers in the incident's scope as it is now (the scope can grow)."""
+    policy = policy or current_policy()
+    ids = affected_subscriber_ids(incident.services, incident.regions, policy)
+    return queue_notice(incident, kind, sequence, ids, context, not_before=not_before, policy=policy)
+
+
+def _batch(incident: Incident, kind: str, sequence: int, context: dict, not_before: datetime | None,
+           policy: Policy, now: datetime) -> NoticeBatch:
+    """The notice itself, rendered once per language; an existing notice keeps its first text."""
+    batch = db.session.scalar(select(NoticeBatch).where(
+        NoticeBatch.incident_id == incident.id, NoticeBatch.kind == kind, NoticeBatch.sequence == sequence))
+    if batch is not None:
+        return batch
+    batch = NoticeBatch(incident_id=incident.id, kind=kind, sequence=sequence,
+                        mandatory=kind in policy.data["notices"]["mandatory_kinds"],
+                        deadline_at=notice_deadline(incident, kind, policy), not_before=not_before,
+                        policy_version=record_policy_version(policy), queued_at=now)
+    db.session.add(batch)
+    db.session.flush()
+    for language in LANGUAGES:
+        localized = {**context, "services": context.get("services_en", context.get("services"))} if language == "en" else context
+        body = render(kind, language, localized)
+        db.session.add(NoticeText(batch_id=batch.id, language=language, body=body,
+                                  segments=count_segments(body).segments))
+    db.session.flush()
+    return batch
+
+
+def validity_seconds(deadline_at: datetime | None, now: datetime) -> int | None:
+    """Seconds the provider may keep a notice queued: until its deadline, within Twilio's 1..36000.
+
+    A notice already past its deadline is sent without a validity period: late is better
+    than never for a recovery notice.
+    """
+    if deadline_at is None:
+        return 36000
+    left = (deadline_at - now).total_seconds()
+    if left <= 0:
+        return None
+    return max(1, min(36000, int(left)))
+
+
+def backoff(attempts: int, base: float, cap: float) -> timedelta:
+    return timedelta(seconds=min(cap, base * (2 ** max(0, attempts - 1))))

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from app.notify import kinds
+from app.notify.templates import LANGUAGES
+from app.pagination import PageQuerySchema
+from app.policy import NOTICE_KINDS
+
+
+class QueueNoticeSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf([kinds.OUTAGE, kinds.FORMAL]))
+    explanation = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class QueuedSchema(Schema):
+    kind = fields.String()
+    sequence = fields.Integer()
+    queued = fields.Integer()
+
+
+class PreviewRequestSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(NOTICE_KINDS))
+    language = fields.String(load_default="zh-CN", validate=validate.OneOf(LANGUAGES))
+    incident_id = fields.Integer(load_default=None)
+    context = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    text = fields.String(load_default=None, validate=validate.Length(min=1, max=2000))
+
+
+class PreviewSchema(Schema):
+    kind = fields.String()
+    language = fields.String()
+    text = fields.String()
+    encoding = fields.String()
+    characters = fields.Integer()
+    segments = fields.Integer()
+    per_segment = fields.Integer()
+
+
+class NotificationQuerySchema(PageQuerySchema):
+    kind = fields.String(load_default=None, validate=validate.OneOf(NOTICE_KINDS))
+    status = fields.String(load_default=None, validate=validate.OneOf(list(kinds.STATUS_RANK)))
+
+
+class NotificationItemSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    sequence = fields.Integer()
+    subscriber_id = fields.Integer()
+    phone = fields.String()
+    status = fields.String()
+    error_code = fields.String(allow_none=True)
+    attempts = fields.Integer()
+    provider_sid = fields.String(allow_none=True)
+    accepted_at = fields.DateTime(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+
+
+class NoticeProgressSchema(Schema):
+    kind = fields.String()
+    sequence = fields.Integer()
+    label = fields.String()
+    total = fields.Integer()
+    pending = fields.Integer()
+    rate_per_second = fields.Float()
+    deadline_at = fields.DateTime(allow_none=True)
+    projected_finish_at = fields.DateTime(allow_none=True)
+    late = fields.Boolean()
+    fulfilled_at = fields.DateTime(allow_none=True)
+    policy_version = fields.String()
+
+
+class NotificationsSchema(Schema):
+    counts = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()))
+    notices = fields.List(fields.Nested(NoticeProgressSchema))
+    items = fields.List(fields.Nested(NotificationItemSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()

@@ -1,0 +1,311 @@
+"""The SMS sender: claims batches from the outbox and hands them to the provider.
+
+Exactly once, and nothing lost when a process dies:
+- A claim is committed before anything is sent: ``queued`` rows become ``sending`` with a
+  claim token and a lease (``next_attempt_at`` = now + lease). PostgreSQL claims with
+  ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent senders take disjoint rows; SQLite
+  (one writer at a time) claims with one conditional ``UPDATE … RETURNING``.
+- Each notice carries its own id in ``status_callback``; that URL is the notice's
+  idempotency key. The local gateway returns the already-created message for a repeated
+  key, and with Twilio itself the status callback records the provider SID against the
+  notice even when the sender died before it could.
+- A row still ``sending`` after its lease ("claimed, outcome unknown") is claimed again
+  and re-sent with the same key. Against the local gateway that yields the same message:
+  exactly once. Against Twilio, whose Messages API takes no idempotency key, a duplicate
+  is possible only if the process died between Twilio's accept and our write AND no
+  status callback for that message arrived within the lease (default 120 s).
+- Outcomes are written guarded by the claim token, so a sender whose lease expired can
+  never overwrite the work of the one that took over.
+Staff alerts (``staff_alerts``) are drained before any subscriber notice.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import requests
+import urllib3
+from sqlalchemy import and_, bindparam, func, select, text, update
+from sqlalchemy.orm import aliased
+from twilio.base.exceptions import TwilioRestException
+
+from app.clock import utcnow
+from app.db_types import UTCDateTime
+from app.extensions import db
+from app.notify import kinds
+from app.notify.fulfilment import check_fulfilment
+from app.notify.models import Notice, NoticeBatch, NoticeText
+from app.notify.outbox import backoff, validity_seconds
+from app.notify.rate_limit import SegmentRateLimiter
+from app.notify.settings import NotifySettings
+from app.notify.twilio_client import ThreadLocalClients, sender_identity
+from app.phones import mask
+from app.staff.models import StaffAlert
+from app.subscribers.models import Subscriber
+
+log = logging.getLogger(__name__)
+_UTC = UTCDateTime()
+
+# Twilio error codes that end a notice for good, and the one that also means "opted out".
+OPTED_OUT_CODES = {"21610"}
+TRANSIENT_CODES = {"30003", "20429"}
+WEBHOOK_PATH = "/api/v1/webhooks/sms/status"
+
+
+@dataclass
+class Outgoing:
+    id: int
+    phone: str
+    body: str
+    segments: int
+    deadline_at: datetime | None
+    callback: str
+    batch_id: int | None = None
+    subscriber_id: int | None = None
+    attempts: int = 1
+    skip_reason: str | None = None   # opted out since queuing: not sent
+
+
+@dataclass
+class Outcome:
+    outgoing: Outgoing
+    result: str          # accepted | retry | failed
+    sid: str | None = None
+    code: str | None = None
+
+
+def classify_error(exc: Exception) -> tuple[str, str]:
+    """(retry|failed, code) for a provider error: 429, 5xx, 30003 and network errors are transient."""
+    if isinstance(exc, TwilioRestException):
+        code = str(exc.code or exc.status)
+        if exc.status == 429 or exc.status >= 500 or code in TRANSIENT_CODES:
+            return "retry", code
+        return "failed", code
+    if isinstance(exc, (requests.RequestException, urllib3.exceptions.HTTPError, OSError)):
+        return "retry", type(exc).__name__
+    return "failed", type(exc).__name__
+
+
+class Sender:
+    def __init__(self, app, settings: NotifySettings, name: str | None = None) -> None:
+        self.app = app
+        self.settings = settings
+        self.name = name or f"sender-{uuid.uuid4().hex[:8]}"
+        self.clients = ThreadLocalClients(settings)
+        self.limiter = SegmentRateLimiter(settings.segments_per_second)
+        self.pool = ThreadPoolExecutor(max_workers=max(1, settings.sender_threads), thread_name_prefix=self.name)
+        self.sent_total = 0
+        self.last_cycle_at: datetime | None = None
+        self._last_release: datetime | None = None
+
+    # -- one cycle -----------------------------------------------------------------------
+    def run_once(self, *, parallel: bool = True, limit: int | None = None) -> int:
+        """Send one batch of staff alerts, else one of subscriber notices; returns how many were handled.
+
+        ``parallel``: send the batch from the thread pool (``--once`` and tests); the long-running
+        workers instead each send their own smaller batch sequentially, so that one thread's
+        database work overlaps the others' sending.
+        """
+        with self.app.app_context():
+            try:
+                handled = self._staff_alerts(parallel) or self._notices(parallel, limit or self.settings.batch_size)
+            finally:
+                db.session.remove()
+            self.last_cycle_at = utcnow()
+            return handled
+
+    def run_forever(self, stop: threading.Event) -> None:
+        threads = max(1, self.settings.sender_threads)
+        log.info("%s started: %d threads, %s, %s segments/s", self.name, threads,
+                 "local gateway " + self.settings.gateway_url if self.settings.uses_local_gateway else "Twilio",
+                 self.settings.segments_per_second or "unlimited")
+        limit = max(10, self.settings.batch_size // threads)
+        workers = [threading.Thread(target=self._worker, args=(stop, limit), name=f"{self.name}-{i}", daemon=True)
+                   for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        self.pool.shutdown(wait=True)
+
+    def _worker(self, stop: threading.Event, limit: int) -> None:
+        while not stop.is_set():
+            try:
+                handled = self.run_once(parallel=False, limit=limit)
+            except Exception:  # noqa: BLE001 - the sender must outlive a bad cycle; the rows stay claimable
+                log.exception("%s: cycle failed", self.name)
+                handled = 0
+            if not handled:
+                stop.wait(self.settings.poll_seconds)
+
+    # -- subscriber notices ------------------------------------------------------------
+    def _notices(self, parallel: bool, limit: int) -> int:
+        token = uuid.uuid4().hex
+        ids = self._claim_notices(token, limit)
+        if not ids:
+            return 0
+        outgoing = self._load_notices(ids, token)
+        outcomes = self._send_all(outgoing, parallel)
+        self._record_notices(outcomes, token)
+        return len(ids)
+
+    def _claim_notices(self, token: str, limit: int) -> list[int]:
+        now = utcnow()
+        if self._last_release is None or (now - self._last_release).total_seconds() >= self.settings.lease_seconds / 4:
+            release_expired_claims(now)
+            self._last_release = now
+        dialect = db.session.get_bind().dialect.name
+        lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+        statement = text(f"""
+            UPDATE notices SET status = 'sending', claim_token = :token, attempts = attempts + 1,
+                               next_attempt_at = :lease_until, updated_at = :now
+            WHERE id IN (
+                SELECT id FROM notices WHERE status = 'queued' AND next_attempt_at <= :now
+                ORDER BY next_attempt_at LIMIT :limit {lock})
+            RETURNING id""").bindparams(bindparam("now", type_=_UTC), bindparam("lease_until", type_=_UTC))
+        ids = [row[0] for row in db.session.execute(statement, {
+            "token": token, "now": now, "lease_until": now + timedelta(seconds=self.settings.lease_seconds),
+            "limit": limit})]
+        db.session.commit()
+        return ids
+
+    def _load_notices(self, ids: list[int], token: str) -> list[Outgoing]:
+        default_language = self.app.extensions["noc_policy"].data["notices"]["default_language"]
+        own, default = aliased(NoticeText), aliased(NoticeText)
+        rows = db.session.execute(
+            select(Notice.id, Subscriber.phone, func.coalesce(own.body, default.body),
+                   func.coalesce(own.segments, default.segments), NoticeBatch.deadline_at, Notice.batch_id,
+                   Notice.subscriber_id, Notice.attempts, Subscriber.opted_out_at, NoticeBatch.mandatory,
+                   Notice.delivery_round)
+            .join(Subscriber, Subscriber.id == Notice.subscriber_id)
+            .join(NoticeBatch, NoticeBatch.id == Notice.batch_id)
+            .outerjoin(own, and_(own.batch_id == Notice.batch_id, own.language == Subscriber.language))
+            .join(default, and_(default.batch_id == Notice.batch_id, default.language == default_language))
+            .where(Notice.claim_token == token)).all()
+        base = self.settings.public_base_url + WEBHOOK_PATH
+        return [Outgoing(id=r[0], phone=r[1], body=r[2], segments=r[3], deadline_at=r[4],
+                         callback=f"{base}?notice={r[0]}" + (f"&round={r[10]}" if r[10] else ""), batch_id=r[5], subscriber_id=r[6], attempts=r[7],
+                         skip_reason="opted_out" if r[8] is not None and not r[9] else None) for r in rows]
+
+    def _record_notices(self, outcomes: list[Outcome], token: str) -> None:
+        now = utcnow()
+        accepted = [{"id": o.outgoing.id, "sid": o.sid} for o in outcomes if o.result == "accepted"]
+        retries = [o for o in outcomes if o.result == "retry"]
+        failed = [o for o in outcomes if o.result == "failed"]
+        if accepted:
+            # A status callback may have arrived first (and moved the row on): keep its status.
+            db.session.execute(text("""
+                UPDATE notices SET status = CASE WHEN status = 'sending' THEN 'accepted' ELSE status END,
+                       provider_sid = :sid, accepted_at = COALESCE(accepted_at, :now), claim_token = NULL,
+                       error_code = NULL, updated_at = :now
+                WHERE id = :id AND claim_token = :token""").bindparams(bindparam("now", type_=_UTC)),
+                [{**a, "now": now, "token": token} for a in accepted])
+        give_up = [o for o in retries if o.outgoing.attempts >= self.settings.max_attempts]
+        retry = [o for o in retries if o.outgoing.attempts < self.settings.max_attempts]
+        if retry:
+            db.session.execute(text("""
+                UPDATE notices SET status = 'queued', next_attempt_at = :at, error_code = :code, claim_token = NULL,
+                       updated_at = :now
+                WHERE id = :id AND claim_token = :token AND status = 'sending'""").bindparams(
+                bindparam("now", type_=_UTC), bindparam("at", type_=_UTC)),
+                [{"id": o.outgoing.id, "code": o.code, "token": token, "now": now,
+                  "at": now + backoff(o.outgoing.attempts, self.settings.backoff_base_seconds,
+                                      self.settings.backoff_max_seconds)} for o in retry])
+        if failed or give_up:
+            db.session.execute(text("""
+                UPDATE notices SET status = 'failed', error_code = :code, claim_token = NULL, updated_at = :now
+                WHERE id = :id AND claim_token = :token AND status = 'sending'""").bindparams(
+                bindparam("now", type_=_UTC)),
+                [{"id": o.outgoing.id, "code": o.code, "token": token, "now": now} for o in failed + give_up])
+        opted_out = [o.outgoing.subscriber_id for o in failed if o.code in OPTED_OUT_CODES]
+        if opted_out:
+            db.session.execute(update(Subscriber).where(
+                Subscriber.id.in_(opted_out), Subscriber.opted_out_at.is_(None)).values(
+                opted_out_at=now, opted_out_source="carrier_21610", updated_at=now))
+        check_fulfilment({o.outgoing.batch_id for o in outcomes})
+        db.session.commit()
+        self.sent_total += len(accepted)
+
+    # -- staff alerts ------------------------------------------------------------------
+    def _staff_alerts(self, parallel: bool) -> int:
+        token = uuid.uuid4().hex[:20]
+        dialect = db.session.get_bind().dialect.name
+        lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
+        # staff_alerts has no lease column: the claim token lives in provider_sid until the SID replaces it.
+        claimed = db.session.execute(text(f"""
+            UPDATE staff_alerts SET status = 'sending', attempts = attempts + 1, provider_sid = :token
+            WHERE id IN (SELECT id FROM staff_alerts WHERE status = 'queued' ORDER BY id LIMIT :limit {lock})
+            RETURNING id"""), {"token": "claim:" + token, "limit": self.settings.batch_size}).all()
+        db.session.commit()
+        if not claimed:
+            return 0
+        rows = db.session.execute(text("""
+            SELECT a.id, u.phone, a.message, a.attempts FROM staff_alerts a JOIN users u ON u.id = a.user_id
+            WHERE a.provider_sid = :token"""), {"token": "claim:" + token}).all()
+        base = self.settings.public_base_url + WEBHOOK_PATH
+        from app.notify.templates import count_segments
+
+        outgoing = [Outgoing(id=r[0], phone=r[1] or "", body=r[2], segments=count_segments(r[2]).segments,
+                             deadline_at=None, callback=f"{base}?staff_alert={r[0]}", attempts=r[3],
+                             skip_reason=None if r[1] else "no_phone") for r in rows]
+        now = utcnow()
+        for outcome in self._send_all(outgoing, parallel):
+            values: dict = {"provider_sid": outcome.sid, "error_code": outcome.code}
+            if outcome.result == "accepted":
+                values.update(status="sent", sent_at=now)
+            elif outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts:
+                values.update(status="queued", provider_sid=None)
+            else:
+                values.update(status="failed")
+            db.session.execute(update(StaffAlert).where(
+                StaffAlert.id == outcome.outgoing.id, StaffAlert.provider_sid == "claim:" + token).values(**values))
+        db.session.commit()
+        return len(outgoing)
+
+    # -- the provider ------------------------------------------------------------------
+    def _send_all(self, outgoing: list[Outgoing], parallel: bool) -> list[Outcome]:
+        if parallel:
+            return list(self.pool.map(self._send_one, outgoing))
+        return [self._send_one(item) for item in outgoing]
+
+    def _send_one(self, item: Outgoing) -> Outcome:
+        if item.skip_reason:
+            return Outcome(item, "failed", code=item.skip_reason)
+        self.limiter.acquire(item.segments)
+        params = {"to": item.phone, "body": item.body, "status_callback": item.callback,
+                  **sender_identity(self.settings)}
+        validity = validity_seconds(item.deadline_at, utcnow())
+        if validity is not None:
+            params["validity_period"] = validity
+        try:
+            message = self.clients.get().messages.create(**params)
+        except Exception as exc:  # noqa: BLE001 - every provider error becomes a recorded outcome
+            result, code = classify_error(exc)
+            log.warning("notice %s to %s: %s %s", item.id, mask(item.phone), result, code)
+            return Outcome(item, result, code=code)
+        return Outcome(item, "accepted", sid=message.sid)
+
+
+def release_expired_claims(now: datetime) -> int:
+    """Claims whose lease ran out with no recorded outcome (their sender died or hung) go back to
+    the queue. They keep their round, so the re-send carries the same idempotency key."""
+    result = db.session.execute(text("""
+        UPDATE notices SET status = 'queued', claim_token = NULL, updated_at = :now
+        WHERE status = 'sending' AND next_attempt_at <= :now""").bindparams(bindparam("now", type_=_UTC)), {"now": now})
+    db.session.commit()
+    if result.rowcount:
+        log.warning("%d notice(s) claimed by a sender that never reported back: queued again", result.rowcount)
+    return result.rowcount or 0
+
+
+def requeue_orphaned_staff_alerts() -> int:
+    """At start-up: staff alerts left ``sending`` by a dead sender go back to the queue (the callback
+    URL carries the alert id, so the local gateway answers a repeat with the same message)."""
+    result = db.session.execute(update(StaffAlert).where(
+        StaffAlert.status == "sending", StaffAlert.provider_sid.like("claim:%")).values(status="queued", provider_sid=None))
+    db.session.commit()
+    return result.rowcount or 0

@@ -1,0 +1,117 @@
+"""Operator-facing notice work: queue a notice by hand, preview a text, report progress."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, func, select
+
+from app.clock import utcnow
+from app.errors import InvalidInput, TransitionNotAllowed
+from app.extensions import db
+from app.incidents.models import Incident, Status
+from app.incidents.service import get_incident
+from app.notify import kinds
+from app.notify.fulfilment import check_fulfilment
+from app.notify.models import Notice, NoticeBatch
+from app.notify.outbox import incident_context, queue_for_affected
+from app.notify.templates import LANGUAGES, count_segments, render
+from app.policy import current_policy
+from app.subscribers.models import Subscriber
+
+RATE_WINDOW = timedelta(minutes=1)
+BEFORE_RECOVERY = {Status.declared.value, Status.reported.value, Status.responding.value}
+
+
+def queue_by_operator(incident_id: int, kind: str, explanation: str | None) -> dict:
+    """故障通知 (when the policy leaves it manual, or to top up a grown scope) and 正式通知 (major only)."""
+    incident = get_incident(incident_id, for_update=True)
+    if kind == kinds.OUTAGE:
+        if incident.status not in BEFORE_RECOVERY:
+            raise TransitionNotAllowed("notice_outage", incident.status)
+        context = {}
+    elif kind == kinds.FORMAL:
+        if not incident.major:
+            raise InvalidInput("kind", "正式通知仅用于重大服务中断 (the formal notice is for major incidents only)")
+        if incident.status not in (Status.recovered.value, Status.closed.value):
+            raise TransitionNotAllowed("notice_formal", incident.status)
+        if not (explanation or "").strip():
+            raise InvalidInput("explanation", "正式通知须包含详细说明 (the formal notice needs a detailed explanation)")
+        context = {"explanation": explanation.strip()}
+    else:
+        raise InvalidInput("kind", "只能手动发送故障通知或正式通知 (only outage or formal notices are queued by hand)")
+    queued = queue_for_affected(incident, kind, context=context)
+    batch_id = db.session.scalar(select(NoticeBatch.id).where(
+        NoticeBatch.incident_id == incident.id, NoticeBatch.kind == kind, NoticeBatch.sequence == 1))
+    check_fulfilment({batch_id})
+    db.session.commit()
+    return {"kind": kind, "sequence": 1, "queued": queued}
+
+
+def preview(kind: str, language: str, incident_id: int | None, context: dict, text: str | None) -> dict:
+    """The rendered text and its segment count, as the console shows it before sending."""
+    if text is None:
+        policy = current_policy()
+        base = {"number": "INC-00000000-0000", "title": "", "services": "移动数据", "regions": "杭州",
+                "detected_at": "2026-11-23 08:05", "recovered_at": "2026-11-23 10:30",
+                "estimated_recovery_at": "2026-11-23 12:00", "hotline": policy.data["hotline"],
+                "message": "", "explanation": "", "compensation": ""}
+        if incident_id is not None:
+            base.update(incident_context(get_incident(incident_id), policy))
+        try:
+            text = render(kind, language, {**base, **context})
+        except Exception as exc:  # noqa: BLE001 - a template error is the caller's input problem here
+            raise InvalidInput("context", f"模板渲染失败 (template failed to render): {exc}") from None
+    count = count_segments(text)
+    return {"kind": kind, "language": language, "text": text, "encoding": count.encoding,
+            "characters": count.characters, "segments": count.segments, "per_segment": count.per_segment}
+
+
+def notification_summary(incident: Incident) -> dict:
+    """Counts by kind and status, and per notice the projected finish at the current rate vs its deadline."""
+    now = utcnow()
+    counts: dict[str, dict[str, int]] = {}
+    for kind, status, n in db.session.execute(
+            select(Notice.kind, Notice.status, func.count()).where(Notice.incident_id == incident.id)
+            .group_by(Notice.kind, Notice.status)):
+        counts.setdefault(kind, {})[status] = n
+    notices = []
+    for batch in db.session.scalars(select(NoticeBatch).where(NoticeBatch.incident_id == incident.id)
+                                    .order_by(NoticeBatch.id)):
+        by_status = counts.get(batch.kind, {}) if batch.kind != kinds.PROGRESS else _batch_counts(batch.id)
+        pending = sum(by_status.get(s, 0) for s in kinds.PENDING)
+        recent = db.session.scalar(select(func.count()).where(
+            Notice.batch_id == batch.id, Notice.accepted_at >= now - RATE_WINDOW)) or 0
+        rate = recent / RATE_WINDOW.total_seconds()
+        projected: datetime | None
+        if pending == 0:
+            projected = batch.fulfilled_at or now
+        else:
+            projected = now + timedelta(seconds=pending / rate) if rate > 0 else None
+        late = bool(batch.deadline_at and pending and (projected is None or projected > batch.deadline_at))
+        notices.append({
+            "kind": batch.kind, "sequence": batch.sequence, "label": kinds.LABELS_ZH[batch.kind],
+            "total": sum(by_status.values()), "pending": pending, "rate_per_second": round(rate, 2),
+            "deadline_at": batch.deadline_at, "projected_finish_at": projected, "late": late,
+            "fulfilled_at": batch.fulfilled_at, "policy_version": batch.policy_version,
+        })
+    return {"counts": counts, "notices": notices}
+
+
+def _batch_counts(batch_id: int) -> dict[str, int]:
+    return {status: n for status, n in db.session.execute(
+        select(Notice.status, func.count()).where(Notice.batch_id == batch_id).group_by(Notice.status))}
+
+
+def notification_list(incident_id: int, kind: str | None, status: str | None) -> Select:
+    query = (select(Notice.id, Notice.kind, Notice.sequence, Notice.subscriber_id, Subscriber.phone, Notice.status,
+                    Notice.error_code, Notice.attempts, Notice.provider_sid, Notice.accepted_at, Notice.updated_at)
+             .join(Subscriber, Subscriber.id == Notice.subscriber_id)
+             .where(Notice.incident_id == incident_id).order_by(Notice.id))
+    if kind:
+        query = query.where(Notice.kind == kind)
+    if status:
+        query = query.where(Notice.status == status)
+    return query
+
+
+__all__ = ["LANGUAGES"]

@@ -1,0 +1,90 @@
+"""Delivery-status callbacks: statuses only move forward (a late ``sent`` never overwrites
+``delivered``), like GOV.UK Notify's update_notification_status_by_id. The row is locked
+while it is judged, so two callbacks racing cannot both win."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from app.clock import utcnow
+from app.extensions import db
+from app.notify import kinds
+from app.notify.fulfilment import check_fulfilment
+from app.notify.models import Notice
+from app.notify.outbox import backoff
+from app.notify.settings import current_settings
+from app.staff.models import StaffAlert
+
+log = logging.getLogger(__name__)
+
+TWILIO_TO_OURS = {
+    "queued": kinds.ACCEPTED, "accepted": kinds.ACCEPTED, "scheduled": kinds.ACCEPTED, "sending": kinds.ACCEPTED,
+    "sent": kinds.SENT, "delivered": kinds.DELIVERED, "read": kinds.DELIVERED,
+    "undelivered": kinds.UNDELIVERED, "failed": kinds.FAILED, "canceled": kinds.FAILED,
+}
+STAFF_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
+UNREACHABLE = "30003"
+
+
+def apply_callback(*, notice_id: int | None, staff_alert_id: int | None, sid: str | None, status: str,
+                   error_code: str | None) -> bool:
+    """Apply one provider status; returns whether anything changed. Commits."""
+    ours = TWILIO_TO_OURS.get(status.lower())
+    if ours is None or not sid:
+        return False
+    changed = False
+    if notice_id is not None:
+        changed = _notice(notice_id, sid, ours, error_code)
+    elif staff_alert_id is not None:
+        changed = _staff_alert(staff_alert_id, sid, ours, error_code)
+    db.session.commit()
+    return changed
+
+
+def _notice(notice_id: int, sid: str, ours: str, error_code: str | None) -> bool:
+    notice = db.session.scalar(select(Notice).where(Notice.id == notice_id).with_for_update())
+    if notice is None or (notice.provider_sid and notice.provider_sid != sid):
+        return False  # unknown notice, or news of an earlier round's message
+    now = utcnow()
+    settings = current_settings()
+    if ours in (kinds.UNDELIVERED, kinds.FAILED) and error_code == UNREACHABLE \
+            and notice.status not in (kinds.DELIVERED, kinds.UNDELIVERED, kinds.FAILED) \
+            and notice.attempts < settings.max_attempts:
+        # Handset unreachable: try again later as a new message (a new round, so a new key).
+        notice.status, notice.error_code, notice.provider_sid = kinds.QUEUED, UNREACHABLE, None
+        notice.claim_token = None
+        notice.delivery_round = (notice.delivery_round or 0) + 1
+        notice.next_attempt_at = now + backoff(notice.attempts, settings.backoff_base_seconds,
+                                               settings.backoff_max_seconds)
+        notice.updated_at = now
+        return True
+    if kinds.STATUS_RANK[ours] <= kinds.STATUS_RANK[notice.status]:
+        return False
+    notice.status = ours
+    notice.provider_sid = sid
+    notice.accepted_at = notice.accepted_at or now
+    if error_code:
+        notice.error_code = error_code
+    notice.updated_at = now
+    db.session.flush()
+    check_fulfilment({notice.batch_id})
+    return True
+
+
+def _staff_alert(alert_id: int, sid: str, ours: str, error_code: str | None) -> bool:
+    alert = db.session.scalar(select(StaffAlert).where(StaffAlert.id == alert_id).with_for_update())
+    if alert is None:
+        return False
+    status = {kinds.ACCEPTED: "sent", kinds.SENT: "sent", kinds.DELIVERED: "delivered"}.get(ours, "failed")
+    if STAFF_RANK[status] <= STAFF_RANK.get(alert.status, 0):
+        return False
+    alert.status = status
+    alert.provider_sid = sid
+    alert.sent_at = alert.sent_at or utcnow()
+    if error_code:
+        alert.error_code = error_code
+    return True
+
+
+

@@ -1,0 +1,51 @@
+"""Thin views: notices of an incident, queuing by hand, and the template preview."""
+from __future__ import annotations
+
+from app.api_blueprint import api_blueprint
+from app.auth.access import roles_required
+from app.auth.models import Role
+from app.incidents.service import get_incident
+from app.notify import service
+from app.notify.schemas import (
+    NotificationQuerySchema,
+    NotificationsSchema,
+    PreviewRequestSchema,
+    PreviewSchema,
+    QueuedSchema,
+    QueueNoticeSchema,
+)
+from app.pagination import paginate
+
+blp = api_blueprint("notices", __name__, description="用户通知：发送进度、手动通知、模板预览")
+
+OPERATORS = (Role.operator, Role.duty_manager)
+
+
+@blp.route("/incidents/<int:incident_id>/notifications")
+@blp.arguments(NotificationQuerySchema, location="query")
+@blp.response(200, NotificationsSchema)
+def notifications(args, incident_id):
+    """Counts by kind and status, projected finish vs the notice deadline (flagged late), and the list."""
+    incident = get_incident(incident_id)
+    summary = service.notification_summary(incident)
+    page = paginate(service.notification_list(incident_id, args["kind"], args["status"]),
+                    args["page"], args["per_page"], scalars=False)
+    page["items"] = [row._asdict() for row in page["items"]]
+    return {**summary, **page}
+
+
+@blp.route("/incidents/<int:incident_id>/notices", methods=["POST"])
+@roles_required(*OPERATORS)
+@blp.arguments(QueueNoticeSchema)
+@blp.response(201, QueuedSchema)
+def queue_notice(data, incident_id):
+    """Queue the 故障通知 (outage) or, for a major incident after recovery, the 正式通知 (formal, with explanation)."""
+    return service.queue_by_operator(incident_id, data["kind"], data["explanation"])
+
+
+@blp.route("/notices/preview", methods=["POST"])
+@blp.arguments(PreviewRequestSchema)
+@blp.response(200, PreviewSchema)
+def preview(data):
+    """Render a notice (or score a given text) and count its SMS segments (UCS-2 70/67, GSM-7 160/153)."""
+    return service.preview(data["kind"], data["language"], data["incident_id"], data["context"], data["text"])

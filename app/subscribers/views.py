@@ -1,0 +1,50 @@
+"""Thin views: one subscriber, CSV import, and an incident's affected subscribers."""
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import abort
+
+from app.api_blueprint import api_blueprint
+from app.auth.access import roles_required
+from app.auth.models import Role
+from app.incidents.service import get_incident
+from app.pagination import PageQuerySchema
+from app.subscribers import csv_import, service
+from app.subscribers.schemas import AffectedSchema, ImportResultSchema, SubscriberCreateSchema, SubscriberSchema
+
+blp = api_blueprint("subscribers", __name__, description="用户：登记、批量导入、受影响用户")
+
+OPERATORS = (Role.operator, Role.duty_manager)
+
+
+@blp.route("/subscribers", methods=["POST"])
+@roles_required(*OPERATORS)
+@blp.arguments(SubscriberCreateSchema)
+@blp.response(201, SubscriberSchema)
+def create_subscriber(data):
+    """Create a subscriber, or update the one with the same number (phone stored E.164)."""
+    subscriber, created = service.upsert_subscriber(**data)
+    return subscriber, 201 if created else 200
+
+
+@blp.route("/subscribers/import", methods=["POST"])
+@roles_required(*OPERATORS)
+@blp.response(200, ImportResultSchema)
+def import_subscribers():
+    """CSV upload (multipart field ``file``, or the CSV as the request body): phone,name,region,services,monthly_fee,language."""
+    upload = request.files.get("file")
+    data = upload.read() if upload is not None else request.get_data()
+    if not data:
+        abort(422, message="file: 需要上传CSV文件 (a CSV file is required)", errors={"files": {"file": ["required"]}})
+    try:
+        return csv_import.import_bytes(data)
+    except UnicodeDecodeError:
+        abort(422, message="file: 文件须为UTF-8编码 (the CSV must be UTF-8)", errors={"files": {"file": ["not UTF-8"]}})
+
+
+@blp.route("/incidents/<int:incident_id>/affected")
+@blp.arguments(PageQuerySchema, location="query")
+@blp.response(200, AffectedSchema)
+def affected(args, incident_id):
+    """Count and page of the subscribers in the incident's scope now."""
+    return service.affected_page(get_incident(incident_id), args["page"], args["per_page"])

@@ -1,0 +1,146 @@
+"""The sender against the local gateway, through the real twilio library."""
+from __future__ import annotations
+
+import sys
+import types
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.auth.models import Role
+from app.extensions import db
+from app.notify import kinds
+from app.notify.fulfilment import recovery_notices_accepted
+from app.notify.models import Notice, NoticeBatch
+from app.staff.service import alert_on_call_duty_managers
+from app.subscribers.models import Subscriber
+from tests.notify.helpers import add_subscribers, drain, phones
+
+
+def recovery_rows() -> list[Notice]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Notice).where(Notice.kind == kinds.RECOVERY).order_by(Notice.id)))
+
+
+@pytest.fixture
+def scheduling_stub(monkeypatch):
+    """Stands in for app.scheduling.service (built in parallel) to see the deadline call."""
+    calls = []
+    package = types.ModuleType("app.scheduling")
+    module = types.ModuleType("app.scheduling.service")
+    module.fulfil = lambda incident, kind, at: calls.append((incident.id, kind, at))
+    monkeypatch.setitem(sys.modules, "app.scheduling", package)
+    monkeypatch.setitem(sys.modules, "app.scheduling.service", module)
+    return calls
+
+
+def test_every_recovery_notice_is_accepted_once_and_the_deadline_is_met(
+        app_ctx, recovered_incident, gateway, sender, scheduling_stub):
+    add_subscribers(phones(120))
+    add_subscribers(phones(3, start=600), language="en")
+    incident = recovered_incident()
+    assert not recovery_notices_accepted(incident)
+    drain(sender)
+
+    rows = recovery_rows()
+    assert len(rows) == 123 and {r.status for r in rows} == {"accepted"}
+    messages = {m["sid"]: m for m in gateway.gateway.messages.values()}
+    assert {r.provider_sid for r in rows} <= set(messages)
+    by_notice = {m["status_callback"]: m for m in messages.values()}
+    for row in rows:
+        message = by_notice[f"{sender.settings.public_base_url}/api/v1/webhooks/sms/status?notice={row.id}"]
+        assert message["sid"] == row.provider_sid
+        # validity_period: the seconds left before the 2 h recovery-notice deadline
+        assert 7000 <= int(message["validity_period"]) <= 7200
+    sent = [by_notice[f"{sender.settings.public_base_url}/api/v1/webhooks/sms/status?notice={r.id}"] for r in rows]
+    assert sum(m["body"].startswith("Restored") for m in sent) == 3      # the English-speaking subscribers
+    assert sum("【恢复通知】" in m["body"] and incident.number in m["body"] for m in sent) == 120
+    assert recovery_notices_accepted(incident)
+    batch = db.session.scalar(select(NoticeBatch).where(NoticeBatch.kind == kinds.RECOVERY))
+    assert batch.fulfilled_at == max(r.accepted_at for r in rows)
+    assert scheduling_stub == [(incident.id, "recovery_notice", batch.fulfilled_at)]
+
+
+def test_transient_failures_are_retried_with_back_off(app_ctx, no_outage_notice, recovered_incident, gateway, sender):
+    # The gateway answers …0429 with HTTP 429 twice and …0500 with HTTP 500 twice, then accepts.
+    add_subscribers(["+8613800000429", "+8613800000500", "+8613800000001"])
+    recovered_incident()
+    sender.run_once()
+    rows = {r.subscriber_id: r for r in recovery_rows()}
+    waiting = [r for r in rows.values() if r.status == "queued"]
+    assert sorted(r.error_code for r in waiting) == ["20429", "20500"]
+    assert all(r.attempts == 1 for r in waiting)
+    drain(sender)
+    rows = recovery_rows()
+    assert {r.status for r in rows} == {"accepted"}
+    assert sorted(r.attempts for r in rows) == [1, 3, 3]
+    assert len(gateway.gateway.messages) == 3  # the survey waits an hour
+
+
+def test_retries_stop_after_the_configured_attempts(app_ctx, recovered_incident, gateway, sender_settings):
+    from app.notify.sender import Sender
+
+    gateway.gateway.add_failure("0777", 500, None)      # always 500
+    add_subscribers(["+8613800000777"])
+    recovered_incident()
+    sender = Sender(app_ctx, sender_settings.with_(max_attempts=3))
+    drain(sender)
+    (row,) = recovery_rows()
+    assert row.status == "failed" and row.error_code == "20500" and row.attempts == 3
+
+
+def test_permanent_failures_are_recorded_and_21610_opts_the_subscriber_out(
+        app_ctx, recovered_incident, gateway, sender):
+    invalid, unsubscribed, fine = add_subscribers(["+8613800021211", "+8613800021610", "+8613800000002"])
+    recovered_incident()
+    drain(sender)
+    rows = {r.subscriber_id: r for r in recovery_rows()}
+    assert (rows[invalid.id].status, rows[invalid.id].error_code) == ("failed", "21211")
+    assert (rows[unsubscribed.id].status, rows[unsubscribed.id].error_code) == ("failed", "21610")
+    assert rows[fine.id].status == "accepted"
+    opted = db.session.get(Subscriber, unsubscribed.id)
+    assert opted.opted_out_at is not None and opted.opted_out_source == "carrier_21610"
+    assert db.session.get(Subscriber, invalid.id).opted_out_at is None
+    # permanent failures are finished: the deadline is not held open by them
+    batch = db.session.scalar(select(NoticeBatch).where(NoticeBatch.kind == kinds.RECOVERY))
+    assert batch.fulfilled_at is not None
+
+
+def test_a_subscriber_who_opted_out_after_queuing_gets_nothing(app_ctx, recovered_incident, gateway, sender):
+    (subscriber,) = add_subscribers(["+8613800000003"])
+    recovered_incident()
+    subscriber = db.session.get(Subscriber, subscriber.id)
+    subscriber.opted_out_at = datetime.now().astimezone()
+    db.session.commit()
+    drain(sender)
+    (row,) = recovery_rows()
+    assert (row.status, row.error_code) == ("failed", "opted_out")
+    assert gateway.gateway.requests_seen == 0
+
+
+def test_staff_alerts_go_out_before_subscriber_notices(app_ctx, make_user, recovered_incident, gateway, sender):
+    make_user(Role.duty_manager, phone="+8613900000001", on_call=True)
+    add_subscribers(phones(5))
+    incident = recovered_incident()
+    alert_on_call_duty_managers(incident, "deadline_breach", "恢复时限已超时", dedupe_key="test:breach")
+    db.session.commit()
+    drain(sender)
+    order = [m["to"] for m in gateway.gateway.messages.values()]
+    assert order[0] == "+8613900000001" and len(order) == 1 + 5 + 5
+    from app.staff.models import StaffAlert
+
+    alert = db.session.scalar(select(StaffAlert))
+    assert alert.status == "sent" and alert.provider_sid.startswith("SM")
+
+
+def test_the_rate_limit_spaces_segments(app_ctx):
+    import time
+
+    from app.notify.rate_limit import SegmentRateLimiter
+
+    limiter = SegmentRateLimiter(50)   # a burst of 50 segments, then 50 a second
+    started = time.monotonic()
+    for _ in range(35):
+        limiter.acquire(2)             # 70 segments: the last 20 wait ~0.4 s
+    assert time.monotonic() - started >= 0.35
