@@ -1,10 +1,8 @@
 """Compensation notices (补偿通知), one per credited subscriber, through the SMS notifier.
 
-The notifier (``app.notify``) is built in parallel and is not on this branch yet. This is
-the ONE place compensation talks to it: when ``app.notify.outbox.queue_notice`` exists it
-is called inside the closing transaction with the SELECT of credited subscriber ids (its
-own unique key makes each notice at most once); until then nothing is queued. The lead
-removes the fallback at merge.
+The ONE place compensation talks to the notifier: queued inside the closing transaction
+with the SELECT of credited subscriber ids; the outbox's unique key (incident, kind,
+sequence, subscriber) makes each notice at most once, whatever retries.
 """
 from __future__ import annotations
 
@@ -13,17 +11,14 @@ import logging
 from sqlalchemy import Select
 
 from app.incidents.models import Incident
+from app.notify.outbox import queue_notice
 
 log = logging.getLogger(__name__)
 NOTICE_KIND = "compensation"
+# One compensation run per incident (at closure); an approved dispute does not re-notify.
+NOTICE_SEQUENCE = 1
 
 
-def queue_compensation_notices(incident: Incident, subscriber_ids: Select) -> bool:
-    """Queue one compensation notice per subscriber in ``subscriber_ids``; False if no notifier."""
-    try:
-        from app.notify.outbox import queue_notice
-    except ImportError:
-        log.info("notifier not installed: no compensation notices queued for incident %s", incident.number)
-        return False
-    queue_notice(incident, NOTICE_KIND, subscriber_ids)
-    return True
+def queue_compensation_notices(incident: Incident, subscriber_ids: Select) -> int:
+    """Queue one compensation notice per subscriber in ``subscriber_ids``; returns how many were new."""
+    return queue_notice(incident, NOTICE_KIND, NOTICE_SEQUENCE, subscriber_ids)

@@ -1,8 +1,6 @@
 """The sender against the local gateway, through the real twilio library."""
 from __future__ import annotations
 
-import sys
-import types
 from datetime import datetime
 
 import pytest
@@ -13,6 +11,7 @@ from app.extensions import db
 from app.notify import kinds
 from app.notify.fulfilment import recovery_notices_accepted
 from app.notify.models import Notice, NoticeBatch
+from app.scheduling.models import Deadline
 from app.staff.service import alert_on_call_duty_managers
 from app.subscribers.models import Subscriber
 from tests.notify.helpers import add_subscribers, drain, phones
@@ -23,20 +22,8 @@ def recovery_rows() -> list[Notice]:
     return list(db.session.scalars(select(Notice).where(Notice.kind == kinds.RECOVERY).order_by(Notice.id)))
 
 
-@pytest.fixture
-def scheduling_stub(monkeypatch):
-    """Stands in for app.scheduling.service (built in parallel) to see the deadline call."""
-    calls = []
-    package = types.ModuleType("app.scheduling")
-    module = types.ModuleType("app.scheduling.service")
-    module.fulfil = lambda incident, kind, at: calls.append((incident.id, kind, at))
-    monkeypatch.setitem(sys.modules, "app.scheduling", package)
-    monkeypatch.setitem(sys.modules, "app.scheduling.service", module)
-    return calls
-
-
 def test_every_recovery_notice_is_accepted_once_and_the_deadline_is_met(
-        app_ctx, recovered_incident, gateway, sender, scheduling_stub):
+        app_ctx, recovered_incident, gateway, sender):
     add_subscribers(phones(120))
     add_subscribers(phones(3, start=600), language="en")
     incident = recovered_incident()
@@ -59,7 +46,9 @@ def test_every_recovery_notice_is_accepted_once_and_the_deadline_is_met(
     assert recovery_notices_accepted(incident)
     batch = db.session.scalar(select(NoticeBatch).where(NoticeBatch.kind == kinds.RECOVERY))
     assert batch.fulfilled_at == max(r.accepted_at for r in rows)
-    assert scheduling_stub == [(incident.id, "recovery_notice", batch.fulfilled_at)]
+    deadline = db.session.scalar(select(Deadline).where(Deadline.incident_id == incident.id,
+                                                        Deadline.kind == "recovery_notice"))
+    assert (deadline.state, deadline.met_at) == ("met", batch.fulfilled_at)
 
 
 def test_transient_failures_are_retried_with_back_off(app_ctx, no_outage_notice, recovered_incident, gateway, sender):

@@ -25,12 +25,12 @@ def test_fulfil_is_idempotent_and_ignores_what_is_not_owed(operator_api):
     with freeze_time(T0) as frozen:
         incident = recovered_incident(operator_api, frozen)
         frozen.move_to(T0 + minutes(40))
-        assert deadlines_service.fulfil(incident, "recovery_notice", T0 + minutes(35)) == "met"
-        assert deadlines_service.fulfil(incident, "recovery_notice", T0 + minutes(39)) is None
+        assert deadlines_service.fulfil(incident, "analysis_report", T0 + minutes(35)) == "met"
+        assert deadlines_service.fulfil(incident, "analysis_report", T0 + minutes(39)) is None
         assert deadlines_service.fulfil(incident, "formal_notice", T0 + minutes(39)) is None  # not major
         db.session.commit()
         found = deadlines(operator_api, incident.id)
-    assert at(found["recovery_notice"]["met_at"]) == T0 + minutes(35)
+    assert at(found["analysis_report"]["met_at"]) == T0 + minutes(35)
     assert "formal_notice" not in found
 
 

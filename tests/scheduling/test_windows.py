@@ -11,6 +11,7 @@ from app.extensions import db
 from app.incidents import service as incidents
 from app.scheduling import service as deadlines_service
 from app.scheduling.judge import judge_due
+from tests.notify.helpers import add_subscribers, phones
 from tests.scheduling.walk import T0, alerts, at, deadlines, declare, minutes, recover, report, respond, timeline_kinds
 
 # The windows of RULES §2 in minutes (the default policy's numbers).
@@ -44,6 +45,9 @@ class Walk:
 
     def __init__(self, api, frozen, level: int, major: bool, kind: str) -> None:
         self.api, self.frozen, self.level, self.major, self.kind = api, frozen, level, major, kind
+        # One affected subscriber, so a notice deadline waits for the notifier's handover
+        # (with nobody to notify it would be met at recovery); no sender runs here.
+        add_subscribers(phones(1))
         self.incident = declare(api, level=level, major=major, detected_at=T0)
         self.id = self.incident["id"]
         if kind in ("report",):
