@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, TextIO
+from typing import Callable, TextIO
 
 from sqlalchemy import bindparam, text
 
@@ -183,6 +183,3 @@ def _write(subscribers: list[tuple], services: list[tuple]) -> tuple[int, int]:
 def count_lines(path) -> int:
     with open(path, "rb") as handle:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-
-
-__all__: Iterable[str] = ["import_csv", "import_bytes", "ImportResult"]
