@@ -17,6 +17,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from app.extensions import db
+
 from app.notify import kinds
 from app.notify.fulfilment import check_fulfilment
 from app.notify.models import NoticeBatch
@@ -52,10 +56,6 @@ def on_incident_recovered(sender, incident, **_):
 
 def _fulfil_if_empty(incident, kind: str) -> None:
     """An incident with nobody to notify meets its notice deadline at once."""
-    from sqlalchemy import select
-
-    from app.extensions import db
-
     batch_id = db.session.scalar(select(NoticeBatch.id).where(
         NoticeBatch.incident_id == incident.id, NoticeBatch.kind == kind, NoticeBatch.sequence == 1))
     check_fulfilment({batch_id})

@@ -36,7 +36,6 @@ from twilio.base.exceptions import TwilioRestException
 from app.clock import utcnow
 from app.db_types import UTCDateTime
 from app.extensions import db
-from app.notify import kinds
 from app.notify.fulfilment import check_fulfilment
 from app.notify.models import Notice, NoticeBatch, NoticeText
 from app.notify.outbox import backoff, validity_seconds

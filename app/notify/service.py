@@ -14,7 +14,7 @@ from app.notify import kinds
 from app.notify.fulfilment import check_fulfilment
 from app.notify.models import Notice, NoticeBatch
 from app.notify.outbox import incident_context, queue_for_affected
-from app.notify.templates import LANGUAGES, count_segments, render
+from app.notify.templates import count_segments, render
 from app.policy import current_policy
 from app.subscribers.models import Subscriber
 
@@ -112,6 +112,3 @@ def notification_list(incident_id: int, kind: str | None, status: str | None) ->
     if status:
         query = query.where(Notice.status == status)
     return query
-
-
-__all__ = ["LANGUAGES"]

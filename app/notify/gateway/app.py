@@ -24,6 +24,7 @@ import base64
 import json
 import logging
 import queue
+import re
 import threading
 import time
 import uuid
@@ -36,6 +37,7 @@ from twilio.request_validator import RequestValidator
 
 log = logging.getLogger(__name__)
 
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 PERMANENT = {21211: "The 'To' number is not a valid phone number.",
              21610: "Attempt to send to unsubscribed recipient"}
 
@@ -134,6 +136,8 @@ class GatewayApp:
             if callback and callback in self.by_callback:
                 # The same notice again (a sender died before recording the SID): same message.
                 return _json(start_response, "201 Created", self.messages[self.by_callback[callback]])
+            if not _E164.match(to):
+                return self._error(start_response, 21211)
             rule = next((r for r in self.rules if r.applies(to)), None)
             if rule is not None and rule.error != 30003:
                 return self._error(start_response, rule.error)

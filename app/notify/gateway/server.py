@@ -47,6 +47,8 @@ class _Connection(socketserver.StreamRequestHandler):
                 headers[name.strip().lower()] = value.strip()
             length = int(headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
+            if len(body) < length:
+                return  # the client went away mid-request (e.g. a killed sender): never act on half a request
             path, _, query = target.partition("?")
             environ = {
                 "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SERVER_PROTOCOL": version,
