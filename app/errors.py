@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Api
+from sqlalchemy.exc import DataError
 
 
 class DomainError(Exception):
@@ -74,3 +75,14 @@ def register_domain_errors(app) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         return error.payload(), error.status_code
+
+    @app.errorhandler(DataError)
+    def _value_the_database_cannot_hold(error: DataError):
+        # Only input can produce a DataError (a number out of the column's range, text the
+        # type cannot hold): a safety net behind the schemas, so it is never a 500.
+        from app.extensions import db
+
+        db.session.rollback()
+        app.logger.warning("input reached the database and was refused: %s", type(error.orig).__name__)
+        return {"code": 422, "status": "Unprocessable Entity",
+                "message": "输入值超出允许范围 (a value is out of the accepted range)"}, 422

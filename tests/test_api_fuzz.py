@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from app.auth.models import Role
 from app.auth.service import create_user
+from app.extensions import db
 from app.incidents import service
 
 
@@ -44,6 +46,12 @@ def test_no_generated_input_causes_a_server_error(case, admin_token, live_incide
     if case.path_parameters and "incident_id" in case.path_parameters:
         case.path_parameters["incident_id"] = live_incident_id
     case.call_and_validate(headers={"Authorization": f"Bearer {admin_token}"}, checks=[not_a_server_error])
+    # A request must never leave the session in a failed transaction for the next one.
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError as exc:
+        db.session.rollback()
+        pytest.fail(f"{case.method} {case.formatted_path} left the transaction aborted: {exc.orig}")
 
 
 def test_openapi_document_names_every_contract_path(client):

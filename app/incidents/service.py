@@ -64,7 +64,12 @@ def _commit() -> None:
         raise TransitionNotAllowed("update", "changed", "故障单已被他人同时修改，请刷新后重试 (the incident changed concurrently; reload and retry)")
 
 
+MAX_ID = 2**31 - 1  # incidents.id is a 32-bit integer on PostgreSQL
+
+
 def get_incident(incident_id: int, *, for_update: bool = False) -> Incident:
+    if not 0 < incident_id <= MAX_ID:
+        raise NotFound(f"故障单 {incident_id} 不存在 (incident not found)", incident_id=incident_id)
     query = select(Incident).where(Incident.id == incident_id)
     if for_update:
         query = query.with_for_update()

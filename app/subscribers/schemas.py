@@ -1,8 +1,14 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 LANGUAGES = ("zh-CN", "en")
+
+
+def _not_negative(value) -> None:
+    # A plain function, not validate.Range: the OpenAPI document would print a string minimum.
+    if value < 0:
+        raise ValidationError("月费不能为负 (must not be negative)")
 
 
 class SubscriberCreateSchema(Schema):
@@ -11,7 +17,8 @@ class SubscriberCreateSchema(Schema):
     region = fields.String(required=True, validate=validate.Length(min=1, max=60))
     services = fields.List(fields.String(validate=validate.Length(min=1, max=40)), required=True,
                            validate=validate.Length(min=1, max=20))
-    monthly_fee = fields.Decimal(required=True, places=None, as_string=True, validate=validate.Range(min=0))
+    monthly_fee = fields.Decimal(required=True, places=None, as_string=True, validate=_not_negative,
+                                metadata={"description": "CNY as a decimal string, e.g. \"58.00\""})
     language = fields.String(load_default="zh-CN", validate=validate.OneOf(LANGUAGES))
 
 
