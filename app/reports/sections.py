@@ -19,7 +19,6 @@ from app.policy import Policy
 from app.reports import charts, compliance, providers
 from app.reports.formatting import duration, local_time, thousands, user_hours, yuan
 
-NO_SCHEDULER = "时限表模块未接入 (deadline module not installed)"
 NO_NOTIFIER = "通知模块未接入 (notifier not installed)"
 NO_COMPENSATION = "补偿模块未接入 (compensation module not installed)"
 NO_RECTIFICATION = "整改跟踪模块未接入 (rectification tracking not installed)"
@@ -40,7 +39,7 @@ EVENT_LABELS = {
     "compensation_finalised": "补偿结算", "compensation_disputed": "补偿异议",
     "compensation_adjustment_approved": "补偿调整获批", "compensation_adjustment_rejected": "补偿调整驳回",
 }
-RECTIFICATION_STATE_LABELS = {"open": "待整改", "in_progress": "整改中", "overdue": "已逾期", "done": "已完成"}
+RECTIFICATION_STATE_LABELS = {"open": "待整改", "overdue": "已逾期", "done": "已完成"}
 
 
 @dataclass
