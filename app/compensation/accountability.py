@@ -89,6 +89,8 @@ def add_rectification(incident_id: int, actor: User, *, title: str, owner: str, 
 
 
 def get_rectification(incident_id: int, item_id: int) -> RectificationItem:
+    if not 0 < item_id < 2**31:  # past INTEGER PostgreSQL fails the transaction instead of finding nothing
+        raise NotFound(f"整改项 {item_id} 不存在 (rectification item not found)", item_id=item_id)
     item = db.session.scalar(select(RectificationItem).where(
         RectificationItem.id == item_id, RectificationItem.incident_id == incident_id).with_for_update())
     if item is None:

@@ -149,7 +149,13 @@ def billing_csv(incident_id: int) -> tuple[Incident, Iterator[str]]:
     return incident, chunks()
 
 
+BIGINT_MAX = 2**63 - 1
+
+
 def get_entry(entry_id: int, *, for_update: bool = False) -> CompensationEntry:
+    if not 0 < entry_id <= BIGINT_MAX:
+        # A path id past BIGINT is no entry; asking PostgreSQL would fail the whole transaction (500).
+        raise NotFound(f"补偿记录 {entry_id} 不存在 (compensation entry not found)", entry_id=entry_id)
     query = select(CompensationEntry).where(CompensationEntry.id == entry_id)
     if for_update:
         query = query.with_for_update()

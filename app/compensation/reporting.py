@@ -36,9 +36,14 @@ def compensation_totals(incident: Incident) -> dict | None:
 
 
 def compensation_paid_fen(incident_ids: list[int]) -> int:
-    """Economic credit booked by the final (computed) ledgers of these incidents."""
-    return sum(engine.final_totals(incident_id)["economic_credit_fen"]
-               for incident_id in incident_ids if engine.is_final(incident_id))
+    """Economic credit booked by the final ledgers of these incidents, each entry at its CURRENT
+    figure: an approved adjustment replaces the computed one, as in billing and the report's totals."""
+    paid = 0
+    for incident_id in incident_ids:
+        if engine.is_final(incident_id):
+            rows = ledger.final_rows(incident_id).order_by(None).subquery()
+            paid += db.session.scalar(select(func.coalesce(func.sum(rows.c.economic_credit_fen), 0)))
+    return int(paid)
 
 
 def rectification_items(incident: Incident) -> list[dict]:

@@ -50,7 +50,7 @@ class CompensationTotals(TypedDict):
 class RectificationItem(TypedDict):
     title: str
     owner: str
-    state: str                     # open, in_progress, overdue, done
+    state: str                     # open, overdue (past its due date), done
     due_at: datetime | None
     done_at: datetime | None
 

@@ -7,6 +7,7 @@ the reason and the templates print "暂无数据" with it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from app.clock import utcnow
@@ -18,7 +19,6 @@ from app.policy import Policy
 from app.reports import charts, compliance, providers
 from app.reports.formatting import duration, local_time, thousands, user_hours, yuan
 
-NO_SCHEDULER = "时限表模块未接入 (deadline module not installed)"
 NO_NOTIFIER = "通知模块未接入 (notifier not installed)"
 NO_COMPENSATION = "补偿模块未接入 (compensation module not installed)"
 NO_RECTIFICATION = "整改跟踪模块未接入 (rectification tracking not installed)"
@@ -32,8 +32,14 @@ EVENT_LABELS = {
     "regraded": "定级调整", "responsibility_set": "责任认定", "recovered": "恢复",
     "analysis_report_submitted": "提交分析报告", "closed": "闭环", "cancelled": "误报撤销",
     "analysis_report_approved": "报告审核通过", "deadline_warning": "时限预警", "deadline_breached": "超时",
+    # Recorded by the deadline table and compensation, which now write to the same timeline.
+    "deadline_met_late": "超时完成", "deadline_breach_withdrawn": "撤销超时判定", "deadline_escalated": "超时升级",
+    "deadlines_recomputed": "时限重算", "responsibility_notice": "责任通报", "rectification_added": "新增整改项",
+    "rectification_updated": "修改整改项", "rectification_completed": "整改完成", "rectification_reopened": "整改重开",
+    "compensation_finalised": "补偿结算", "compensation_disputed": "补偿异议",
+    "compensation_adjustment_approved": "补偿调整获批", "compensation_adjustment_rejected": "补偿调整驳回",
 }
-RECTIFICATION_STATE_LABELS = {"open": "待整改", "in_progress": "整改中", "overdue": "已逾期", "done": "已完成"}
+RECTIFICATION_STATE_LABELS = {"open": "待整改", "overdue": "已逾期", "done": "已完成"}
 
 
 @dataclass
@@ -44,6 +50,10 @@ class Section:
     data: dict[str, Any] = field(default_factory=dict)
     missing: str | None = None     # why there is no data ("暂无数据" + this reason)
     svg: str | None = None         # a server-drawn chart, when the section has one
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
 
 
 def _outage_minutes(incident: Incident) -> int:
@@ -203,7 +213,10 @@ def measures(incident: Incident, policy: Policy, text: dict[str, str] | None = N
     text = text or {}
     items = providers.rectification_items(incident)
     rows = None if items is None else [{
-        **item, "state_zh": RECTIFICATION_STATE_LABELS.get(item["state"], item["state"]),
+        **item,
+        # ISO text like every other time in the JSON (a bare datetime would dump as an HTTP date).
+        "due_at": _iso(item.get("due_at")), "done_at": _iso(item.get("done_at")),
+        "state_zh": RECTIFICATION_STATE_LABELS.get(item["state"], item["state"]),
         "due_local": local_time(item.get("due_at"), policy.zone),
         "done_local": local_time(item.get("done_at"), policy.zone),
     } for item in items]

@@ -1,4 +1,8 @@
-"""A fully worked incident for the report tests, and stand-ins for the domains not merged yet."""
+"""A fully worked incident for the report tests, and stand-ins for the notifier (not merged yet).
+
+The deadline table and compensation are the real domains: the worked incident's deadlines
+and credits are whatever scheduling and the compensation engine make of it.
+"""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,6 +17,9 @@ from app.subscribers.models import Subscriber, SubscriberService
 from tests.reports.worked import DECLARED, DETECTED, RECOVERED, REPORTED, RESPONDED
 
 
+# The three subscribers in scope pay different fees so a wrong per-subscriber formula shows.
+IN_SCOPE_FEES_FEN = {"+8613800000001": 5800, "+8613800000002": 12800, "+8613800000003": 29900}
+
 
 def add_subscriber(phone: str, region: str, services: list[str], fee_fen: int = 5800) -> None:
     now = utcnow()
@@ -26,8 +33,8 @@ def add_subscriber(phone: str, region: str, services: list[str], fee_fen: int = 
 @pytest.fixture
 def worked_incident(app_ctx, operator_api, manager_api):
     """Declared (back-dated), reported late, responded late to emergency, recovered; 3 subscribers hit."""
-    for phone in ("+8613800000001", "+8613800000002", "+8613800000003"):
-        add_subscriber(phone, "杭州", ["mobile_data"])
+    for phone, fee_fen in IN_SCOPE_FEES_FEN.items():
+        add_subscriber(phone, "杭州", ["mobile_data"], fee_fen=fee_fen)
     add_subscriber("+8613800000009", "宁波", ["mobile_data"])  # outside the scope
     with freeze_time(DECLARED):
         created = operator_api.post("/incidents", json={
@@ -59,8 +66,12 @@ def worked_incident(app_ctx, operator_api, manager_api):
 
 
 @pytest.fixture
-def other_domains(monkeypatch):
-    """What the notifier and compensation domains will answer once merged (their documented contracts)."""
+def notifier_stand_ins(monkeypatch):
+    """STAND-INS for the notifier only (not merged yet): what its documented contract will answer.
+
+    The deadline table and compensation (totals, rectification items) are NOT replaced: they
+    are the real domains. Remove this fixture when the lead wires app.notify.reporting.
+    """
     at = RECOVERED
     monkeypatch.setattr(providers, "notice_counts", lambda incident: [
         {"kind": "outage", "sent": 3, "delivered": 3, "failed": 0, "opted_out": 0},
@@ -72,15 +83,13 @@ def other_domains(monkeypatch):
         {"kind": "recovery", "minute": at + timedelta(minutes=3), "delivered": 1},
         {"kind": "formal", "minute": at + timedelta(minutes=50), "delivered": 2},
     ])
-    monkeypatch.setattr(providers, "compensation_totals", lambda incident: {
-        "policy_version": "2026.1+c0ffee01", "final": False, "subscribers_credited": 3,
-        "economic_credit_fen": 1234, "data_credit_gb": 3, "disputes": 1,
-    })
-    monkeypatch.setattr(providers, "rectification_items", lambda incident: [
-        {"title": "更换老化主控板", "owner": "网络部 王强", "state": "in_progress",
-         "due_at": at + timedelta(days=7), "done_at": None},
-        {"title": "基站双路供电改造", "owner": "动力部 李娜", "state": "open", "due_at": None, "done_at": None},
-    ])
     monkeypatch.setattr(providers, "satisfaction", lambda incident: {
         "surveyed": 3, "replies": 2, "average": 4.5, "distribution": {4: 1, 5: 1},
     })
+
+
+@pytest.fixture
+def domains_absent(monkeypatch):
+    """Every other domain as if not installed: its module cannot be imported."""
+    for name, (_, attribute) in list(providers._SOURCES.items()):
+        monkeypatch.setitem(providers._SOURCES, name, ("tests.reports.no_such_domain_module", attribute))

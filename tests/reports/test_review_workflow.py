@@ -10,9 +10,14 @@ from freezegun import freeze_time
 
 from app.auth.models import Role
 from app.extensions import db
-from tests.reports.worked import AFTER, DECLARED
+from tests.reports.worked import AFTER, DECLARED, RECOVERED
 
 REPORT = "/incidents/{}/analysis-report"
+
+
+def _analysis_deadline(api, incident_id):
+    """The analysis_report row of the deadline table, as GET /incidents/{id}/deadlines shows it."""
+    return next(d for d in api.get(f"/incidents/{incident_id}/deadlines").json if d["kind"] == "analysis_report")
 
 
 @pytest.fixture
@@ -108,6 +113,10 @@ def test_submit_meets_the_window_then_a_reviewer_approves(worked_incident, revie
     assert incident["analysis_report_submitted_at"] == submitted_at.isoformat()
     timeline = [e["kind"] for e in manager_api.get(f"/incidents/{worked_incident}/timeline").json]
     assert timeline[-1] == "analysis_report_submitted"
+    # Submitting met the deadline in the deadline table: due 24 h after recovery, met at submission.
+    deadline = _analysis_deadline(manager_api, worked_incident)
+    assert deadline["due_at"] == (RECOVERED + timedelta(hours=24)).isoformat()
+    assert (deadline["state"], deadline["met_at"], deadline["breached_at"]) == ("met", submitted_at.isoformat(), None)
 
     with freeze_time(submitted_at):
         doc = reviewer.get(path).json
@@ -124,6 +133,25 @@ def test_submit_meets_the_window_then_a_reviewer_approves(worked_incident, revie
     with freeze_time(submitted_at):
         assert reviewer.post(path + "/approve").status_code == 409
         assert "已审核" in reviewer.get(path + "?format=html").get_data(as_text=True)
+
+
+def test_a_late_submission_leaves_the_deadline_breached_with_when_it_was_met(worked_incident, reviewer, manager_api):
+    path = REPORT.format(worked_incident)
+    due = RECOVERED + timedelta(hours=24)
+    with freeze_time(AFTER):
+        reviewer.put(path, json={"preventive_measures": "增加主控板冗余配置"})
+        assert _analysis_deadline(manager_api, worked_incident)["state"] == "pending"
+    submitted_at = due + timedelta(minutes=90)  # no scheduler ran meanwhile: the submission judges it
+    with freeze_time(submitted_at):
+        assert manager_api.post(path + "/submit").status_code == 200
+        deadline = _analysis_deadline(manager_api, worked_incident)
+        rows = {r["kind"]: r for r in reviewer.get(path).json["sections"][4]["data"]["rows"]}
+    assert deadline["due_at"] == due.isoformat()
+    assert (deadline["state"], deadline["met_at"]) == ("breached", submitted_at.isoformat())
+    assert deadline["breached_at"] is not None and deadline["seconds_late"] == 90 * 60
+    assert (rows["analysis_report"]["state"], rows["analysis_report"]["late_minutes"]) == ("breached", 90)
+    kinds = [e["kind"] for e in manager_api.get(f"/incidents/{worked_incident}/timeline").json]
+    assert kinds[-3:] == ["analysis_report_submitted", "deadline_breached", "deadline_met_late"]
 
 
 def test_closure_is_refused_until_the_report_is_submitted(app_ctx, operator_api, manager_api, reviewer):
@@ -172,6 +200,7 @@ def test_a_crash_during_submission_leaves_everything_as_it_was(worked_incident, 
         db.session.rollback()
         assert manager_api.get(f"/incidents/{worked_incident}").json["analysis_report_submitted_at"] is None
         assert reviewer.get(path).json["state"] == "draft"
+        assert _analysis_deadline(manager_api, worked_incident)["state"] == "pending"  # undone with the rest
         assert "analysis_report_submitted" not in [e["kind"] for e in manager_api.get(f"/incidents/{worked_incident}/timeline").json]
         # and the retry goes through exactly once
         assert manager_api.post(path + "/submit").status_code == 200

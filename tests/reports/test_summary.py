@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
+from app.auth.models import Role
 from app.reports import providers
 from tests.reports.worked import AFTER, DETECTED
 
@@ -39,15 +40,47 @@ def test_summary_counts_grades_causes_compliance_and_times(second_incident, oper
     assert {g["level"]: g["count"] for g in s["by_grade"]} == {1: 0, 2: 1, 3: 1}
     assert {c["category"]: c["count"] for c in s["by_cause_category"]} == {
         "technical": 2, "management": 1, "external": 1, "human": 0}
-    windows = {c["kind"]: c for c in s["compliance"]}
-    assert (windows["report"]["met"], windows["report"]["breached"], windows["report"]["rate"]) == (1, 1, 0.5)
-    assert (windows["emergency_response"]["breached"], windows["emergency_response"]["rate"]) == (1, 0.0)
-    assert windows["recovery"]["met"] == 1 and windows["recovery"]["pending"] == 1
-    assert s["compliance_source"] == ["incident_timestamps"] and s["compliance_note"]
+    # From the deadline table. Worked incident: report and emergency response breached, response and
+    # recovery met, the recovery/formal notices and the analysis report still pending. Second
+    # incident (not major): report met at +10 min, response and recovery pending.
+    windows = {c["kind"]: (c["met"], c["breached"], c["pending"], c["unknown"], c["rate"]) for c in s["compliance"]}
+    assert windows == {
+        "report": (1, 1, 0, 0, 0.5),
+        "emergency_response": (0, 1, 0, 0, 0.0),
+        "response": (1, 0, 1, 0, 1.0),
+        "recovery": (1, 0, 1, 0, 1.0),
+        "recovery_notice": (0, 0, 1, 0, None),
+        "formal_notice": (0, 0, 1, 0, None),
+        "analysis_report": (0, 0, 1, 0, None),
+    }
+    assert s["compliance_source"] == ["deadlines"] and s["compliance_note"] is None
     assert s["mean_minutes_to_report"] == pytest.approx((40 + 10) / 2)
     assert s["mean_minutes_to_respond"] == 60.0 and s["mean_minutes_to_recover"] == 180.0
     assert s["user_minutes"] == 540  # only the recovered incident's figure is fixed
-    assert s["compensation_paid"] is None and "补偿模块未接入" in s["compensation_note"]
+    # Nothing is closed yet: no final ledger, nothing paid (a preview is not a payment).
+    assert s["compensation_paid_fen"] == 0 and s["compensation_paid"] == "0.00" and s["compensation_note"] is None
+
+
+def test_summary_pays_the_final_ledgers_current_figures(worked_incident, second_incident, operator_api, manager_api,
+                                                        api_as):
+    """Compensation paid = the closed incidents' final ledgers, each entry at its current (approved) figure."""
+    worked = f"/incidents/{worked_incident}"
+    closing = AFTER + timedelta(minutes=10)
+    with freeze_time(closing):
+        assert api_as(Role.reviewer).put(worked + "/analysis-report", json={"preventive_measures": "主控板冗余"}).status_code == 200
+        assert manager_api.post(worked + "/analysis-report/submit").status_code == 200
+        assert manager_api.post(worked + "/close").status_code == 200
+        # Fees 58, 128 and 299 元 × 180 min / 60 / 720 h × 70% operator share, half-up: 17 + 37 + 87 fen.
+        assert operator_api.get(f"/reports/summary?{PERIOD}").json["compensation_paid_fen"] == 17 + 37 + 87
+        entry_id = operator_api.get(worked + "/compensation").json["items"][2]["entry_id"]
+        operator_api.post(f"/compensation/{entry_id}/dispute",
+                          json={"reason": "影响营业", "economic_credit": "5.00", "data_credit_gb": 1})
+        assert manager_api.post(f"/compensation/{entry_id}/approve", json={}).status_code == 200
+        s = operator_api.get(f"/reports/summary?{PERIOD}").json
+    assert s["compensation_paid_fen"] == 17 + 37 + 500 and s["compensation_paid"] == "5.54"
+    analysis = {c["kind"]: c for c in s["compliance"]}["analysis_report"]
+    assert (analysis["met"], analysis["pending"], analysis["rate"]) == (1, 0, 1.0)
+    assert operator_api.get(f"/incidents/{second_incident}").json["status"] == "reported"  # still open: pays nothing
 
 
 @freeze_time(AFTER)
