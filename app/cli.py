@@ -36,8 +36,11 @@ def serve(host: str, port: int | None) -> None:
     from waitress import serve as waitress_serve
 
     app = current_app._get_current_object()
-    for start_worker in app.extensions.get("noc_in_process_workers", []):
-        start_worker(app)
+    if app.config["NOC_IN_PROCESS_WORKERS"]:
+        for start_worker in app.extensions.get("noc_in_process_workers", []):
+            start_worker(app)
+    else:
+        click.echo("NOC_IN_PROCESS_WORKERS=0: 调度器与短信发送器需单独运行 (run `flask scheduler run` and `flask sender run`)")
     port = port or app.config["PORT"]
     click.echo(f"NOC 故障指挥系统 http://{host}:{port}/  (API /api/v1, OpenAPI /api/openapi.json)")
     waitress_serve(app, host=host, port=port, threads=8)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,8 +22,9 @@ class Settings:
     secret_key: str
     port: int
     policy_path: Path
+    # Scheduler, sender and local gateway inside `flask serve` (the embedded default); a
+    # deployment that runs `flask scheduler run` / `flask sender run` sets this to 0.
     run_workers_in_process: bool
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_environment(cls, instance_path: Path) -> "Settings":
@@ -37,7 +38,7 @@ class Settings:
             secret_key=secret,
             port=int(os.environ.get("PORT", "5000")),
             policy_path=Path(os.environ.get("NOC_POLICY_FILE", str(DEFAULT_POLICY_PATH))),
-            run_workers_in_process=_bool(os.environ.get("NOC_IN_PROCESS_WORKERS"), default=False),
+            run_workers_in_process=_bool(os.environ.get("NOC_IN_PROCESS_WORKERS"), default=True),
         )
 
     def flask_config(self) -> dict:
