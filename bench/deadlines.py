@@ -18,10 +18,8 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -36,6 +34,7 @@ from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, select, update  # noqa: E402
 
 from app import create_app  # noqa: E402
+from bench.common import fresh_database  # noqa: E402
 from app.auth.models import Role  # noqa: E402
 from app.auth.service import create_user  # noqa: E402
 from app.clock import utcnow  # noqa: E402
@@ -46,7 +45,6 @@ from app.scheduling import receivers  # noqa: E402
 from app.scheduling.models import Deadline, DeadlineKind  # noqa: E402
 from app.scheduling.runner import DeadlineScheduler  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("NOC_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DELAY_SAMPLES = 300        # deadlines falling due while the scheduler runs
 DELAY_SPREAD_SECONDS = 20  # spread over this many seconds
 
@@ -54,24 +52,6 @@ DELAY_SPREAD_SECONDS = 20  # spread over this many seconds
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
-
-@contextmanager
-def database(backend: str):
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{folder}/bench.db"
-        return
-    name = f"noc_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager
@@ -124,7 +104,7 @@ def bare_apscheduler_delay(samples: int = 100) -> list[float]:
 
 def run(backend: str, count: int) -> dict:
     figures: dict[str, object] = {"backend": backend, "incidents": count}
-    with database(backend) as url:
+    with fresh_database(backend) as url:
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "NOC_SCHEDULER_POLL_SECONDS": 1.0})
         with app.app_context():
             upgrade()
