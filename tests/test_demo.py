@@ -12,6 +12,7 @@ from app.notify.models import NoticeBatch
 from app.reports.models import AnalysisReport
 from app.scheduling.models import Deadline
 from app.subscribers.models import Subscriber
+from app.subscribers.service import upsert_subscriber
 
 
 def _count(column) -> int:
@@ -78,3 +79,13 @@ def test_demo_with_force_adds_incidents_and_reuses_staff_and_subscribers(app_ctx
     assert _count(Incident.id) == 14
     assert _count(Subscriber.id) == 100
     assert _count(User.id) == 3
+
+
+def test_demo_refuses_real_subscribers_without_incidents(app_ctx):
+    upsert_subscriber(phone="13800138000", name="真实用户", region="杭州", services=["broadband"], monthly_fee="99")
+
+    result = app_ctx.test_cli_runner().invoke(args=["demo", "--subscribers", "50"])
+
+    assert result.exit_code != 0 and "--force" in result.output
+    db.session.expire_all()
+    assert _count(Subscriber.id) == 1 and _count(Incident.id) == 0 and _count(User.id) == 0

@@ -2,7 +2,7 @@
 
 Subscribers over several Zhejiang cities, the three NOC staff roles, and incidents in every
 state — all through the product's own services. It refuses a database that already holds
-incidents unless ``--force``, so demo data is never mixed into real data by accident.
+incidents or subscribers unless ``--force``, so demo data is never mixed into real data by accident.
 """
 from __future__ import annotations
 
@@ -49,11 +49,15 @@ def demo(subscriber_count: int, force: bool) -> None:
     from app.demo.incidents import Staff, create_incidents
     from app.demo.subscribers import load_sample
 
-    existing = db.session.scalar(select(func.count(Incident.id))) or 0
-    if existing and not force:
+    incidents_there = db.session.scalar(select(func.count(Incident.id))) or 0
+    subscribers_there = db.session.scalar(select(func.count(Subscriber.id))) or 0
+    if (incidents_there or subscribers_there) and not force:
+        # Real subscribers without incidents yet are real data too: 5000 invented ones would
+        # then receive real notices' numbers and counts.
         raise click.ClickException(
-            f"数据库中已有 {existing} 个故障单，未写入任何演示数据；确需混入演示数据请加 --force "
-            f"(the database already has incidents; nothing was written; use --force to add the demo anyway)")
+            f"数据库中已有 {incidents_there} 个故障单、{subscribers_there} 个用户，未写入任何演示数据；"
+            f"确需混入演示数据请加 --force (the database already has data; nothing was written; "
+            f"use --force to add the demo anyway)")
 
     imported, opted_out = load_sample(subscriber_count)
     credentials = []
