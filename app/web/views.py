@@ -21,6 +21,7 @@ from app.incidents import grading, schemas, service
 from app.notify import service as notify_service
 from app.reports import generator as report_generator
 from app.reports import render as report_render
+from app.reports import sections as report_sections
 from app.reports import service as report_service
 from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES, DEFAULT_PARTY_ZH
 from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Incident, Status
@@ -34,7 +35,10 @@ bp = Blueprint("console", __name__, template_folder="templates", static_folder="
                static_url_path="/console-static")
 
 BOARD_PAGE_SIZE = 50
+# The other domains' events (deadlines, notices, compensation, the report) by the reports
+# domain's own labels; the lifecycle's as the console has always named them.
 TIMELINE_KIND_LABELS_ZH = {
+    **report_sections.EVENT_LABELS,
     "declared": "登记",
     "reported": "上报",
     "responded": "响应",
