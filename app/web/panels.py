@@ -83,10 +83,10 @@ def notices_panel(incident: Incident, user: User) -> dict[str, Any]:
     summary = notify_service.notification_summary(incident)
     counts = summary["counts"]
     statuses = [s for s in NOTICE_STATUS_ORDER if any(s in by_status for by_status in counts.values())]
+    kind_order = {kind: index for index, kind in enumerate(notice_kinds.LABELS_ZH)}
     rows = [{"kind": kind, "label": notice_kinds.LABELS_ZH.get(kind, kind), "by_status": by_status,
              "total": sum(by_status.values())}
-            for kind, by_status in sorted(counts.items(), key=lambda item: list(notice_kinds.LABELS_ZH).index(item[0])
-                                          if item[0] in notice_kinds.LABELS_ZH else 99)]
+            for kind, by_status in sorted(counts.items(), key=lambda item: kind_order.get(item[0], len(kind_order)))]
     formal_queued = any(batch["kind"] == notice_kinds.FORMAL for batch in summary["notices"])
     formal_due = incident.major and incident.status in (Status.recovered.value, Status.closed.value)
     return {
