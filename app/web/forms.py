@@ -143,6 +143,11 @@ class CancelForm(FlaskForm):
     reason = TextAreaField("撤销理由", validators=[required(), length(2000)])
 
 
+class FormalNoticeForm(FlaskForm):
+    explanation = TextAreaField("详细说明", validators=[required(), length(2000)],
+                                description="原因、影响与处理情况，将随正式通知发送给受影响用户")
+
+
 class BoardFilterForm(Form):
     """The board's filters (GET query, no CSRF)."""
 
@@ -150,3 +155,4 @@ class BoardFilterForm(Form):
                          choices=options([("", "全部状态"), *((s.value, STATUS_LABELS_ZH[s]) for s in Status)]))
     level = SelectField("定级", choices=options([("", "全部定级"), *((str(k), v) for k, v in LEVEL_LABELS_ZH.items())]), default="")
     major = SelectField("重大", choices=options([("", "全部"), ("1", "仅重大"), ("0", "非重大")]), default="")
+    breached = SelectField("时限", choices=options([("", "全部时限"), ("1", "有超时"), ("0", "无超时")]), default="")

@@ -42,6 +42,10 @@ ACTION_LABELS_ZH = {
     "recover": "确认恢复",
     "cancel": "误报撤销",
     "close": "闭环",
+    "notice_formal": "发送正式通知",
+    "notice_outage": "发送故障通知",
+    "compensation.csv": "下载补偿清单（结算后提供）",
+    "view": "查看分析报告",
 }
 
 _ENTRY_PATH = re.compile(r"^entries\.(\d+)(?:\.(\w+))?$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, stream_with_context, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from marshmallow import Schema, ValidationError
@@ -16,12 +16,18 @@ from app.auth.service import user_for_password
 from app.clock import utcnow
 from app.errors import DomainError, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
+from app.compensation import ledger
 from app.incidents import grading, schemas, service
+from app.notify import service as notify_service
+from app.reports import generator as report_generator
+from app.reports import render as report_render
+from app.reports import sections as report_sections
+from app.reports import service as report_service
 from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES, DEFAULT_PARTY_ZH
 from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Incident, Status
 from app.pagination import paginate
 from app.policy import current_policy
-from app.web import forms, grade_preview, labels, lifecycle, messages, timefmt
+from app.web import forms, grade_preview, labels, lifecycle, messages, panels, timefmt
 from app.web.csrf import csrf
 from app.web.session_auth import load_session_user, log_in, log_out, safe_next_url
 
@@ -29,7 +35,10 @@ bp = Blueprint("console", __name__, template_folder="templates", static_folder="
                static_url_path="/console-static")
 
 BOARD_PAGE_SIZE = 50
+# The other domains' events (deadlines, notices, compensation, the report) by the reports
+# domain's own labels; the lifecycle's as the console has always named them.
 TIMELINE_KIND_LABELS_ZH = {
+    **report_sections.EVENT_LABELS,
     "declared": "登记",
     "reported": "上报",
     "responded": "响应",
@@ -170,12 +179,14 @@ def board():
             criteria["level"] = int(filters.level.data)
         if filters.major.data:
             criteria["major"] = filters.major.data == "1"
+        if filters.breached.data:
+            criteria["breached"] = filters.breached.data == "1"
     else:
         flash("筛选条件无效，已显示全部故障 (invalid filter ignored)", "error")
     page_number = request.args.get("page", 1, type=int) or 1
     page = paginate(service.list_incidents(**criteria), max(1, page_number), BOARD_PAGE_SIZE)
     return render_template("web/board.html", filters=filters, page=page, criteria=criteria,
-                           elapsed=_elapsed, last_page=max(1, -(-page["total"] // BOARD_PAGE_SIZE)))
+                           elapsed=_elapsed, deadline_cell=panels.board_deadline, last_page=max(1, -(-page["total"] // BOARD_PAGE_SIZE)))
 
 
 def _elapsed(incident: Incident) -> str:
@@ -245,7 +256,8 @@ def incident_detail(incident_id: int):
     return _detail_page(incident_id)
 
 
-def _detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, status: int = 200):
+def _detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, status: int = 200,
+                 formal_form: FlaskForm | None = None):
     incident = service.get_incident(incident_id)
     actions = lifecycle.available_actions(incident, g.current_user)
     action_forms = {name: _blank_form(name, incident) for name in actions}
@@ -260,6 +272,10 @@ def _detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, st
         regulator_reportable=_regulator_reportable(incident, affected),
         closure_blockers=service.closure_blockers(incident) if incident.status == Status.recovered.value else [],
         cause_labels=CAUSES, category_labels=CATEGORY_LABELS_ZH, default_parties=DEFAULT_PARTY_ZH,
+        deadlines=panels.deadlines_panel(incident), notices=panels.notices_panel(incident, g.current_user),
+        formal_form=formal_form or forms.FormalNoticeForm(formdata=None, prefix="formal"),
+        sms_preview=panels.sms_preview(incident.id, "") if "update" in actions else None,
+        compensation=panels.compensation_panel(incident), report=panels.report_panel(incident),
     ), status
 
 
@@ -426,6 +442,65 @@ def close(incident_id: int):
         return "故障已闭环"
 
     return _act("close", incident_id, lambda form: {}, call)
+
+
+# --- the other domains' panels: notices, compensation, the analysis report ------------------
+
+@bp.post("/incidents/<int:incident_id>/sms-preview")
+def sms_preview(incident_id: int):
+    """The progress-update SMS text and segment count for the update form's live preview (JSON)."""
+    message = request.form.get("message", "")
+    if len(message) > 5000:
+        return jsonify(message="进展内容不超过 5000 个字符 (message too long)", field="message"), 422
+    return jsonify(panels.sms_preview(incident_id, message))
+
+
+@bp.post("/incidents/<int:incident_id>/notices/formal")
+@lifecycle.roles_gate(panels.NOTICE_QUEUE_ROLES)
+def queue_formal_notice(incident_id: int):
+    """正式通知 of a recovered major incident, with the operator's explanation (POST …/notices kind=formal)."""
+    form = forms.FormalNoticeForm(prefix="formal")
+    if not form.validate():
+        flash("未发送：请填写正式通知的详细说明 (nothing queued; the explanation is required)", "error")
+        return _detail_page(incident_id, status=422, formal_form=form)
+    result = notify_service.queue_by_operator(incident_id, "formal", form.explanation.data.strip())
+    flash(f"正式通知已排队发送，共 {result['queued']:,} 户", "success")
+    return redirect(url_for("console.incident_detail", incident_id=incident_id))
+
+
+@bp.get("/incidents/<int:incident_id>/compensation.csv")
+def compensation_csv(incident_id: int):
+    """The same billing CSV the API serves (final ledger only; refused before closure)."""
+    incident, chunks = ledger.billing_csv(incident_id)
+    return Response(stream_with_context(chunks), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="compensation-{incident.number}.csv"'})
+
+
+REPORT_MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8", "pdf": "application/pdf"}
+
+
+@bp.get("/incidents/<int:incident_id>/analysis-report.<fmt>")
+def analysis_report(incident_id: int, fmt: str):
+    """The 故障分析报告 as HTML, Markdown or PDF, generated by the reports domain."""
+    if fmt not in REPORT_MEDIA:
+        raise NotFound(f"不支持的报告格式 {fmt} (unknown report format)", format=fmt)
+    incident = service.get_incident(incident_id)
+    report_service.require_recovered(incident, "view")
+    doc = report_generator.build(incident, current_policy())
+    if fmt == "html":
+        body = report_render.to_html(doc)
+    elif fmt == "md":
+        body = report_render.to_markdown(doc)
+    else:
+        try:
+            body = report_render.to_pdf(doc)
+        except report_render.PdfUnavailable as exc:
+            return render_template("web/error.html", code=503, title="PDF 暂不可用",
+                                   detail=f"PDF 生成不可用：{exc}。请使用 HTML 版本并打印。"), 503
+    response = Response(body, content_type=REPORT_MEDIA[fmt])
+    disposition = "attachment" if fmt == "pdf" else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{doc.number}-analysis-report.{fmt}"'
+    return response
 
 
 # --- form plumbing -------------------------------------------------------------------------

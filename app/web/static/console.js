@@ -87,4 +87,36 @@
     form.addEventListener("input", sum);
     sum();
   });
+
+  // Progress update: the SMS text and segment count, refreshed by the server as the message is typed.
+  document.querySelectorAll("[data-sms-preview]").forEach(function (box) {
+    var form = box.closest("form");
+    var message = form && form.querySelector("textarea[name$=message]");
+    var token = form && form.querySelector("input[name$=csrf_token]");
+    if (!message || !token) return;
+    var timer = null;
+    var show = function (name, value) {
+      var el = box.querySelector("[data-sms-" + name + "]");
+      if (el) el.textContent = value;
+    };
+    var refresh = function () {
+      var body = new URLSearchParams();
+      body.set("message", message.value);
+      fetch(box.dataset.smsPreview, {
+        method: "POST", credentials: "same-origin", body: body,
+        headers: {"Accept": "application/json", "X-CSRFToken": token.value}
+      })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) return;
+          show("text", data.text);
+          show("segments", data.segments);
+          show("characters", data.characters);
+          show("encoding", data.encoding);
+          show("per-segment", data.per_segment);
+        })
+        .catch(function () { /* the preview stays as last shown */ });
+    };
+    message.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 300); });
+  });
 })();

@@ -1,0 +1,136 @@
+"""What the incident page's side panels and the board's deadline column show.
+
+Each panel reads its domain through that domain's service functions only (deadlines,
+notifier, compensation, reports); this module adds nothing but wording for a person:
+Chinese labels, durations, and which panel applies in which state.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from app.auth.models import User
+from app.clock import utcnow
+from app.compensation import accountability, ledger
+from app.compensation.money import fen_to_yuan
+from app.errors import TransitionNotAllowed
+from app.incidents.models import Incident, Status
+from app.notify import kinds as notice_kinds
+from app.notify import service as notify_service
+from app.notify import views as notify_views
+from app.phones import mask
+from app.policy import current_policy
+from app.reports import service as report_service
+from app.reports.models import REPORT_STATE_LABELS_ZH, ReportState
+from app.scheduling import service as deadline_service
+from app.web.timefmt import duration_text
+
+DEADLINE_STATE_LABELS_ZH = {"pending": "待完成", "met": "已达标", "breached": "已超时", "cancelled": "已取消"}
+NOTICE_STATUS_LABELS_ZH = {
+    notice_kinds.QUEUED: "排队中", notice_kinds.SENDING: "发送中", notice_kinds.ACCEPTED: "已受理",
+    notice_kinds.SENT: "已发出", notice_kinds.DELIVERED: "已送达", notice_kinds.UNDELIVERED: "未送达",
+    notice_kinds.FAILED: "失败",
+}
+NOTICE_STATUS_ORDER = tuple(NOTICE_STATUS_LABELS_ZH)
+# The API's own role list for queuing a notice by hand: the console gates the same people.
+NOTICE_QUEUE_ROLES = frozenset(notify_views.queue_notice._roles_allowed)
+COMPENSATION_FIRST_ROWS = 5
+REPORT_FORMATS = {"html": "HTML", "md": "Markdown", "pdf": "PDF"}
+# The progress-update SMS shown before anything is typed, so the template's own length counts.
+SMS_PREVIEW_PLACEHOLDER = "（进展内容）"
+
+
+def _minutes(seconds: int | None) -> int:
+    return max(0, int(seconds or 0) // 60)
+
+
+def _remaining_text(row: dict[str, Any]) -> str:
+    """"剩余 1小时05分", "已超时 12分", "迟 12分完成" — the time left, or how late."""
+    if row["state"] == "pending":
+        if row["seconds_left"] is not None and row["seconds_left"] < 0:
+            return f"已逾期 {duration_text(_minutes(-row['seconds_left']))}"
+        return f"剩余 {duration_text(_minutes(row['seconds_left']))}"
+    if row["state"] == "breached":
+        late = duration_text(_minutes(row["seconds_late"]))
+        return f"迟 {late}完成" if row["met_at"] else f"已超时 {late}"
+    return ""
+
+
+# --- deadlines -----------------------------------------------------------------------------
+
+def deadlines_panel(incident: Incident) -> list[dict[str, Any]]:
+    """Every deadline of the incident with its state label and time left / lateness."""
+    return [{**row, "state_label": DEADLINE_STATE_LABELS_ZH.get(row["state"], row["state"]),
+             "remaining": _remaining_text(row)}
+            for row in deadline_service.deadlines_for_api(incident)]
+
+
+def board_deadline(incident: Incident) -> dict[str, Any]:
+    """The board's cell: the next pending deadline with the time left, and whether any is breached."""
+    upcoming = deadline_service.next_due_for_api(incident)
+    breached = any(row["state"] == "breached" for row in deadline_service.deadlines_for_api(incident))
+    cell: dict[str, Any] = {"next": upcoming, "breached": breached, "overdue": False, "remaining": ""}
+    if upcoming is not None:
+        cell["overdue"] = upcoming["seconds_left"] < 0
+        cell["remaining"] = _remaining_text({**upcoming, "state": "pending"})
+    return cell
+
+
+# --- notices ---------------------------------------------------------------------------------
+
+def notices_panel(incident: Incident, user: User) -> dict[str, Any]:
+    """Counts by kind and delivery status, each batch's projected finish vs its deadline, and
+    whether this user may queue the formal notice (正式通知) now."""
+    summary = notify_service.notification_summary(incident)
+    counts = summary["counts"]
+    statuses = [s for s in NOTICE_STATUS_ORDER if any(s in by_status for by_status in counts.values())]
+    kind_order = {kind: index for index, kind in enumerate(notice_kinds.LABELS_ZH)}
+    rows = [{"kind": kind, "label": notice_kinds.LABELS_ZH.get(kind, kind), "by_status": by_status,
+             "total": sum(by_status.values())}
+            for kind, by_status in sorted(counts.items(), key=lambda item: kind_order.get(item[0], len(kind_order)))]
+    formal_queued = any(batch["kind"] == notice_kinds.FORMAL for batch in summary["notices"])
+    formal_due = incident.major and incident.status in (Status.recovered.value, Status.closed.value)
+    return {
+        "rows": rows, "statuses": statuses, "status_labels": NOTICE_STATUS_LABELS_ZH,
+        "batches": summary["notices"], "formal_queued": formal_queued,
+        "formal_form_shown": bool(formal_due and not formal_queued and user.role in NOTICE_QUEUE_ROLES),
+        "formal_owed": bool(formal_due and not formal_queued),
+    }
+
+
+def sms_preview(incident_id: int, message: str) -> dict[str, Any]:
+    """The progress-update SMS as subscribers would get it, and its segment count."""
+    return notify_service.preview(notice_kinds.PROGRESS, "zh-CN", incident_id,
+                                  {"message": message.strip() or SMS_PREVIEW_PLACEHOLDER}, None)
+
+
+# --- compensation ----------------------------------------------------------------------------
+
+def compensation_panel(incident: Incident) -> dict[str, Any] | None:
+    """The preview (after recovery) or the final ledger (after closure): header, totals, first
+    rows with masked phones, and the rectification items. None while the outage still runs."""
+    if incident.status not in (Status.recovered.value, Status.closed.value):
+        return None
+    try:
+        page = ledger.compensation_page(incident.id, 1, COMPENSATION_FIRST_ROWS)
+    except TransitionNotAllowed:
+        return None
+    rows = [{"subscriber_id": row.subscriber_id, "phone": mask(row.phone), "outage_minutes": row.outage_minutes,
+             "economic_credit": fen_to_yuan(row.economic_credit_fen), "data_credit_gb": row.data_credit_gb}
+            for row in page["items"]]
+    today = utcnow().astimezone(current_policy().zone).date()
+    rectifications = [{"item": item, "overdue": accountability.is_overdue(item, today)}
+                      for item in accountability.list_rectifications(incident.id)]
+    return {**{k: v for k, v in page.items() if k != "items"}, "rows": rows, "rectifications": rectifications}
+
+
+# --- analysis report -------------------------------------------------------------------------
+
+def report_panel(incident: Incident) -> dict[str, Any] | None:
+    """The report's workflow state and its formats, once the incident is recovered."""
+    if incident.status not in report_service.REPORTABLE_STATES:
+        return None
+    report = report_service.report_of(incident.id)
+    state = ReportState(report.state) if report else ReportState.draft
+    return {"state": state.value, "state_label": REPORT_STATE_LABELS_ZH[state], "formats": REPORT_FORMATS,
+            "submitted_at": report.submitted_at if report else None,
+            "approved_at": report.approved_at if report else None}
