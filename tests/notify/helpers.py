@@ -1,6 +1,8 @@
 """Helpers for the notifier tests."""
 from __future__ import annotations
 
+from twilio.request_validator import RequestValidator
+
 from app.clock import utcnow
 from app.extensions import db
 from app.notify.sender import Sender
@@ -35,3 +37,15 @@ def drain(sender: Sender, limit: int = 100) -> int:
             break
         total += handled
     return total
+
+
+def signed_post(client, app, path: str, params: dict, *, token: str | None = None, signature: str | None = None):
+    """POST a provider webhook through the test client, signed as Twilio signs (or with the given signature)."""
+    url = f"http://localhost{path}"
+    token = token or app.extensions["noc_notify_settings"].auth_token
+    headers = {}
+    if signature is None:
+        headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(url, params)
+    elif signature:
+        headers["X-Twilio-Signature"] = signature
+    return client.post(path, data=params, headers=headers)
