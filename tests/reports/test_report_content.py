@@ -85,6 +85,10 @@ def notified(app_ctx, client, operator_api, manager_api, gateway, sender):
         assert formal.status_code == 201, formal.json
     _send_and_report(sender, client, gateway, incident_id, "formal", FORMAL_AT, [
         (2, FIRST, "delivered", None), (2, SECOND, "delivered", None), (2, THIRD, "delivered", None)])
+    # What reached the provider: three messages to each working number, nothing to the other two.
+    to = [m["to"] for m in gateway.gateway.messages.values()]
+    assert {phone: to.count(phone) for phone in (FIRST, SECOND, THIRD, INVALID, OPTED_OUT)} == {
+        FIRST: 3, SECOND: 3, THIRD: 3, INVALID: 0, OPTED_OUT: 0}
     return incident_id
 
 
