@@ -17,6 +17,9 @@ from app import create_app
 from app.auth.models import Role
 from app.auth.service import create_user
 from app.extensions import db
+from app.notify.gateway.app import GatewayApp
+from app.notify.gateway.server import RunningGateway
+from app.notify.sender import Sender
 
 POSTGRES_BASE_URL = os.environ.get("NOC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 POSTGRES_REQUIRED = os.environ.get("CI", "").lower() in {"1", "true"} or os.environ.get("NOC_REQUIRE_POSTGRES") == "1"
@@ -170,3 +173,27 @@ def operator_api(api_as):
 @pytest.fixture
 def manager_api(api_as):
     return api_as(Role.duty_manager)
+
+
+# The local SMS gateway on a free port and a sender pointed at it: shared by the notifier
+# tests and the report tests (whose worked incident sends real notices).
+@pytest.fixture
+def gateway(app_ctx):
+    settings = app_ctx.extensions["noc_notify_settings"]
+    running = RunningGateway(GatewayApp(settings.account_sid, settings.auth_token, callbacks=False)).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def sender_settings(app_ctx, gateway):
+    return app_ctx.extensions["noc_notify_settings"].with_(
+        gateway_url=gateway.url, segments_per_second=0, sender_threads=4, batch_size=50,
+        backoff_base_seconds=0, backoff_max_seconds=0, lease_seconds=60)
+
+
+@pytest.fixture
+def sender(app_ctx, sender_settings):
+    running = Sender(app_ctx, sender_settings, name="test-sender")
+    yield running
+    running.pool.shutdown(wait=True)

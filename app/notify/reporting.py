@@ -1,6 +1,6 @@
 """What the analysis report reads from the notifier (see app/reports/providers.py).
 
-Every figure is one GROUP BY over the outbox, whatever the number of subscribers.
+Every figure is a GROUP BY or COUNT over the outbox, whatever the number of subscribers.
 """
 from __future__ import annotations
 
@@ -16,14 +16,23 @@ from app.policy import current_policy
 from app.subscribers.affected import affected_subscriber_ids
 from app.subscribers.models import Subscriber
 
-OPTED_OUT_AT_PROVIDER = "21610"
+# A notice ended by an opt-out: the carrier's "unsubscribed recipient", or the sender's skip of
+# a subscriber who opted out after the notice was queued (app.notify.sender).
+OPTED_OUT_CODES = ("21610", "opted_out")
 
 
-def _opted_out_in_scope(incident: Incident) -> int:
+def _suppressed(incident: Incident, kind: str) -> int:
+    """Subscribers in scope, opted out, to whom no notice of ``kind`` was ever queued.
+
+    Not "everyone opted out now": someone who sent 退订 after a notice reached them, or whom the
+    carrier opted out (21610) on that notice, has a row of that kind and is counted there.
+    """
     ids = affected_subscriber_ids(incident.services, incident.regions, current_policy()).subquery()
+    queued = select(Notice.id).where(Notice.incident_id == incident.id, Notice.kind == kind,
+                                     Notice.subscriber_id == Subscriber.id)
     return db.session.scalar(
         select(func.count()).select_from(Subscriber).join(ids, ids.c.id == Subscriber.id)
-        .where(Subscriber.opted_out_at.is_not(None))
+        .where(Subscriber.opted_out_at.is_not(None), ~queued.exists())
     ) or 0
 
 
@@ -36,18 +45,19 @@ def notice_counts(incident: Incident) -> list[dict]:
     if not rows:
         return []
     mandatory = set(current_policy().data["notices"]["mandatory_kinds"])
-    suppressed = _opted_out_in_scope(incident)
     by_kind: dict[str, dict] = {}
     for kind, status, error_code, count in rows:
-        entry = by_kind.setdefault(kind, {"kind": kind, "sent": 0, "delivered": 0, "failed": 0,
-                                          "opted_out": 0 if kind in mandatory else suppressed})
+        entry = by_kind.get(kind)
+        if entry is None:
+            entry = by_kind[kind] = {"kind": kind, "sent": 0, "delivered": 0, "failed": 0,
+                                     "opted_out": 0 if kind in mandatory else _suppressed(incident, kind)}
         if status in kinds.ACCEPTED_BY_PROVIDER:
             entry["sent"] += count
         if status == kinds.DELIVERED:
             entry["delivered"] += count
         if status in (kinds.FAILED, kinds.UNDELIVERED):
             entry["failed"] += count
-        if error_code == OPTED_OUT_AT_PROVIDER:
+        if error_code in OPTED_OUT_CODES:
             entry["opted_out"] += count
     order = {kind: index for index, kind in enumerate(kinds.LABELS_ZH)}
     return sorted(by_kind.values(), key=lambda entry: order.get(entry["kind"], 99))

@@ -1,4 +1,4 @@
-"""Fixtures for the notifier: subscribers, an incident, and the local gateway on a free port."""
+"""Fixtures for the notifier: subscribers and an incident (the gateway and sender are in tests/conftest.py)."""
 from __future__ import annotations
 
 import pytest
@@ -6,9 +6,6 @@ import pytest
 from app.auth.models import Role
 from app.clock import utcnow
 from app.incidents import service as incidents
-from app.notify.gateway.app import GatewayApp
-from app.notify.gateway.server import RunningGateway
-from app.notify.sender import Sender
 from app.policy import parse_policy
 
 
@@ -36,28 +33,6 @@ def recovered_incident(declare, operator):
         incidents.respond(incident.id, operator, responder="张伟", emergency_response=incident.major)
         return incidents.recover(incident.id, operator, summary="已恢复")
     return _walk
-
-
-@pytest.fixture
-def gateway(app_ctx):
-    settings = app_ctx.extensions["noc_notify_settings"]
-    running = RunningGateway(GatewayApp(settings.account_sid, settings.auth_token, callbacks=False)).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def sender_settings(app_ctx, gateway):
-    return app_ctx.extensions["noc_notify_settings"].with_(
-        gateway_url=gateway.url, segments_per_second=0, sender_threads=4, batch_size=50,
-        backoff_base_seconds=0, backoff_max_seconds=0, lease_seconds=60)
-
-
-@pytest.fixture
-def sender(app_ctx, sender_settings):
-    running = Sender(app_ctx, sender_settings, name="test-sender")
-    yield running
-    running.pool.shutdown(wait=True)
 
 
 @pytest.fixture

@@ -47,3 +47,34 @@ def test_counts_curve_and_satisfaction_come_from_the_outbox(app_ctx, no_outage_n
     db.session.commit()
     result = reporting.satisfaction(incident)
     assert (result["replies"], result["average"], result["distribution"]) == (3, 4.67, {4: 1, 5: 2})
+
+
+def test_opted_out_counts_each_subscriber_once_per_kind_through_the_real_sender(
+        app_ctx, client, declare, operator, gateway, sender):
+    """Regression: "opted out" used to be everyone opted out *now*, added to every kind, plus the
+    21610 refusals again — so a carrier opt-out counted twice, and a subscriber who sent 退订 after
+    receiving the 故障通知 counted as opted out of it. Now, per kind: opted out and never queued,
+    plus the notices the carrier refused (21610) or the sender skipped because of an opt-out."""
+    from app.incidents import service as incidents
+    from app.clock import utcnow
+    from tests.notify.helpers import drain, signed_post
+
+    add_subscribers(["+8613800000001", "+8613800000002", "+8613800021610", "+8613800000077", "+8613800000088"])
+    add_subscribers(["+8613800000099"], opted_out=True)                    # opted out before the incident
+
+    def stop(phone):
+        assert signed_post(client, app_ctx, "/api/v1/webhooks/sms/inbound", {"From": phone, "Body": "退订"}).status_code == 200
+
+    incident = declare()
+    incidents.report(incident.id, operator, fault_type="基站退服", scope_summary="杭州",
+                     estimated_recovery_at=utcnow().replace(year=2099))
+    drain(sender)                        # 故障通知: 4 accepted, the carrier refuses …21610 (and opts it out)
+    stop("+8613800000077")               # 退订 after receiving the 故障通知
+    incidents.respond(incident.id, operator, responder="张伟", emergency_response=False)
+    incident = incidents.recover(incident.id, operator, summary="已恢复")
+    stop("+8613800000088")               # 退订 after the 恢复通知 was queued for them: the sender skips it
+    drain(sender)
+
+    counts = {c["kind"]: c for c in reporting.notice_counts(incident)}
+    assert counts["outage"] == {"kind": "outage", "sent": 4, "delivered": 0, "failed": 1, "opted_out": 2}
+    assert counts["recovery"] == {"kind": "recovery", "sent": 2, "delivered": 0, "failed": 1, "opted_out": 4}

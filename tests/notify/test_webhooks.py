@@ -12,21 +12,10 @@ from app.extensions import db
 from app.notify import kinds
 from app.notify.models import Notice, SatisfactionScore
 from app.subscribers.models import Subscriber
-from tests.notify.helpers import add_subscribers, drain, phones
+from tests.notify.helpers import add_subscribers, drain, phones, signed_post
 
 STATUS = "/api/v1/webhooks/sms/status"
 INBOUND = "/api/v1/webhooks/sms/inbound"
-
-
-def signed_post(client, app, path: str, params: dict, *, token: str | None = None, signature: str | None = None):
-    url = f"http://localhost{path}"
-    token = token or app.extensions["noc_notify_settings"].auth_token
-    headers = {}
-    if signature is None:
-        headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(url, params)
-    elif signature:
-        headers["X-Twilio-Signature"] = signature
-    return client.post(path, data=params, headers=headers)
 
 
 def status(client, app, notice: Notice, value: str, sid: str = "SMabc", **extra):

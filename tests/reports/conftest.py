@@ -1,7 +1,7 @@
-"""A fully worked incident for the report tests, and stand-ins for the notifier (not merged yet).
+"""A fully worked incident for the report tests.
 
-The deadline table and compensation are the real domains: the worked incident's deadlines
-and credits are whatever scheduling and the compensation engine make of it.
+Every domain is the real one: the worked incident's deadlines, credits and notices are
+whatever scheduling, the compensation engine and the notifier make of it.
 """
 from __future__ import annotations
 
@@ -30,12 +30,12 @@ def add_subscriber(phone: str, region: str, services: list[str], fee_fen: int = 
     db.session.commit()
 
 
-@pytest.fixture
-def worked_incident(app_ctx, operator_api, manager_api):
-    """Declared (back-dated), reported late, responded late to emergency, recovered; 3 subscribers hit."""
-    for phone, fee_fen in IN_SCOPE_FEES_FEN.items():
-        add_subscriber(phone, "杭州", ["mobile_data"], fee_fen=fee_fen)
-    add_subscriber("+8613800000009", "宁波", ["mobile_data"])  # outside the scope
+def walk_worked_incident(operator_api, *, after_report=None, after_recovery=None) -> int:
+    """Declared (back-dated), reported late, responded late to emergency, recovered.
+
+    ``after_report`` / ``after_recovery`` (incident id → None) run between the steps: the
+    notices the report and the recovery queue are sent there, at their own frozen times.
+    """
     with freeze_time(DECLARED):
         created = operator_api.post("/incidents", json={
             "title": "杭州城区移动数据业务中断", "description": "西湖区多个基站退服",
@@ -49,6 +49,8 @@ def worked_incident(app_ctx, operator_api, manager_api):
         r = operator_api.post(path + "/report", json={"fault_type": "基站退服", "scope_summary": "杭州西湖区三个基站",
                                                       "estimated_recovery_at": (DETECTED + timedelta(hours=4)).isoformat()})
         assert r.status_code == 200, r.json
+    if after_report:
+        after_report(incident_id)
     with freeze_time(RESPONDED):
         r = operator_api.post(path + "/respond", json={"responder": "张伟", "emergency_response": True})
         assert r.status_code == 200, r.json
@@ -62,30 +64,22 @@ def worked_incident(app_ctx, operator_api, manager_api):
         assert r.status_code == 200, r.json
         r = operator_api.post(path + "/recover", json={"summary": "更换主控板后恢复"})
         assert r.status_code == 200, r.json
+    if after_recovery:
+        after_recovery(incident_id)
     return incident_id
 
 
-@pytest.fixture
-def notifier_stand_ins(monkeypatch):
-    """STAND-INS for the notifier only (not merged yet): what its documented contract will answer.
+def add_in_scope_subscribers() -> None:
+    for phone, fee_fen in IN_SCOPE_FEES_FEN.items():
+        add_subscriber(phone, "杭州", ["mobile_data"], fee_fen=fee_fen)
+    add_subscriber("+8613800000009", "宁波", ["mobile_data"])  # outside the scope
 
-    The deadline table and compensation (totals, rectification items) are NOT replaced: they
-    are the real domains. Remove this fixture when the lead wires app.notify.reporting.
-    """
-    at = RECOVERED
-    monkeypatch.setattr(providers, "notice_counts", lambda incident: [
-        {"kind": "outage", "sent": 3, "delivered": 3, "failed": 0, "opted_out": 0},
-        {"kind": "recovery", "sent": 3, "delivered": 2, "failed": 1, "opted_out": 1},
-        {"kind": "formal", "sent": 2, "delivered": 2, "failed": 0, "opted_out": 1},
-    ])
-    monkeypatch.setattr(providers, "notice_delivery_series", lambda incident: [
-        {"kind": "recovery", "minute": at + timedelta(minutes=1), "delivered": 1},
-        {"kind": "recovery", "minute": at + timedelta(minutes=3), "delivered": 1},
-        {"kind": "formal", "minute": at + timedelta(minutes=50), "delivered": 2},
-    ])
-    monkeypatch.setattr(providers, "satisfaction", lambda incident: {
-        "surveyed": 3, "replies": 2, "average": 4.5, "distribution": {4: 1, 5: 1},
-    })
+
+@pytest.fixture
+def worked_incident(app_ctx, operator_api, manager_api):
+    """The worked incident with 3 subscribers hit; its notices are queued but nobody sends them."""
+    add_in_scope_subscribers()
+    return walk_worked_incident(operator_api)
 
 
 @pytest.fixture
