@@ -144,13 +144,9 @@ class IncidentSchema(Schema):
         return NextDeadlineSchema().dump(upcoming) if upcoming else None
 
     def _reportable(self, incident):
-        from app.clock import utcnow
-        from app.incidents.grading import is_regulator_reportable, outage_minutes
-        from app.incidents.service import affected_count
-        from app.policy import current_policy
+        from app.incidents.service import regulator_reportable
 
-        end = incident.recovered_at or incident.cancelled_at or utcnow()
-        return is_regulator_reportable(affected_count(incident), outage_minutes(incident.detected_at, end), current_policy())
+        return regulator_reportable(incident)
 
 
 class TimelineEventSchema(Schema):

@@ -18,7 +18,7 @@ from app.errors import InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import signals, timeline
 from app.incidents.causes import CAUSES
-from app.incidents.grading import outage_minutes, propose_level
+from app.incidents.grading import is_regulator_reportable, outage_minutes, propose_level
 from app.incidents.models import Incident, Responsibility, Status
 from app.incidents.numbering import next_incident_number
 from app.models import record_policy_version
@@ -85,12 +85,28 @@ def affected_count(incident: Incident, policy: Policy | None = None) -> int:
     return count_affected(incident.services, incident.regions, policy or current_policy())
 
 
+def outage_end(incident: Incident) -> datetime:
+    """When the interruption ended: recovery, cancellation, or (still open) now."""
+    return incident.recovered_at or incident.cancelled_at or utcnow()
+
+
+def outage_minutes_so_far(incident: Incident) -> int:
+    return outage_minutes(incident.detected_at, outage_end(incident))
+
+
 def user_minutes(incident: Incident, policy: Policy | None = None) -> int:
     """受影响用户数 × 中断分钟: live while open, fixed at recovery."""
     if incident.user_minutes_at_recovery is not None:
         return incident.user_minutes_at_recovery
-    end = incident.cancelled_at or utcnow()
-    return affected_count(incident, policy) * outage_minutes(incident.detected_at, end)
+    return affected_count(incident, policy) * outage_minutes_so_far(incident)
+
+
+def regulator_reportable(incident: Incident, policy: Policy | None = None, *, affected: int | None = None) -> bool:
+    """Past the policy's regulator line (RULES §2); pass ``affected`` when already counted."""
+    policy = policy or current_policy()
+    if affected is None:
+        affected = affected_count(incident, policy)
+    return is_regulator_reportable(affected, outage_minutes_so_far(incident), policy)
 
 
 def declare(actor: User, *, title: str, services: list[str], regions: list[str], description: str = "",

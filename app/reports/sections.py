@@ -10,11 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.clock import utcnow
 from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES
-from app.incidents.grading import is_regulator_reportable, outage_minutes
 from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Incident, Status, TimelineEvent
-from app.incidents.service import affected_count, timeline_of, user_minutes
+from app.incidents.service import (
+    affected_count,
+    outage_minutes_so_far,
+    regulator_reportable,
+    timeline_of,
+    user_minutes,
+)
 from app.policy import Policy
 from app.reports import charts, compliance, providers
 from app.reports.formatting import duration, local_time, thousands, user_hours, yuan
@@ -56,11 +60,6 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
-def _outage_minutes(incident: Incident) -> int:
-    end = incident.recovered_at or incident.cancelled_at or utcnow()
-    return outage_minutes(incident.detected_at, end)
-
-
 def overview(incident: Incident, policy: Policy) -> Section:
     zone = policy.zone
     affected = affected_count(incident, policy)
@@ -90,8 +89,8 @@ def overview(incident: Incident, policy: Policy) -> Section:
         "affected_subscribers_text": thousands(affected),
         "user_minutes": minutes,
         "user_minutes_text": thousands(minutes),
-        "outage_minutes": _outage_minutes(incident),
-        "outage_text": duration(_outage_minutes(incident)),
+        "outage_minutes": outage_minutes_so_far(incident),
+        "outage_text": duration(outage_minutes_so_far(incident)),
         "responder": incident.responder,
         "key_times": [{"label_zh": zh, "label_en": en, "at": at.isoformat() if at else None,
                        "local": local_time(at, zone)} for zh, en, at in times if at is not None],
@@ -138,7 +137,7 @@ def cause(incident: Incident, policy: Policy) -> Section:
 def scope(incident: Incident, policy: Policy) -> Section:
     affected = affected_count(incident, policy)
     minutes = user_minutes(incident, policy)
-    outage = _outage_minutes(incident)
+    outage = outage_minutes_so_far(incident)
     return Section("scope", "影响范围", "Scope and impact", data={
         "services": list(incident.services),
         "regions": list(incident.regions),
@@ -151,7 +150,7 @@ def scope(incident: Incident, policy: Policy) -> Section:
         "user_minutes_text": thousands(minutes),
         "user_hours_text": user_hours(minutes),
         "fixed_at_recovery": incident.user_minutes_at_recovery is not None,
-        "regulator_reportable": is_regulator_reportable(affected, outage, policy),
+        "regulator_reportable": regulator_reportable(incident, policy, affected=affected),
     })
 
 

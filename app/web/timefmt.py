@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from app.clock import utcnow
 from app.policy import current_policy
 
 DISPLAY_FORMAT = "%Y-%m-%d %H:%M"
@@ -49,5 +48,3 @@ def duration_text(minutes: int) -> str:
     return f"{mins}分"
 
 
-def elapsed_minutes(since: datetime, until: datetime | None = None) -> int:
-    return max(0, int(((until or utcnow()) - since).total_seconds() // 60))

@@ -13,11 +13,10 @@ from werkzeug.exceptions import Forbidden
 
 from app.auth.models import ROLE_LABELS_ZH, Role
 from app.auth.service import user_for_password
-from app.clock import utcnow
 from app.errors import DomainError, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
 from app.compensation import ledger
-from app.incidents import grading, schemas, service
+from app.incidents import schemas, service
 from app.notify import service as notify_service
 from app.reports import generator as report_generator
 from app.reports import render as report_render
@@ -191,8 +190,7 @@ def board():
 
 def _elapsed(incident: Incident) -> str:
     """Time since detection; fixed at recovery or cancellation."""
-    end = incident.recovered_at or incident.cancelled_at
-    return timefmt.duration_text(timefmt.elapsed_minutes(incident.detected_at, end))
+    return timefmt.duration_text(service.outage_minutes_so_far(incident))
 
 
 # --- declaring -----------------------------------------------------------------------------
@@ -269,7 +267,7 @@ def _detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, st
         open_form=next(iter(bound), None) if bound else None, timeline=timeline,
         kind_labels=TIMELINE_KIND_LABELS_ZH, elapsed=_elapsed(incident),
         affected=affected, user_minutes=service.user_minutes(incident),
-        regulator_reportable=_regulator_reportable(incident, affected),
+        regulator_reportable=service.regulator_reportable(incident, affected=affected),
         closure_blockers=service.closure_blockers(incident) if incident.status == Status.recovered.value else [],
         cause_labels=CAUSES, category_labels=CATEGORY_LABELS_ZH, default_parties=DEFAULT_PARTY_ZH,
         deadlines=panels.deadlines_panel(incident), notices=panels.notices_panel(incident, g.current_user),
@@ -277,11 +275,6 @@ def _detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, st
         sms_preview=panels.sms_preview(incident.id, "") if "update" in actions else None,
         compensation=panels.compensation_panel(incident), report=panels.report_panel(incident),
     ), status
-
-
-def _regulator_reportable(incident: Incident, affected: int) -> bool:
-    end = incident.recovered_at or incident.cancelled_at or utcnow()
-    return grading.is_regulator_reportable(affected, grading.outage_minutes(incident.detected_at, end), current_policy())
 
 
 def _blank_form(name: str, incident: Incident) -> FlaskForm:
