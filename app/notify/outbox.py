@@ -25,20 +25,10 @@ from app.notify.models import Notice, NoticeBatch, NoticeText
 from app.notify.templates import LANGUAGES, count_segments, local_time, render
 from app.policy import Policy, current_policy
 from app.subscribers.affected import affected_subscriber_ids
+from app.service_names import service_name
 from app.subscribers.models import Subscriber
 
 log = logging.getLogger(__name__)
-
-SERVICE_LABELS_ZH = {
-    "mobile_data": "移动数据", "mobile_voice": "移动语音", "core_network": "核心网", "broadband": "宽带",
-    "sms": "短信", "iptv": "IPTV", "fixed_voice": "固定电话", "全业务": "全部业务",
-}
-
-SERVICE_LABELS_EN = {
-    "mobile_data": "mobile data", "mobile_voice": "mobile voice", "core_network": "core network",
-    "broadband": "broadband", "sms": "SMS", "iptv": "IPTV", "fixed_voice": "fixed line", "全业务": "all services",
-}
-
 
 def incident_context(incident: Incident, policy: Policy) -> dict:
     """The placeholders every template may use (RULES §6)."""
@@ -46,8 +36,8 @@ def incident_context(incident: Incident, policy: Policy) -> dict:
     return {
         "number": incident.number,
         "title": incident.title,
-        "services": "、".join(SERVICE_LABELS_ZH.get(s, s) for s in incident.services),
-        "services_en": ", ".join(SERVICE_LABELS_EN.get(s, s) for s in incident.services),
+        "services": "、".join(service_name(s) for s in incident.services),
+        "services_en": ", ".join(service_name(s, "en") for s in incident.services),
         "regions": "、".join(incident.regions),
         "detected_at": local_time(incident.detected_at, zone),
         "recovered_at": local_time(incident.recovered_at, zone),

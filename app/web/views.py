@@ -26,7 +26,8 @@ from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES, DEFAULT_PARTY_ZH
 from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Incident, Status
 from app.pagination import paginate
 from app.policy import current_policy
-from app.web import forms, grade_preview, labels, lifecycle, messages, panels, timefmt
+from app.service_names import service_name
+from app.web import forms, grade_preview, lifecycle, messages, panels, timefmt
 from app.web.csrf import csrf
 from app.web.session_auth import load_session_user, log_in, log_out, safe_next_url
 
@@ -93,7 +94,7 @@ def _page_context() -> dict[str, Any]:
 
 @bp.app_template_filter("service_label")
 def _service_label_filter(code: str) -> str:
-    return labels.service_label(code)
+    return service_name(code)
 
 
 @bp.app_template_filter("localtime")
