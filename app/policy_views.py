@@ -5,6 +5,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from app.api_blueprint import api_blueprint
+from app.auth.permissions import requires
 from app.policy import current_policy
 
 blp = api_blueprint("policy", __name__, url_prefix="/policy", description="运营策略（时限、定级阈值、补偿规则）")
@@ -26,6 +27,7 @@ class PolicyDocumentSchema(Schema):
 
 @blp.route("")
 class ActivePolicy(MethodView):
+    @requires("view_policy")
     @blp.response(200, PolicyDocumentSchema)
     def get(self):
         return current_policy().as_public_dict()

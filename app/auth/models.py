@@ -15,6 +15,8 @@ class Role(str, enum.Enum):
     duty_manager = "duty_manager"
     reviewer = "reviewer"
     admin = "admin"
+    agent = "agent"              # customer-service staff handling complaints (客服)
+    integration = "integration"  # machines: alarm sources posting alerts
 
 
 ROLE_LABELS_ZH = {
@@ -22,6 +24,8 @@ ROLE_LABELS_ZH = {
     Role.duty_manager: "值班经理",
     Role.reviewer: "审核人",
     Role.admin: "管理员",
+    Role.agent: "客服坐席",
+    Role.integration: "系统集成",
 }
 
 

@@ -5,8 +5,8 @@ from flask import Response, stream_with_context
 from flask.views import MethodView
 
 from app.api_blueprint import api_blueprint
-from app.auth.access import current_user, roles_required
-from app.auth.models import Role
+from app.auth.access import current_user
+from app.auth.permissions import requires
 from app.compensation import accountability, ledger
 from app.compensation.money import yuan_to_fen
 from app.compensation.schemas import (
@@ -24,11 +24,10 @@ from app.pagination import PageQuerySchema
 
 blp = api_blueprint("compensation", __name__, description="补偿、责任通报与整改")
 
-AGENTS = (Role.operator, Role.duty_manager)
-MANAGERS = (Role.duty_manager,)
 
 
 @blp.route("/incidents/<int:incident_id>/compensation")
+@requires("view_compensation")
 @blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, CompensationSchema)
 def compensation(args, incident_id):
@@ -37,6 +36,7 @@ def compensation(args, incident_id):
 
 
 @blp.route("/incidents/<int:incident_id>/compensation.csv")
+@requires("view_compensation")
 @blp.response(200, content_type="text/csv")
 def compensation_csv(incident_id):
     """The final ledger for the billing system, streamed (UTF-8 with BOM); 409 before closure."""
@@ -46,6 +46,7 @@ def compensation_csv(incident_id):
 
 
 @blp.route("/compensation/<int:entry_id>")
+@requires("view_compensation")
 @blp.response(200, EntrySchema)
 def entry(entry_id):
     """One ledger entry: its inputs, every version and which one is current."""
@@ -53,7 +54,7 @@ def entry(entry_id):
 
 
 @blp.route("/compensation/<int:entry_id>/dispute", methods=["POST"])
-@roles_required(*AGENTS)
+@requires("dispute_compensation")
 @blp.arguments(DisputeSchema)
 @blp.response(201, EntrySchema)
 def dispute(data, entry_id):
@@ -65,7 +66,7 @@ def dispute(data, entry_id):
 
 
 @blp.route("/compensation/<int:entry_id>/approve", methods=["POST"])
-@roles_required(*MANAGERS)
+@requires("approve_compensation")
 @blp.arguments(DecisionSchema)
 @blp.response(200, EntrySchema)
 def approve(data, entry_id):
@@ -74,7 +75,7 @@ def approve(data, entry_id):
 
 
 @blp.route("/compensation/<int:entry_id>/reject", methods=["POST"])
-@roles_required(*MANAGERS)
+@requires("reject_compensation")
 @blp.arguments(DecisionSchema)
 @blp.response(200, EntrySchema)
 def reject(data, entry_id):
@@ -83,7 +84,7 @@ def reject(data, entry_id):
 
 
 @blp.route("/incidents/<int:incident_id>/responsibility/notice", methods=["POST"])
-@roles_required(*AGENTS)
+@requires("notify_responsibility")
 @blp.arguments(ResponsibilityNoticeSchema)
 @blp.response(201, TimelineEventOutSchema)
 def responsibility_notice(data, incident_id):
@@ -93,12 +94,13 @@ def responsibility_notice(data, incident_id):
 
 @blp.route("/incidents/<int:incident_id>/rectifications")
 class Rectifications(MethodView):
+    @requires("view_compensation")
     @blp.response(200, RectificationSchema(many=True))
     def get(self, incident_id):
         """The incident's rectification items (整改), by due date, with completion and overdue flags."""
         return accountability.list_rectifications(incident_id)
 
-    @roles_required(*AGENTS)
+    @requires("manage_rectifications")
     @blp.arguments(RectificationCreateSchema)
     @blp.response(201, RectificationSchema)
     def post(self, data, incident_id):
@@ -107,7 +109,7 @@ class Rectifications(MethodView):
 
 
 @blp.route("/incidents/<int:incident_id>/rectifications/<int:item_id>", methods=["PATCH"])
-@roles_required(*AGENTS)
+@requires("manage_rectifications")
 @blp.arguments(RectificationPatchSchema)
 @blp.response(200, RectificationSchema)
 def update_rectification(data, incident_id, item_id):

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from app.api_blueprint import api_blueprint
-from app.auth.access import current_user, roles_required
-from app.auth.models import Role
+from app.auth.access import current_user
+from app.auth.permissions import requires
 from app.incidents import service
 from app.incidents.schemas import (
     CancelSchema,
@@ -24,8 +24,6 @@ from app.pagination import PageQuerySchema, page_envelope_schema, paginate
 
 blp = api_blueprint("incidents", __name__, url_prefix="/incidents", description="故障单：登记、上报、响应、恢复、闭环")
 
-OPERATORS = (Role.operator, Role.duty_manager)
-MANAGERS = (Role.duty_manager,)
 # The list leaves out the live impact figures: each is a count over every affected subscriber.
 LIVE_IMPACT_FIELDS = ("affected_subscribers", "user_minutes", "regulator_reportable")
 
@@ -44,6 +42,7 @@ class IncidentListQuery(IncidentListQuerySchema, PageQuerySchema):
 
 @blp.route("")
 class Incidents(MethodView):
+    @requires("view_incidents")
     @blp.arguments(IncidentListQuery, location="query")
     @blp.response(200, IncidentPageSchema)
     def get(self, args):
@@ -51,7 +50,7 @@ class Incidents(MethodView):
         page, per_page = args.pop("page"), args.pop("per_page")
         return paginate(service.list_incidents(**args), page, per_page)
 
-    @roles_required(*OPERATORS)
+    @requires("declare")
     @blp.arguments(IncidentCreateSchema)
     @blp.response(201, IncidentSchema)
     def post(self, data):
@@ -61,13 +60,14 @@ class Incidents(MethodView):
 
 @blp.route("/<int:incident_id>")
 class IncidentDetail(MethodView):
+    @requires("view_incidents")
     @blp.response(200, IncidentSchema)
     def get(self, incident_id):
         return service.get_incident(incident_id)
 
 
 @blp.route("/<int:incident_id>/report", methods=["POST"])
-@roles_required(*OPERATORS)
+@requires("report")
 @blp.arguments(ReportSchema)
 @blp.response(200, IncidentSchema)
 def report(data, incident_id):
@@ -77,7 +77,7 @@ def report(data, incident_id):
 
 
 @blp.route("/<int:incident_id>/respond", methods=["POST"])
-@roles_required(*OPERATORS)
+@requires("respond")
 @blp.arguments(RespondSchema)
 @blp.response(200, IncidentSchema)
 def respond(data, incident_id):
@@ -86,7 +86,7 @@ def respond(data, incident_id):
 
 
 @blp.route("/<int:incident_id>/updates", methods=["POST"])
-@roles_required(*OPERATORS)
+@requires("post_update")
 @blp.arguments(ProgressUpdateSchema)
 @blp.response(201, TimelineEventSchema)
 def post_update(data, incident_id):
@@ -95,7 +95,7 @@ def post_update(data, incident_id):
 
 
 @blp.route("/<int:incident_id>/regrade", methods=["POST"])
-@roles_required(*MANAGERS)
+@requires("regrade")
 @blp.arguments(RegradeSchema)
 @blp.response(200, IncidentSchema)
 def regrade(data, incident_id):
@@ -104,7 +104,7 @@ def regrade(data, incident_id):
 
 
 @blp.route("/<int:incident_id>/responsibility", methods=["PUT"])
-@roles_required(*OPERATORS)
+@requires("set_responsibility")
 @blp.arguments(ResponsibilityEntrySchema(many=True))
 @blp.response(200, IncidentSchema)
 def set_responsibility(entries, incident_id):
@@ -114,7 +114,7 @@ def set_responsibility(entries, incident_id):
 
 
 @blp.route("/<int:incident_id>/recover", methods=["POST"])
-@roles_required(*OPERATORS)
+@requires("recover")
 @blp.arguments(RecoverSchema)
 @blp.response(200, IncidentSchema)
 def recover(data, incident_id):
@@ -123,7 +123,7 @@ def recover(data, incident_id):
 
 
 @blp.route("/<int:incident_id>/close", methods=["POST"])
-@roles_required(*MANAGERS)
+@requires("close")
 @blp.response(200, IncidentSchema)
 def close(incident_id):
     """Close the loop (闭环); 409 lists what is missing."""
@@ -131,7 +131,7 @@ def close(incident_id):
 
 
 @blp.route("/<int:incident_id>/cancel", methods=["POST"])
-@roles_required(*MANAGERS)
+@requires("cancel")
 @blp.arguments(CancelSchema)
 @blp.response(200, IncidentSchema)
 def cancel(data, incident_id):
@@ -140,6 +140,7 @@ def cancel(data, incident_id):
 
 
 @blp.route("/<int:incident_id>/timeline")
+@requires("view_incidents")
 @blp.response(200, TimelineEventSchema(many=True))
 def incident_timeline(incident_id):
     """Every event, oldest first, with actor and time."""

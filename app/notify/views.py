@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from app.api_blueprint import api_blueprint
-from app.auth.access import roles_required
-from app.auth.models import Role
+from app.auth.permissions import requires
 from app.incidents.service import get_incident
 from app.notify import service
 from app.notify.schemas import (
@@ -18,10 +17,10 @@ from app.pagination import paginate
 
 blp = api_blueprint("notices", __name__, description="用户通知：发送进度、手动通知、模板预览")
 
-OPERATORS = (Role.operator, Role.duty_manager)
 
 
 @blp.route("/incidents/<int:incident_id>/notifications")
+@requires("view_notices")
 @blp.arguments(NotificationQuerySchema, location="query")
 @blp.response(200, NotificationsSchema)
 def notifications(args, incident_id):
@@ -35,7 +34,7 @@ def notifications(args, incident_id):
 
 
 @blp.route("/incidents/<int:incident_id>/notices", methods=["POST"])
-@roles_required(*OPERATORS)
+@requires("queue_notice")
 @blp.arguments(QueueNoticeSchema)
 @blp.response(201, QueuedSchema)
 def queue_notice(data, incident_id):
@@ -44,6 +43,7 @@ def queue_notice(data, incident_id):
 
 
 @blp.route("/notices/preview", methods=["POST"])
+@requires("preview_notice")
 @blp.arguments(PreviewRequestSchema)
 @blp.response(200, PreviewSchema)
 def preview(data):

@@ -7,8 +7,8 @@ from flask import Response, jsonify
 from flask.views import MethodView
 
 from app.api_blueprint import api_blueprint
-from app.auth.access import current_user, roles_required
-from app.auth.models import Role
+from app.auth.access import current_user
+from app.auth.permissions import requires
 from app.clock import utcnow
 from app.incidents.service import get_incident
 from app.policy import current_policy
@@ -23,9 +23,6 @@ from app.reports.schemas import (
 
 blp = api_blueprint("reports", __name__, description="故障分析报告与故障回顾 (analysis report and review)")
 
-EDITORS = (Role.reviewer,)                       # RULES §7: "edited by a reviewer"
-SUBMITTERS = (Role.reviewer, Role.duty_manager)  # the duty manager answers to the dispatch center
-APPROVERS = (Role.reviewer,)
 MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8", "pdf": "application/pdf"}
 
 
@@ -45,6 +42,7 @@ def _download(body, fmt: str, number: str) -> Response:
 
 @blp.route("/incidents/<int:incident_id>/analysis-report")
 class AnalysisReport(MethodView):
+    @requires("view_analysis_report")
     @blp.arguments(ReportQuerySchema, location="query")
     @blp.alt_response(200, description="format=html|md|pdf: the report as that file")
     @blp.alt_response(503, description="format=pdf where WeasyPrint or its system libraries are missing")
@@ -68,7 +66,7 @@ class AnalysisReport(MethodView):
             return body, 503
         return _download(pdf, fmt, doc.number)
 
-    @roles_required(*EDITORS)
+    @requires("edit_analysis_report")
     @blp.arguments(ReportEditSchema)
     @blp.response(200, ReportVersionSchema)
     def put(self, data, incident_id):
@@ -78,6 +76,7 @@ class AnalysisReport(MethodView):
 
 
 @blp.route("/incidents/<int:incident_id>/analysis-report/versions")
+@requires("view_analysis_report")
 @blp.response(200, ReportVersionSchema(many=True))
 def report_versions(incident_id):
     """Every edit of the free-text sections, oldest first."""
@@ -85,7 +84,7 @@ def report_versions(incident_id):
 
 
 @blp.route("/incidents/<int:incident_id>/analysis-report/submit", methods=["POST"])
-@roles_required(*SUBMITTERS)
+@requires("submit_analysis_report")
 @blp.response(200, ReportStateSchema)
 def submit(incident_id):
     """Submit to the dispatch center (meets the analysis_report deadline); freezes the text."""
@@ -93,7 +92,7 @@ def submit(incident_id):
 
 
 @blp.route("/incidents/<int:incident_id>/analysis-report/approve", methods=["POST"])
-@roles_required(*APPROVERS)
+@requires("approve_analysis_report")
 @blp.response(200, ReportStateSchema)
 def approve(incident_id):
     """A reviewer approves the submitted report."""
@@ -101,6 +100,7 @@ def approve(incident_id):
 
 
 @blp.route("/reports/summary")
+@requires("view_analysis_report")
 @blp.arguments(SummaryQuerySchema, location="query")
 @blp.alt_response(200, description="format=html: the same figures as a page with charts")
 def review_summary(args):

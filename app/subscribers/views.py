@@ -5,8 +5,7 @@ from flask import request
 from flask_smorest import abort
 
 from app.api_blueprint import api_blueprint
-from app.auth.access import roles_required
-from app.auth.models import Role
+from app.auth.permissions import requires
 from app.incidents.service import get_incident
 from app.pagination import PageQuerySchema
 from app.subscribers import csv_import, service
@@ -14,11 +13,10 @@ from app.subscribers.schemas import AffectedSchema, ImportResultSchema, Subscrib
 
 blp = api_blueprint("subscribers", __name__, description="用户：登记、批量导入、受影响用户")
 
-OPERATORS = (Role.operator, Role.duty_manager)
 
 
 @blp.route("/subscribers", methods=["POST"])
-@roles_required(*OPERATORS)
+@requires("manage_subscribers")
 @blp.arguments(SubscriberCreateSchema)
 @blp.response(201, SubscriberSchema)
 def create_subscriber(data):
@@ -28,7 +26,7 @@ def create_subscriber(data):
 
 
 @blp.route("/subscribers/import", methods=["POST"])
-@roles_required(*OPERATORS)
+@requires("manage_subscribers")
 @blp.response(200, ImportResultSchema)
 def import_subscribers():
     """CSV upload (multipart field ``file``, or the CSV as the request body): phone,name,region,services,monthly_fee,language."""
@@ -43,6 +41,7 @@ def import_subscribers():
 
 
 @blp.route("/incidents/<int:incident_id>/affected")
+@requires("view_subscribers")
 @blp.arguments(PageQuerySchema, location="query")
 @blp.response(200, AffectedSchema)
 def affected(args, incident_id):

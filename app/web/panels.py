@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.auth import permissions
 from app.auth.models import User
 from app.clock import utcnow
 from app.compensation import accountability, ledger
@@ -16,7 +17,6 @@ from app.errors import TransitionNotAllowed
 from app.incidents.models import Incident, Status
 from app.notify import kinds as notice_kinds
 from app.notify import service as notify_service
-from app.notify import views as notify_views
 from app.phones import mask
 from app.policy import current_policy
 from app.reports import service as report_service
@@ -31,8 +31,6 @@ NOTICE_STATUS_LABELS_ZH = {
     notice_kinds.FAILED: "失败",
 }
 NOTICE_STATUS_ORDER = tuple(NOTICE_STATUS_LABELS_ZH)
-# The API's own role list for queuing a notice by hand: the console gates the same people.
-NOTICE_QUEUE_ROLES = frozenset(notify_views.queue_notice._roles_allowed)
 COMPENSATION_FIRST_ROWS = 5
 REPORT_FORMATS = {"html": "HTML", "md": "Markdown", "pdf": "PDF"}
 # The progress-update SMS shown before anything is typed, so the template's own length counts.
@@ -92,7 +90,7 @@ def notices_panel(incident: Incident, user: User) -> dict[str, Any]:
     return {
         "rows": rows, "statuses": statuses, "status_labels": NOTICE_STATUS_LABELS_ZH,
         "batches": summary["notices"], "formal_queued": formal_queued,
-        "formal_form_shown": bool(formal_due and not formal_queued and user.role in NOTICE_QUEUE_ROLES),
+        "formal_form_shown": bool(formal_due and not formal_queued and permissions.may(user, "queue_notice")),
         "formal_owed": bool(formal_due and not formal_queued),
     }
 

@@ -21,7 +21,7 @@ def load_session_user() -> User | None:
     if user is None or not user.active:
         session.clear()
         return None
-    # The same attribute the API's access checks read, so roles_required() works here too.
+    # The same attribute the API sets, so permissions.requires() works here too.
     g.current_user = user
     return user
 

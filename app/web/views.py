@@ -12,6 +12,7 @@ from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import Forbidden
 
 from app.auth.models import ROLE_LABELS_ZH, Role
+from app.auth.permissions import requires
 from app.auth.service import user_for_password
 from app.errors import DomainError, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
@@ -169,6 +170,7 @@ def logout():
 # --- the board -----------------------------------------------------------------------------
 
 @bp.get("/incidents")
+@requires("view_incidents")
 def board():
     filters = forms.BoardFilterForm(request.args)
     criteria: dict[str, Any] = {}
@@ -197,6 +199,7 @@ def _elapsed(incident: Incident) -> str:
 # --- declaring -----------------------------------------------------------------------------
 
 @bp.get("/incidents/grade-preview")
+@requires("declare")
 def grade_preview_json():
     """The grade the service would propose for this scope (for the declare form's live hint)."""
     services = forms.split_list(request.args.get("services"))
@@ -205,7 +208,7 @@ def grade_preview_json():
 
 
 @bp.route("/incidents/new", methods=["GET", "POST"])
-@lifecycle.roles_gate(lifecycle.DECLARE_ROLES)
+@requires("declare")
 def declare():
     form = forms.DeclareForm()
     proposal = None
@@ -251,6 +254,7 @@ def _declare_payload(form: forms.DeclareForm, services: list[str], regions: list
 # --- one incident --------------------------------------------------------------------------
 
 @bp.get("/incidents/<int:incident_id>")
+@requires("view_incidents")
 def incident_detail(incident_id: int):
     return _detail_page(incident_id)
 
@@ -316,7 +320,7 @@ def _actor():
 
 
 @bp.post("/incidents/<int:incident_id>/report")
-@lifecycle.roles_gate(lifecycle.ACTIONS["report"].roles)
+@requires("report")
 def report(incident_id: int):
     def build(form):
         payload = {"fault_type": form.fault_type.data.strip(), "scope_summary": form.scope_summary.data.strip()}
@@ -332,7 +336,7 @@ def report(incident_id: int):
 
 
 @bp.post("/incidents/<int:incident_id>/respond")
-@lifecycle.roles_gate(lifecycle.ACTIONS["respond"].roles)
+@requires("respond")
 def respond(incident_id: int):
     def build(form):
         return _load(schemas.RespondSchema(), {"responder": form.responder.data.strip(),
@@ -346,7 +350,7 @@ def respond(incident_id: int):
 
 
 @bp.post("/incidents/<int:incident_id>/updates")
-@lifecycle.roles_gate(lifecycle.ACTIONS["update"].roles)
+@requires("post_update")
 def post_update(incident_id: int):
     def build(form):
         return _load(schemas.ProgressUpdateSchema(), {"message": form.message.data.strip(),
@@ -360,7 +364,7 @@ def post_update(incident_id: int):
 
 
 @bp.post("/incidents/<int:incident_id>/regrade")
-@lifecycle.roles_gate(lifecycle.ACTIONS["regrade"].roles)
+@requires("regrade")
 def regrade(incident_id: int):
     def build(form):
         payload: dict[str, Any] = {"level": int(form.level.data), "reason": form.reason.data.strip()}
@@ -377,7 +381,7 @@ def regrade(incident_id: int):
 
 
 @bp.post("/incidents/<int:incident_id>/responsibility")
-@lifecycle.roles_gate(lifecycle.ACTIONS["responsibility"].roles)
+@requires("set_responsibility")
 def set_responsibility(incident_id: int):
     def build(form):
         rows = [row.form for row in form.entries if not row.form.is_blank()]
@@ -401,7 +405,7 @@ def set_responsibility(incident_id: int):
 
 
 @bp.post("/incidents/<int:incident_id>/recover")
-@lifecycle.roles_gate(lifecycle.ACTIONS["recover"].roles)
+@requires("recover")
 def recover(incident_id: int):
     def build(form):
         payload = {"summary": form.summary.data.strip()}
@@ -416,7 +420,7 @@ def recover(incident_id: int):
 
 
 @bp.post("/incidents/<int:incident_id>/cancel")
-@lifecycle.roles_gate(lifecycle.ACTIONS["cancel"].roles)
+@requires("cancel")
 def cancel(incident_id: int):
     def build(form):
         return _load(schemas.CancelSchema(), {"reason": form.reason.data.strip()}, form)
@@ -429,7 +433,7 @@ def cancel(incident_id: int):
 
 
 @bp.post("/incidents/<int:incident_id>/close")
-@lifecycle.roles_gate(lifecycle.ACTIONS["close"].roles)
+@requires("close")
 def close(incident_id: int):
     def call(_):
         service.close(incident_id, _actor())
@@ -441,6 +445,7 @@ def close(incident_id: int):
 # --- the other domains' panels: notices, compensation, the analysis report ------------------
 
 @bp.post("/incidents/<int:incident_id>/sms-preview")
+@requires("preview_notice")
 def sms_preview(incident_id: int):
     """The progress-update SMS text and segment count for the update form's live preview (JSON)."""
     message = request.form.get("message", "")
@@ -450,7 +455,7 @@ def sms_preview(incident_id: int):
 
 
 @bp.post("/incidents/<int:incident_id>/notices/formal")
-@lifecycle.roles_gate(panels.NOTICE_QUEUE_ROLES)
+@requires("queue_notice")
 def queue_formal_notice(incident_id: int):
     """正式通知 of a recovered major incident, with the operator's explanation (POST …/notices kind=formal)."""
     form = forms.FormalNoticeForm(prefix="formal")
@@ -463,6 +468,7 @@ def queue_formal_notice(incident_id: int):
 
 
 @bp.get("/incidents/<int:incident_id>/compensation.csv")
+@requires("view_compensation")
 def compensation_csv(incident_id: int):
     """The same billing CSV the API serves (final ledger only; refused before closure)."""
     incident, chunks = ledger.billing_csv(incident_id)
@@ -474,6 +480,7 @@ REPORT_MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charse
 
 
 @bp.get("/incidents/<int:incident_id>/analysis-report.<fmt>")
+@requires("view_analysis_report")
 def analysis_report(incident_id: int, fmt: str):
     """The 故障分析报告 as HTML, Markdown or PDF, generated by the reports domain."""
     if fmt not in REPORT_MEDIA:
