@@ -89,10 +89,10 @@ def compensation_of(incident_id: int) -> dict:
     if incident.status == Status.cancelled.value:
         raise TransitionNotAllowed("compensation", incident.status,
                                    "误报撤销的故障不产生补偿 (a cancelled false alarm has no compensation)")
-    record = engine.finalised_record(incident.id)
-    if record is not None:
+    final = engine.final_ledger(incident.id)
+    if final is not None:
         rows = final_rows(incident.id)
-        header = {"final": True, **{k: record[k] for k in HEADER_FIELDS}}
+        header = {"final": True, **{k: getattr(final, k) for k in HEADER_FIELDS}}
     else:
         terms, preview = engine.preview(incident, current_policy())
         rows = preview.order_by(None).order_by(preview.selected_columns.subscriber_id)
