@@ -148,7 +148,7 @@ class Sender:
         ids = self._claim_notices(token, limit)
         if not ids:
             return 0
-        outgoing = self._load_notices(ids, token)
+        outgoing = self._load_notices(token)
         outcomes = self._send_all(outgoing, parallel)
         self._record_notices(outcomes, token)
         return len(ids)
@@ -173,7 +173,7 @@ class Sender:
         db.session.commit()
         return ids
 
-    def _load_notices(self, ids: list[int], token: str) -> list[Outgoing]:
+    def _load_notices(self, token: str) -> list[Outgoing]:
         default_language = self.app.extensions["noc_policy"].data["notices"]["default_language"]
         own, default = aliased(NoticeText), aliased(NoticeText)
         rows = db.session.execute(

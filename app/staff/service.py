@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Integer, Select, String, cast, literal, select, text, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import Role, User
 from app.clock import utcnow
@@ -20,6 +19,7 @@ from app.db_types import UTCDateTime
 from app.extensions import db
 from app.incidents.models import Incident
 from app.phones import mask
+from app.sql import dialect_insert
 from app.staff.models import StaffAlert
 
 log = logging.getLogger(__name__)
@@ -37,12 +37,10 @@ def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: s
 
     Returns how many alerts were newly queued (0 when this alert was already raised).
     """
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     queued = 0
     now = utcnow()
     for user in on_call_duty_managers():
-        statement = insert(StaffAlert.__table__).values(
+        statement = dialect_insert(StaffAlert.__table__).values(
             dedupe_key=f"{dedupe_key}:u{user.id}", user_id=user.id, incident_id=incident.id if incident else None,
             kind=kind, message=message, created_at=now, status="queued", attempts=0,
         ).on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -62,15 +60,13 @@ def alert_on_call_duty_managers_from_select(alerts: Select) -> int:
     few statements, not 70,000. Returns how many alerts were newly queued.
     """
     source = alerts.subquery()
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = (
         select(source.c.dedupe_key + ":u" + cast(User.id, String), User.id, source.c.incident_id, source.c.kind,
                source.c.message, literal(utcnow(), UTCDateTime()), literal("queued", String()), literal(0, Integer()))
         .select_from(source).join(User, true())
         .where(User.role == Role.duty_manager.value, User.on_call.is_(True), User.active.is_(True))
     )
-    statement = insert(StaffAlert.__table__).from_select(
+    statement = dialect_insert(StaffAlert.__table__).from_select(
         ["dedupe_key", "user_id", "incident_id", "kind", "message", "created_at", "status", "attempts"], rows,
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
     queued = db.session.execute(statement).rowcount or 0
