@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from app import security_headers
 from app.config import PROJECT_ROOT, Settings, engine_options
 from app.errors import NocApi, register_domain_errors
 from app.extensions import db, migrate
@@ -38,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_blueprints(app, api)
     _register_commands(app)
     _init_domains(app)
+    security_headers.init_app(app)
     return app
 
 
