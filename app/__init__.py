@@ -44,13 +44,13 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def _init_domains(app: Flask) -> None:
-    """Each domain connects its signal receivers, workers and health probes here."""
-    from app import compensation, notify, scheduling, web
+    """Each domain registers its workers, health probes and settings here. The order does not
+    matter: what one domain's transition does in another is called from ``app.incidents.flows``."""
+    from app import notify, scheduling, web
 
     scheduling.init_app(app)
     notify.init_app(app)
     web.init_app(app)
-    compensation.init_app(app)
 
 
 def _import_models() -> None:
