@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from app import security_headers
 from app.config import PROJECT_ROOT, Settings, engine_options
 from app.errors import NocApi, register_domain_errors
 from app.extensions import db, migrate
@@ -38,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_blueprints(app, api)
     _register_commands(app)
     _init_domains(app)
+    security_headers.init_app(app)
     return app
 
 
@@ -73,10 +75,10 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app.reports import views as report_views
     from app.scheduling import views as scheduling_views
     from app.subscribers import views as subscriber_views
-    from app.web import views as console_views
+    from app.web.views import bp as console_bp
 
     app.register_blueprint(health.blp)
-    app.register_blueprint(console_views.bp)
+    app.register_blueprint(console_bp)
     api.register_blueprint(policy_views.blp)
     api.register_blueprint(incident_views.blp)
     api.register_blueprint(compensation_views.blp)
