@@ -16,7 +16,7 @@ from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents import timeline
 from app.incidents.models import TimelineEvent
-from tests.conftest import BACKENDS, _create_postgres_database, _drop_postgres_database
+from tests.conftest import BACKENDS, empty_database
 
 
 def test_models_and_migrations_do_not_drift(app_ctx):
@@ -44,12 +44,7 @@ def test_the_database_refuses_to_change_or_delete_timeline_events(app_ctx, opera
 @pytest.fixture(params=BACKENDS)
 def unmigrated_url(request, tmp_path):
     """An empty database of its own, for walking the migrations step by step."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'steps.db'}"
-        return
-    url = _create_postgres_database()
-    yield url
-    _drop_postgres_database(url)
+    yield from empty_database(request.param, tmp_path)
 
 
 def test_0006_makes_the_ledger_header_from_the_finalised_timeline_event(unmigrated_url):
