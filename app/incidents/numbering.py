@@ -3,20 +3,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
-
 from app.extensions import db
 from app.incidents.models import IncidentNumberCounter
+from app.sql import dialect_insert
 
 
 def next_incident_number(moment: datetime, zone) -> str:
     """Bump the day's counter in one atomic upsert, so concurrent declarations never collide."""
     day: date = moment.astimezone(zone).date()
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = IncidentNumberCounter.__table__
     statement = (
-        insert(table)
+        dialect_insert(table)
         .values(day=day, last_value=1)
         .on_conflict_do_update(index_elements=[table.c.day], set_={"last_value": table.c.last_value + 1})
         .returning(table.c.last_value)
