@@ -115,13 +115,18 @@ def _batch(incident: Incident, kind: str, sequence: int, context: dict, not_befo
                         policy_version=record_policy_version(policy), queued_at=now)
     db.session.add(batch)
     db.session.flush()
+    render_texts(batch, context)
+    return batch
+
+
+def render_texts(batch: NoticeBatch, context: dict) -> None:
+    """The batch's text in every language, rendered once (flushed, not committed)."""
     for language in LANGUAGES:
         localized = {**context, "services": context.get("services_en", context.get("services"))} if language == "en" else context
-        body = render(kind, language, localized)
+        body = render(batch.kind, language, localized)
         db.session.add(NoticeText(batch_id=batch.id, language=language, body=body,
                                   segments=count_segments(body).segments))
     db.session.flush()
-    return batch
 
 
 def validity_seconds(deadline_at: datetime | None, now: datetime) -> int | None:

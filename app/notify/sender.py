@@ -177,11 +177,12 @@ class Sender:
         default_language = self.app.extensions["noc_policy"].data["notices"]["default_language"]
         own, default = aliased(NoticeText), aliased(NoticeText)
         rows = db.session.execute(
-            select(Notice.id, Subscriber.phone, func.coalesce(own.body, default.body),
+            select(Notice.id, func.coalesce(Notice.phone, Subscriber.phone), func.coalesce(own.body, default.body),
                    func.coalesce(own.segments, default.segments), NoticeBatch.deadline_at, Notice.batch_id,
                    Notice.subscriber_id, Notice.attempts, Subscriber.opted_out_at, NoticeBatch.mandatory,
                    Notice.delivery_round)
-            .join(Subscriber, Subscriber.id == Notice.subscriber_id)
+            # Outer: a complainant's message may go to a number that is no subscriber's.
+            .outerjoin(Subscriber, Subscriber.id == Notice.subscriber_id)
             .join(NoticeBatch, NoticeBatch.id == Notice.batch_id)
             .outerjoin(own, and_(own.batch_id == Notice.batch_id, own.language == Subscriber.language))
             .join(default, and_(default.batch_id == Notice.batch_id, default.language == default_language))
@@ -221,7 +222,8 @@ class Sender:
                 WHERE id = :id AND claim_token = :token AND status = 'sending'""").bindparams(
                 bindparam("now", type_=_UTC)),
                 [{"id": o.outgoing.id, "code": o.code, "token": token, "now": now} for o in failed + give_up])
-        opted_out = [o.outgoing.subscriber_id for o in failed if o.code in OPTED_OUT_CODES]
+        opted_out = [o.outgoing.subscriber_id for o in failed
+                     if o.code in OPTED_OUT_CODES and o.outgoing.subscriber_id is not None]
         if opted_out:
             db.session.execute(update(Subscriber).where(
                 Subscriber.id.in_(opted_out), Subscriber.opted_out_at.is_(None)).values(
