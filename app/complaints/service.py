@@ -27,7 +27,7 @@ from app.complaints.models import (
     Status,
 )
 from app.daily_numbers import next_daily_number
-from app.errors import DomainError, InvalidInput, NotFound, TransitionNotAllowed
+from app.errors import DomainError, InvalidInput, TransitionNotAllowed
 from app.extensions import db
 from app.incidents.scope import incident_covering
 from app.incidents.service import get_incident
@@ -39,10 +39,8 @@ from app.phones import InvalidPhone, to_e164
 from app.policy import Policy, current_policy
 from app.scheduling import complaints as deadlines
 from app.scheduling.models import ComplaintDeadlineKind as Kind
+from app.sql import get_or_404
 from app.subscribers.service import subscriber_by_phone
-
-MAX_ID = 2**31 - 1
-
 
 class NotYourGrade(DomainError):
     """403: the complaint's grade (or an appeal review) needs a higher tier than the caller's."""
@@ -67,11 +65,7 @@ def _commit() -> None:
 
 
 def get_complaint(complaint_id: int, *, for_update: bool = False) -> Complaint:
-    query = select(Complaint).where(Complaint.id == complaint_id)
-    complaint = db.session.scalar(query.with_for_update() if for_update else query) if 0 < complaint_id <= MAX_ID else None
-    if complaint is None:
-        raise NotFound(f"投诉单 {complaint_id} 不存在 (complaint not found)", complaint_id=complaint_id)
-    return complaint
+    return get_or_404(Complaint, complaint_id, label=("投诉单", "complaint"), field="complaint_id", for_update=for_update)
 
 
 def _require_state(complaint: Complaint, action: str, allowed: Iterable[Status]) -> None:
