@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from sqlalchemy import JSON, String, case, cast, func, literal, null, select, update
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.models import Role, User
 from app.auth.service import active_user_by_name
@@ -39,7 +38,7 @@ from app.phones import InvalidPhone, to_e164
 from app.policy import Policy, current_policy
 from app.scheduling import complaints as deadlines
 from app.scheduling.models import ComplaintDeadlineKind as Kind
-from app.sql import get_or_404
+from app.sql import commit_or_conflict, get_or_404
 from app.subscribers.service import subscriber_by_phone
 
 class NotYourGrade(DomainError):
@@ -57,11 +56,7 @@ def _snapshot(complaint: Complaint, *names: str) -> dict[str, Any]:
 
 
 def _commit() -> None:
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise TransitionNotAllowed("update", "changed", "投诉单已被他人同时修改，请刷新后重试 (the complaint changed concurrently; reload and retry)")
+    commit_or_conflict(("投诉单", "complaint"))
 
 
 def get_complaint(complaint_id: int, *, for_update: bool = False) -> Complaint:
