@@ -1,20 +1,17 @@
 """The migrations and the models describe the same schema, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-
 from flask_migrate import upgrade
 
 from app import create_app
-from app.auth.models import Role
-from app.auth.service import create_user
 from app.compensation import engine
 from app.extensions import db
-from app.incidents import service as incidents
-from app.incidents import timeline
 from app.incidents.models import TimelineEvent
 from tests.conftest import BACKENDS, empty_database
 
@@ -49,26 +46,35 @@ def unmigrated_url(request, tmp_path):
 
 def test_0006_makes_the_ledger_header_from_the_finalised_timeline_event(unmigrated_url):
     """A ledger finalised before 0006 is known only by its timeline event: the migration turns
-    the first such event of each incident into the incident's header row."""
+    the first such event of each incident into the incident's header row. The rows are written
+    with the tables as they were at 0005 (today's models may have more columns)."""
     application = create_app({"SQLALCHEMY_DATABASE_URI": unmigrated_url, "TESTING": True})
     terms = {"policy_version": "v1+abc", "outage_minutes": 150, "operator_share": 70,
              "recovery_window_breached": True, "multiplier": 2, "below_minimum_outage": False,
              "data_credit_gb_per_data_subscriber": 3, "subscribers": 2, "economic_credit_fen": 1234,
              "data_credit_gb": 6}
+    at = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
     with application.app_context():
         upgrade(revision="0005")
-        user, _ = create_user("值班经理", Role.duty_manager)
-        finalised, open_one = (incidents.declare(user, title=t, services=["iptv"], regions=["宁波"]) for t in "ab")
-        for after in (terms, {**terms, "subscribers": 99}):  # a repeated event never wins
-            timeline.record(finalised, "compensation_finalised", actor=user, message="补偿已结算", after=after)
-        db.session.commit()
-        ids = (finalised.id, open_one.id, user.id)
-        at = db.session.scalar(sa.select(TimelineEvent.at).where(TimelineEvent.kind == "compensation_finalised"))
-        db.session.remove()
+        tables = sa.MetaData()
+        tables.reflect(db.engine, only=["users", "incidents", "timeline_events"])
+        users, incidents, events = (tables.tables[name] for name in ("users", "incidents", "timeline_events"))
+        with db.engine.begin() as connection:
+            connection.execute(users.insert().values(id=7, name="值班经理", role="duty_manager", on_call=False,
+                                                     active=True, created_at=at))
+            connection.execute(incidents.insert(), [
+                {"id": n, "number": f"INC-20261123-000{n}", "title": "t", "description": "", "services": ["iptv"],
+                 "regions": ["宁波"], "level": 3, "proposed_level": 3, "major": False, "status": "closed",
+                 "detected_at": at, "policy_version": "v1+abc", "created_by": 7, "created_at": at,
+                 "updated_at": at, "row_version": 1} for n in (1, 2)])
+            connection.execute(events.insert(), [  # incident 1 finalised (twice: the first event wins); 2 never
+                {"incident_id": 1, "kind": "compensation_finalised", "at": at + timedelta(minutes=m), "actor_id": 7,
+                 "actor_name": "值班经理", "message": "补偿已结算", "after": after}
+                for m, after in ((1, terms), (2, {**terms, "subscribers": 99}))])
         upgrade()
-        header = engine.final_ledger(ids[0])
+        header = engine.final_ledger(1)
         assert {k: getattr(header, k) for k in terms} == terms
-        assert (header.finalised_at, header.finalised_by) == (at, ids[2])
-        assert engine.final_ledger(ids[1]) is None
+        assert (header.finalised_at, header.finalised_by) == (at + timedelta(minutes=1), 7)
+        assert engine.final_ledger(2) is None
         db.session.remove()
         db.engine.dispose()
