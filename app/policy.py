@@ -92,6 +92,17 @@ class NoticesSchema(_Strict):
     survey_delay_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
 
 
+class SecuritySchema(_Strict):
+    api_token_days = _positive_int()                 # a bearer token stops working this long after it was issued
+    password_min_length = fields.Integer(required=True, strict=True, validate=validate.Range(min=8, max=128))
+    password_reject_common = fields.Boolean(required=True)  # refuse the list in app/auth/common_passwords.txt
+    login_max_failures = _positive_int()             # per user name, before a lock-out
+    login_address_max_failures = _positive_int()     # per client address, before a lock-out
+    login_lockout_seconds = _positive_int()          # the first lock-out; doubles with each further failure
+    login_lockout_max_seconds = _positive_int()
+    login_failure_memory_minutes = _positive_int()   # failures older than this are forgotten
+
+
 class PolicySchema(_Strict):
     version = fields.String(required=True, validate=validate.Length(min=1, max=40))
     # The unit of every §2 window and of the escalation interval. "seconds" exists for drills
@@ -106,6 +117,7 @@ class PolicySchema(_Strict):
     regulator = fields.Nested(RegulatorSchema, required=True)
     compensation = fields.Nested(CompensationSchema, required=True)
     notices = fields.Nested(NoticesSchema, required=True)
+    security = fields.Nested(SecuritySchema, required=True)
 
     @validates("timezone")
     def _known_zone(self, value: str, **_: Any) -> None:
@@ -178,6 +190,10 @@ class Policy:
     @property
     def regulator(self) -> dict:
         return self.data["regulator"]
+
+    @property
+    def security(self) -> dict:
+        return self.data["security"]
 
     def as_public_dict(self) -> dict:
         return {**self.data, "version": self.version, "label": self.data["version"]}

@@ -1,13 +1,18 @@
-"""flask users …: create users and print their token once."""
+"""flask users …: create users, print a token once, revoke and rotate tokens, deactivate, set passwords."""
 from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
 
 from app.auth.models import Role
-from app.auth.service import UserExists, create_user
+from app.auth.service import (UnknownUser, UserExists, WeakPassword, create_user, deactivate, revoke_tokens,
+                              rotate_token, set_password)
 
 users_cli = AppGroup("users", help="用户与 API 令牌 (users and API tokens)")
+
+
+def _refusal(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
 
 
 @users_cli.command("create")
@@ -20,7 +25,53 @@ def create(name: str, role: str, password: str | None, phone: str | None, on_cal
     """Create a user; the API token is printed once and never stored in clear."""
     try:
         user, token = create_user(name, role, password=password, phone=phone, on_call=on_call)
-    except UserExists as exc:
-        raise click.ClickException(str(exc)) from None
+    except (UserExists, WeakPassword) as exc:
+        raise _refusal(exc) from None
     click.echo(f"已创建用户 {user.name}（{user.role}）。API 令牌（仅显示一次）：")
     click.echo(token)
+
+
+@users_cli.command("revoke")
+@click.argument("name")
+def revoke(name: str) -> None:
+    """Revoke every API token of the user at once."""
+    try:
+        count = revoke_tokens(name)
+    except UnknownUser as exc:
+        raise _refusal(exc) from None
+    click.echo(f"已吊销用户 {name} 的 {count} 个 API 令牌。")
+
+
+@users_cli.command("rotate-token")
+@click.argument("name")
+def rotate(name: str) -> None:
+    """Revoke the user's tokens and print a new one, once."""
+    try:
+        token = rotate_token(name)
+    except UnknownUser as exc:
+        raise _refusal(exc) from None
+    click.echo(f"已为用户 {name} 换发 API 令牌，旧令牌已失效。新令牌（仅显示一次）：")
+    click.echo(token)
+
+
+@users_cli.command("deactivate")
+@click.argument("name")
+def deactivate_user(name: str) -> None:
+    """Disable the user: API tokens and console sessions stop working at once."""
+    try:
+        deactivate(name)
+    except UnknownUser as exc:
+        raise _refusal(exc) from None
+    click.echo(f"已停用用户 {name}：令牌与控制台会话均已失效。")
+
+
+@users_cli.command("set-password")
+@click.argument("name")
+@click.password_option("--password", prompt="新密码 (new password)", help="prompted for when not given")
+def set_user_password(name: str, password: str) -> None:
+    """Set the user's console password (policy-checked); their open sessions end."""
+    try:
+        set_password(name, password)
+    except (UnknownUser, WeakPassword) as exc:
+        raise _refusal(exc) from None
+    click.echo(f"已为用户 {name} 设置新密码，其已登录的会话均已结束。")

@@ -13,7 +13,6 @@ from werkzeug.exceptions import Forbidden
 
 from app.auth.models import ROLE_LABELS_ZH, Role
 from app.auth.permissions import requires
-from app.auth.service import user_for_password
 from app.errors import DomainError, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
 from app.compensation import ledger
@@ -30,7 +29,7 @@ from app.policy import current_policy
 from app.service_names import service_name
 from app.web import forms, grade_preview, lifecycle, messages, panels, timefmt
 from app.web.csrf import csrf
-from app.web.session_auth import load_session_user, log_in, log_out, safe_next_url
+from app.web.session_auth import attempt_login, load_session_user, log_out, safe_next_url
 
 bp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                static_url_path="/console-static")
@@ -151,12 +150,11 @@ def login():
     if request.method == "GET" and getattr(g, "current_user", None) is not None:
         return redirect(next_url or url_for("console.board"))
     if form.validate_on_submit():
-        user = user_for_password(form.name.data.strip(), form.password.data)
-        if user is not None:
-            log_in(user)
+        outcome = attempt_login(form.name.data.strip(), form.password.data)
+        if outcome.user is not None:
             return redirect(next_url or url_for("console.board"))
-        form.password.errors.append("用户名或密码错误 (wrong name or password)")
-        return render_template("web/login.html", form=form), 401
+        form.password.errors.append(outcome.message)
+        return render_template("web/login.html", form=form), outcome.status
     return render_template("web/login.html", form=form), 200 if request.method == "GET" else 400
 
 
