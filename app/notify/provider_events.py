@@ -50,6 +50,15 @@ def first_status_callback(message_sid: str, status: str) -> bool:
     return db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount == 1
 
 
+FINAL_STATUSES = ("delivered", "read", "undelivered", "failed", "canceled")
+
+
+def message_finished(message_sid: str) -> bool:
+    """Has a final status of this provider message been applied already?"""
+    return db.session.scalar(select(StatusCallbackSeen.status).where(
+        StatusCallbackSeen.message_sid == message_sid, StatusCallbackSeen.status.in_(FINAL_STATUSES)).limit(1)) is not None
+
+
 def first_inbound(message_sid: str, subscriber_id: int | None, action: str, sent_at: datetime) -> bool:
     """Record this inbound message; False when its MessageSid was seen before (a replay)."""
     statement = _insert(InboundMessage).values(
