@@ -27,6 +27,9 @@ class Settings:
     run_workers_in_process: bool
     # The site is served over HTTPS (behind a TLS proxy): session cookies are Secure, HSTS is sent.
     https: bool = False
+    # Reverse proxies in front of the product (0: none). Only with this set is the client
+    # address taken from X-Forwarded-For, so that log-in failures count per real client.
+    proxy_hops: int = 0
 
     @classmethod
     def from_environment(cls, instance_path: Path) -> "Settings":
@@ -42,6 +45,7 @@ class Settings:
             policy_path=Path(os.environ.get("NOC_POLICY_FILE", str(DEFAULT_POLICY_PATH))),
             run_workers_in_process=_bool(os.environ.get("NOC_IN_PROCESS_WORKERS"), default=True),
             https=_bool(os.environ.get("NOC_HTTPS")),
+            proxy_hops=int(os.environ.get("NOC_PROXY_HOPS", "0")),
         )
 
     def flask_config(self) -> dict:
@@ -54,6 +58,7 @@ class Settings:
             "NOC_IN_PROCESS_WORKERS": self.run_workers_in_process,
             "JSON_AS_ASCII": False,
             "NOC_HTTPS": self.https,
+            "NOC_PROXY_HOPS": self.proxy_hops,
             # Set outright: Flask defines these keys, so a setdefault elsewhere would change nothing.
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_HTTPONLY": True,

@@ -56,6 +56,27 @@ def test_one_address_guessing_many_names_is_locked_out(app_ctx, make_user, clock
     assert log_in(elsewhere, victim.name, PASSWORD).status_code == 302
 
 
+@pytest.mark.parametrize("hops", [0, 1])
+def test_the_address_comes_from_x_forwarded_for_only_behind_a_configured_proxy(database_url, hops, monkeypatch):
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    monkeypatch.setenv("NOC_PROXY_HOPS", str(hops))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+    with app.app_context():
+        upgrade()
+        client = fresh_client(app)
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
+        with freeze_time(START):
+            log_in(client, "nobody-at-all", "guess-guess-guess")
+        subject = db.session.scalar(select(LoginThrottle.subject).where(LoginThrottle.scope == "address"))
+        db.session.execute(LoginThrottle.__table__.delete())
+        db.session.commit()
+        db.engine.dispose()
+    assert subject == ("203.0.113.9" if hops else "127.0.0.1")
+
+
 def test_failures_are_counted_in_the_database_for_every_web_process(app_ctx, console_client, make_user, clock):
     user, _ = make_user(Role.operator, password=PASSWORD)
     log_in(console_client, user.name, "guess-guess-guess")
