@@ -1,6 +1,8 @@
 """flask users …: create users, print a token once, revoke and rotate tokens, deactivate, set passwords."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import click
 from flask.cli import AppGroup
 
@@ -11,8 +13,13 @@ from app.auth.service import (UnknownUser, UserExists, WeakPassword, create_user
 users_cli = AppGroup("users", help="用户与 API 令牌 (users and API tokens)")
 
 
-def _refusal(exc: Exception) -> click.ClickException:
-    return click.ClickException(str(exc))
+@contextmanager
+def _refusals_as_errors():
+    """A refusal of the auth service ends the command with its message and exit status 1."""
+    try:
+        yield
+    except (UnknownUser, UserExists, WeakPassword) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @users_cli.command("create")
@@ -23,10 +30,8 @@ def _refusal(exc: Exception) -> click.ClickException:
 @click.option("--on-call", is_flag=True, help="receives deadline warnings and escalations")
 def create(name: str, role: str, password: str | None, phone: str | None, on_call: bool) -> None:
     """Create a user; the API token is printed once and never stored in clear."""
-    try:
+    with _refusals_as_errors():
         user, token = create_user(name, role, password=password, phone=phone, on_call=on_call)
-    except (UserExists, WeakPassword) as exc:
-        raise _refusal(exc) from None
     click.echo(f"已创建用户 {user.name}（{user.role}）。API 令牌（仅显示一次）：")
     click.echo(token)
 
@@ -35,10 +40,8 @@ def create(name: str, role: str, password: str | None, phone: str | None, on_cal
 @click.argument("name")
 def revoke(name: str) -> None:
     """Revoke every API token of the user at once."""
-    try:
+    with _refusals_as_errors():
         count = revoke_tokens(name)
-    except UnknownUser as exc:
-        raise _refusal(exc) from None
     click.echo(f"已吊销用户 {name} 的 {count} 个 API 令牌。")
 
 
@@ -46,10 +49,8 @@ def revoke(name: str) -> None:
 @click.argument("name")
 def rotate(name: str) -> None:
     """Revoke the user's tokens and print a new one, once."""
-    try:
+    with _refusals_as_errors():
         token = rotate_token(name)
-    except UnknownUser as exc:
-        raise _refusal(exc) from None
     click.echo(f"已为用户 {name} 换发 API 令牌，旧令牌已失效。新令牌（仅显示一次）：")
     click.echo(token)
 
@@ -58,10 +59,8 @@ def rotate(name: str) -> None:
 @click.argument("name")
 def deactivate_user(name: str) -> None:
     """Disable the user: API tokens and console sessions stop working at once."""
-    try:
+    with _refusals_as_errors():
         deactivate(name)
-    except UnknownUser as exc:
-        raise _refusal(exc) from None
     click.echo(f"已停用用户 {name}：令牌与控制台会话均已失效。")
 
 
@@ -70,8 +69,6 @@ def deactivate_user(name: str) -> None:
 @click.password_option("--password", prompt="新密码 (new password)", help="prompted for when not given")
 def set_user_password(name: str, password: str) -> None:
     """Set the user's console password (policy-checked); their open sessions end."""
-    try:
+    with _refusals_as_errors():
         set_password(name, password)
-    except (UnknownUser, WeakPassword) as exc:
-        raise _refusal(exc) from None
     click.echo(f"已为用户 {name} 设置新密码，其已登录的会话均已结束。")
