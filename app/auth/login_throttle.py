@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.auth.models import LoginThrottle
 from app.extensions import db
 from app.policy import current_policy
+from app.sql import dialect_insert
 
 USER, ADDRESS = "user", "address"
 
@@ -37,10 +37,10 @@ def record_failure(keys: list[tuple[str, str]], now: datetime) -> None:
     rules = current_policy().security
     limits = {USER: rules["login_max_failures"], ADDRESS: rules["login_address_max_failures"]}
     forget_before = now - timedelta(minutes=rules["login_failure_memory_minutes"])
-    insert = (postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert)
     for scope, subject in keys:
         # Insert-or-ignore, then lock the row: several web processes count the same failures.
-        db.session.execute(insert(LoginThrottle).values(scope=scope, subject=subject, failures=0, last_failed_at=now)
+        db.session.execute(dialect_insert(LoginThrottle)
+                           .values(scope=scope, subject=subject, failures=0, last_failed_at=now)
                            .on_conflict_do_nothing(index_elements=["scope", "subject"]))
         row = db.session.scalar(select(LoginThrottle).where(
             LoginThrottle.scope == scope, LoginThrottle.subject == subject).with_for_update())

@@ -185,3 +185,7 @@ def check_login(name: str, password: str, address: str) -> LoginOutcome:
 
 def user_count() -> int:
     return db.session.scalar(select(func.count(User.id))) or 0
+
+
+def active_user_by_name(name: str) -> User | None:
+    return db.session.scalar(select(User).where(User.name == name.strip(), User.active.is_(True)))

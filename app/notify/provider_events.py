@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Integer, String, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.clock import utcnow
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app.sql import dialect_insert
 
 
 class StatusCallbackSeen(db.Model):
@@ -38,15 +38,11 @@ class InboundMessage(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-def _insert(model):
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
-
-
 def first_status_callback(message_sid: str, status: str) -> bool:
     """Record this (MessageSid, status); False when it was recorded before (a replay)."""
-    statement = _insert(StatusCallbackSeen).values(message_sid=message_sid, status=status, received_at=utcnow()) \
-        .on_conflict_do_nothing(index_elements=["message_sid", "status"])
+    statement = dialect_insert(StatusCallbackSeen).values(
+        message_sid=message_sid, status=status, received_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["message_sid", "status"])
     return db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount == 1
 
 
@@ -61,7 +57,7 @@ def message_finished(message_sid: str) -> bool:
 
 def first_inbound(message_sid: str, subscriber_id: int | None, action: str, sent_at: datetime) -> bool:
     """Record this inbound message; False when its MessageSid was seen before (a replay)."""
-    statement = _insert(InboundMessage).values(
+    statement = dialect_insert(InboundMessage).values(
         message_sid=message_sid, subscriber_id=subscriber_id, action=action, sent_at=sent_at, received_at=utcnow(),
     ).on_conflict_do_nothing(index_elements=["message_sid"])
     return db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount == 1

@@ -1,7 +1,7 @@
 """session versions, login throttles, webhook replay guard
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0012
 Create Date: 2026-12-01 00:31:31.198997
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0005'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
