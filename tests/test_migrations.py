@@ -1,6 +1,8 @@
 """The migrations and the models describe the same schema, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -10,7 +12,7 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.auth.models import Role
-from app.auth.service import create_user
+from app.clock import utcnow
 from app.compensation import engine
 from app.extensions import db
 from app.incidents import service as incidents
@@ -52,6 +54,15 @@ def unmigrated_url(request, tmp_path):
     _drop_postgres_database(url)
 
 
+def _user_as_of_0005(name: str, role: Role) -> SimpleNamespace:
+    """A user row with only the columns 0005 knows: the User model may have more by now."""
+    users = sa.table("users", sa.column("id"), sa.column("name"), sa.column("role"), sa.column("on_call"),
+                     sa.column("active"), sa.column("created_at"))
+    user_id = db.session.execute(users.insert().values(name=name, role=role.value, on_call=False, active=True,
+                                                       created_at=utcnow()).returning(users.c.id)).scalar_one()
+    return SimpleNamespace(id=user_id, name=name, role=role.value)
+
+
 def test_0006_makes_the_ledger_header_from_the_finalised_timeline_event(unmigrated_url):
     """A ledger finalised before 0006 is known only by its timeline event: the migration turns
     the first such event of each incident into the incident's header row."""
@@ -62,7 +73,7 @@ def test_0006_makes_the_ledger_header_from_the_finalised_timeline_event(unmigrat
              "data_credit_gb": 6}
     with application.app_context():
         upgrade(revision="0005")
-        user, _ = create_user("值班经理", Role.duty_manager)
+        user = _user_as_of_0005("值班经理", Role.duty_manager)
         finalised, open_one = (incidents.declare(user, title=t, services=["iptv"], regions=["宁波"]) for t in "ab")
         for after in (terms, {**terms, "subscribers": 99}):  # a repeated event never wins
             timeline.record(finalised, "compensation_finalised", actor=user, message="补偿已结算", after=after)
