@@ -77,6 +77,10 @@ class CompensationSchema(_Strict):
     data_credit_block_hours = _positive_int()
     data_credit_cap_gb = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     data_credit_requires_minimum_outage = fields.Boolean(load_default=True)
+    # An adjusted plan (补偿方案协商) above either cap — and above the computed figures — needs
+    # a second, different duty manager's approval.
+    max_adjusted_credit_months_of_fee = fields.Integer(load_default=3, strict=True, validate=validate.Range(min=0))
+    max_adjusted_data_credit_gb = fields.Integer(load_default=20, strict=True, validate=validate.Range(min=0))
 
 
 NOTICE_KINDS = ("outage", "progress", "recovery", "formal", "compensation", "survey")

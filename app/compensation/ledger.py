@@ -2,6 +2,10 @@
 
 Nothing is ever overwritten: a dispute adds a ``proposed`` version; approval moves that
 version to ``approved`` (its figures never change) and it becomes the entry's current one.
+Separation of duties: whoever proposed a plan never approves or rejects it. A plan above
+the policy's cap (``compensation.max_adjusted_*``) and above the computed figures needs two
+approvals by two different duty managers: the first is recorded on the version, which stays
+``proposed`` until the second.
 """
 from __future__ import annotations
 
@@ -18,13 +22,13 @@ from app.clock import utcnow
 from app.compensation import engine
 from app.compensation.models import CompensationEntry, CompensationVersion, VersionStatus, of_incident
 from app.compensation.money import fen_to_yuan
-from app.errors import NotFound, TransitionNotAllowed
+from app.errors import Forbidden, NotFound, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents import timeline
 from app.incidents.models import Incident, Status
 from app.phones import mask
-from app.policy import current_policy
+from app.policy import Policy, current_policy
 from app.subscribers.models import Subscriber
 
 
@@ -190,6 +194,7 @@ def dispute(entry_id: int, actor: User, *, reason: str, economic_credit_fen: int
         entry_id=entry.id, incident_id=entry.incident_id, version=_next_version(entry), status=VersionStatus.proposed.value,
         economic_credit_fen=economic_credit_fen, data_credit_gb=data_credit_gb, dispute_reason=reason.strip(),
         proposed_by=actor.id, proposed_at=utcnow(),
+        second_approval_required=above_cap(entry, economic_credit_fen, data_credit_gb, current_policy()),
     )
     db.session.add(version)
     try:
@@ -210,6 +215,14 @@ def dispute(entry_id: int, actor: User, *, reason: str, economic_credit_fen: int
     )
     db.session.commit()
     return entry
+
+
+def above_cap(entry: CompensationEntry, economic_credit_fen: int, data_credit_gb: int, policy: Policy) -> bool:
+    """Does this plan exceed both the policy's cap and what the engine computed (so it needs two approvals)?"""
+    rules = policy.compensation
+    economic_cap = max(rules["max_adjusted_credit_months_of_fee"] * entry.monthly_fee_fen, entry.economic_credit_fen)
+    data_cap = max(rules["max_adjusted_data_credit_gb"], entry.data_credit_gb)
+    return economic_credit_fen > economic_cap or data_credit_gb > data_cap
 
 
 def _next_version(entry: CompensationEntry) -> int:
@@ -233,6 +246,9 @@ def _decide(entry_id: int, actor: User, decision: VersionStatus, note: str | Non
     if pending is None:
         raise TransitionNotAllowed(decision.value, "no_pending_plan",
                                    "没有待审批的调整方案 (there is no proposed plan to decide on)")
+    _require_separation(pending, actor, decision)
+    if decision is VersionStatus.approved and pending.second_approval_required and pending.first_approved_by is None:
+        return _first_approval(entry, pending, actor, note)
     pending.status = decision.value
     pending.decided_by = actor.id
     pending.decided_at = utcnow()
@@ -241,11 +257,39 @@ def _decide(entry_id: int, actor: User, decision: VersionStatus, note: str | Non
     timeline.record(
         incidents.get_incident(entry.incident_id), f"compensation_adjustment_{decision.value}", actor=actor,
         message=f"已{verb}用户 {_phone_of(entry)} 的补偿调整方案（第 {pending.version} 版）" + (f"：{note}" if note else ""),
-        after={"entry_id": entry.id, "version": pending.version,
-               "economic_credit": fen_to_yuan(pending.economic_credit_fen), "data_credit_gb": pending.data_credit_gb},
+        after=_plan_figures(entry, pending),
     )
     db.session.commit()
     return entry
+
+
+def _require_separation(pending: CompensationVersion, actor: User, decision: VersionStatus) -> None:
+    """403 (nothing changed) when the actor proposed the plan, or would approve it a second time."""
+    if pending.proposed_by == actor.id:
+        raise Forbidden("提出调整方案者不能审批自己的方案 (whoever proposed an adjusted plan may not approve or reject it)",
+                        proposed_by=actor.name, version=pending.version)
+    if decision is VersionStatus.approved and pending.first_approved_by == actor.id:
+        raise Forbidden("超出上限的方案须由另一位值班经理复核 (above the cap a second, different duty manager must approve)",
+                        first_approved_by=actor.name, version=pending.version)
+
+
+def _first_approval(entry: CompensationEntry, pending: CompensationVersion, actor: User,
+                    note: str | None) -> CompensationEntry:
+    pending.first_approved_by = actor.id
+    pending.first_approved_at = utcnow()
+    timeline.record(
+        incidents.get_incident(entry.incident_id), "compensation_adjustment_first_approved", actor=actor,
+        message=(f"用户 {_phone_of(entry)} 的补偿调整方案（第 {pending.version} 版）超出上限，已初审同意，"
+                 "待另一位值班经理复核" + (f"：{note}" if note else "")),
+        after={**_plan_figures(entry, pending), "awaiting_second_approval": True},
+    )
+    db.session.commit()
+    return entry
+
+
+def _plan_figures(entry: CompensationEntry, version: CompensationVersion) -> dict:
+    return {"entry_id": entry.id, "version": version.version,
+            "economic_credit": fen_to_yuan(version.economic_credit_fen), "data_credit_gb": version.data_credit_gb}
 
 
 def entry_detail(entry: CompensationEntry) -> dict:
@@ -254,6 +298,8 @@ def entry_detail(entry: CompensationEntry) -> dict:
     approved = [v for v in versions if v.status == VersionStatus.approved.value]
     current = approved[-1] if approved else None
     phone = db.session.scalar(select(Subscriber.phone).where(Subscriber.id == entry.subscriber_id))
+    people = {v.proposed_by for v in versions} | {v.first_approved_by for v in versions} | {v.decided_by for v in versions}
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(people - {None}))).all())
     return {
         "entry_id": entry.id, "incident_id": entry.incident_id, "subscriber_id": entry.subscriber_id, "phone": phone,
         "monthly_fee": fen_to_yuan(entry.monthly_fee_fen), "outage_minutes": entry.outage_minutes,
@@ -267,6 +313,9 @@ def entry_detail(entry: CompensationEntry) -> dict:
              "data_credit_gb": entry.data_credit_gb, "at": entry.computed_at, "reason": None},
             *[{"version": v.version, "status": v.status, "economic_credit": fen_to_yuan(v.economic_credit_fen),
                "data_credit_gb": v.data_credit_gb, "at": v.proposed_at, "reason": v.dispute_reason,
-               "decided_at": v.decided_at, "decision_note": v.decision_note} for v in versions],
+               "proposed_by": names.get(v.proposed_by), "second_approval_required": v.second_approval_required,
+               "first_approved_by": names.get(v.first_approved_by), "first_approved_at": v.first_approved_at,
+               "decided_by": names.get(v.decided_by), "decided_at": v.decided_at, "decision_note": v.decision_note}
+              for v in versions],
         ],
     }
