@@ -83,6 +83,12 @@ class CompensationSchema(_Strict):
     max_adjusted_data_credit_gb = fields.Integer(load_default=20, strict=True, validate=validate.Range(min=0))
 
 
+class IncidentsSchema(_Strict):
+    # detected_at may be back-dated (RULES §2), but not beyond this: year 0001 was accepted
+    # once and credited 49,329.96 CNY on a 1 CNY plan.
+    max_backdate_days = _positive_int()
+
+
 NOTICE_KINDS = ("outage", "progress", "recovery", "formal", "compensation", "survey")
 
 
@@ -109,6 +115,7 @@ class PolicySchema(_Strict):
     grading = fields.Nested(GradingSchema, required=True)
     regulator = fields.Nested(RegulatorSchema, required=True)
     compensation = fields.Nested(CompensationSchema, required=True)
+    incidents = fields.Nested(IncidentsSchema, load_default=lambda: {"max_backdate_days": 30})
     notices = fields.Nested(NoticesSchema, required=True)
 
     @validates("timezone")
@@ -170,6 +177,11 @@ class Policy:
     @property
     def grading(self) -> dict:
         return self.data["grading"]
+
+    @property
+    def max_backdate(self) -> timedelta:
+        """How far before now an incident's detected_at may lie."""
+        return timedelta(days=self.data["incidents"]["max_backdate_days"])
 
     @property
     def compensation(self) -> dict:

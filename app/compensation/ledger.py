@@ -30,6 +30,7 @@ from app.incidents.models import Incident, Status
 from app.phones import mask
 from app.policy import Policy, current_policy
 from app.subscribers.models import Subscriber
+from app.transactions import retry_on_conflict
 
 
 def _current_versions(incident_id: int):
@@ -118,6 +119,13 @@ def compensation_page(incident_id: int, page: int, per_page: int) -> dict:
 BILLING_CSV_HEADER = ["entry_id", "incident_number", "subscriber_id", "phone", "monthly_fee", "outage_minutes",
                       "operator_share", "multiplier", "economic_credit", "data_credit_gb", "version", "policy_version"]
 BILLING_CSV_BATCH = 5000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(cell: str) -> str:
+    """A text cell a spreadsheet would evaluate as a formula (every E.164 phone starts with '+')
+    gets a leading apostrophe: shown and read back as text, never run."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def billing_csv(incident_id: int) -> tuple[Incident, Iterator[str]]:
@@ -128,7 +136,7 @@ def billing_csv(incident_id: int) -> tuple[Incident, Iterator[str]]:
         raise TransitionNotAllowed("compensation.csv", incident.status,
                                    "补偿尚未结算（故障闭环后生成） (the ledger is final only after closure; use the JSON preview)")
     rows = final_rows(incident.id)
-    number = incident.number
+    safe_number = spreadsheet_text(incident.number)
 
     def chunks() -> Iterator[str]:
         buffer = io.StringIO()
@@ -140,8 +148,8 @@ def billing_csv(incident_id: int) -> tuple[Incident, Iterator[str]]:
             # Positional unpacking (final_rows' column order): named access on a million rows
             # cost more than the query itself.
             writer.writerows(
-                (entry_id, number, subscriber_id, phone, fen_to_yuan(fee), minutes, share, multiplier,
-                 fen_to_yuan(economic), data_gb, version, policy_version)
+                (entry_id, safe_number, subscriber_id, spreadsheet_text(phone), fen_to_yuan(fee), minutes, share,
+                 multiplier, fen_to_yuan(economic), data_gb, version, spreadsheet_text(policy_version))
                 for (entry_id, subscriber_id, phone, fee, minutes, share, multiplier, _data_service, policy_version,
                      economic, data_gb, version) in batch
             )
@@ -184,6 +192,7 @@ def _phone_of(entry: CompensationEntry) -> str:
     return mask(db.session.scalar(select(Subscriber.phone).where(Subscriber.id == entry.subscriber_id)) or "")
 
 
+@retry_on_conflict
 def dispute(entry_id: int, actor: User, *, reason: str, economic_credit_fen: int, data_credit_gb: int) -> CompensationEntry:
     """An agent records a subscriber's dispute and the adjusted plan proposed (a new version)."""
     entry = get_entry(entry_id, for_update=True)
@@ -230,11 +239,13 @@ def _next_version(entry: CompensationEntry) -> int:
     return (last or 1) + 1
 
 
+@retry_on_conflict
 def approve(entry_id: int, actor: User, *, note: str | None = None) -> CompensationEntry:
     """A duty manager approves the pending adjusted plan: it becomes the entry's current version."""
     return _decide(entry_id, actor, VersionStatus.approved, note)
 
 
+@retry_on_conflict
 def reject(entry_id: int, actor: User, *, note: str | None = None) -> CompensationEntry:
     """A duty manager rejects the pending plan: the current version stays; a new dispute may follow."""
     return _decide(entry_id, actor, VersionStatus.rejected, note)

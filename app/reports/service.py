@@ -18,6 +18,7 @@ from app.models import record_policy_version
 from app.policy import current_policy
 from app.reports import signals
 from app.reports.models import AnalysisReport, AnalysisReportVersion, ReportState
+from app.transactions import retry_on_conflict
 
 FREE_TEXT_FIELDS = ("preventive_measures", "lessons", "rectification_notes")
 REPORTABLE_STATES = (Status.recovered.value, Status.closed.value)
@@ -81,6 +82,7 @@ def _commit() -> None:
                                    "(the report changed concurrently; reload and retry)") from None
 
 
+@retry_on_conflict
 def edit(incident_id: int, actor: User, changes: dict[str, str], base_version: int | None = None) -> AnalysisReportVersion:
     """Append a new version: the given free-text fields replaced, the others carried over."""
     incident = incidents.get_incident(incident_id, for_update=True)
@@ -111,6 +113,7 @@ def edit(incident_id: int, actor: User, changes: dict[str, str], base_version: i
     return row
 
 
+@retry_on_conflict
 def submit(incident_id: int, actor: User) -> AnalysisReport:
     """Submit to the dispatch center: freezes the latest version and meets the analysis_report window."""
     incident = incidents.get_incident(incident_id, for_update=True)
@@ -135,6 +138,7 @@ def submit(incident_id: int, actor: User) -> AnalysisReport:
     return report
 
 
+@retry_on_conflict
 def approve(incident_id: int, actor: User) -> AnalysisReport:
     incident = incidents.get_incident(incident_id, for_update=True)
     require_recovered(incident, "approve_report")
