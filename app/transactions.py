@@ -1,7 +1,7 @@
 """Retry a unit of work that lost a deadlock or a serialization conflict (PostgreSQL).
 
 Lock order prevents the deadlocks we know of (an incident's row, then its deadlines — see
-``app.incidents.service.lock_incidents``); this is the net behind it. PostgreSQL aborts one
+``app.incidents.locks.lock_incidents``); this is the net behind it. PostgreSQL aborts one
 transaction of a deadlock (SQLSTATE 40P01) or a serialization conflict (40001) and says
 "retry": a service function is one unit of work that owns its transaction, so running it
 again from the start, after a rollback, is always correct. Only those two SQLSTATEs, a few

@@ -19,7 +19,7 @@ from sqlalchemy import ARRAY, Integer, String, any_, case, cast, func, literal, 
 
 from app.clock import utcnow
 from app.extensions import db
-from app.incidents import service as incidents
+from app.incidents.locks import lock_incidents
 from app.incidents import timeline
 from app.incidents.models import Incident
 from app.policy import current_policy
@@ -94,7 +94,7 @@ def _claim(now: datetime, limit: int | None, conditions: Sequence, values: dict,
     ids = list(db.session.scalars(candidates))
     if not ids:
         return []
-    incidents.lock_incidents(select(Deadline.incident_id).where(_among(Deadline.id, ids, dialect)))
+    lock_incidents(select(Deadline.incident_id).where(_among(Deadline.id, ids, dialect)))
     ids = list(db.session.scalars(select(Deadline.id).where(_among(Deadline.id, ids, dialect), *conditions)
                                   .order_by(Deadline.id).with_for_update()))
     if not ids:

@@ -24,7 +24,7 @@ from sqlalchemy import exists, select, update
 from app.auth.models import User
 from app.clock import ensure_aware_utc, utcnow
 from app.extensions import db
-from app.incidents import service as incidents
+from app.incidents.locks import lock_incidents
 from app.incidents import timeline
 from app.incidents.models import Incident
 from app.models import record_policy_version
@@ -94,17 +94,11 @@ def fulfil(incident: Incident, kind: DeadlineKind | str, at: datetime) -> str | 
     at = ensure_aware_utc(at)
     # The one lock order, incident then deadlines: a no-op inside a transition (it holds the
     # incident already), the first lock for the notifier's fulfilment.
-    incidents.lock_incidents([incident.id])
+    lock_incidents([incident.id])
     row = db.session.execute(
         select(Deadline.id, Deadline.state, Deadline.due_at, Deadline.met_at)
         .where(Deadline.incident_id == incident.id, Deadline.kind == kind.value)
     ).first()
-    if row is None and kind in applicable_kinds(incident):
-        # The fulfiller's signal receiver ran before ours (e.g. the recovery notice queued in
-        # the same recovery transaction): create the owed deadline now, then fulfil it.
-        create_deadlines(incident, (kind,))
-        db.session.flush()
-        return fulfil(incident, kind, at)
     if row is None or row.state == CANCELLED or row.met_at is not None:
         return None
     on_time = at <= row.due_at

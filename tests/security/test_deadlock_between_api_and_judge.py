@@ -115,7 +115,7 @@ def test_a_deadlock_victim_is_retried_transparently(app_ctx, operator_api, monke
             raise sa.exc.OperationalError("UPDATE deadlines …", {}, _DeadlockDetected("deadlock detected"))
         return real_fulfil(*args, **kwargs)
 
-    monkeypatch.setattr("app.scheduling.receivers.service.fulfil", fulfil_losing_the_first_time)
+    monkeypatch.setattr("app.incidents.flows.deadlines.fulfil", fulfil_losing_the_first_time)
     response = operator_api.post(f"/incidents/{incident['id']}/report", json={"fault_type": "光缆", "scope_summary": "宁波"})
 
     assert response.status_code == 200 and response.json["status"] == "reported"
@@ -133,7 +133,7 @@ def test_other_database_errors_are_not_retried(app_ctx, operator_api, monkeypatc
 
     incident = operator_api.post("/incidents", json={"title": "宽带中断", "services": ["broadband"], "regions": ["宁波"],
                                                      "estimated_recovery_at": "2099-01-01T00:00:00+08:00"}).json
-    monkeypatch.setattr("app.scheduling.receivers.service.fulfil", broken)
+    monkeypatch.setattr("app.incidents.flows.deadlines.fulfil", broken)
     with pytest.raises(sa.exc.OperationalError):
         operator_api.post(f"/incidents/{incident['id']}/report", json={"fault_type": "光缆", "scope_summary": "宁波"})
     assert calls == [1]
