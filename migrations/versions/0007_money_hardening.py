@@ -1,7 +1,7 @@
 """money hardening: 64-bit user-minutes; two-step approval of capped compensation plans
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0012
 Create Date: 2026-12-01 00:30:08.900490
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0005'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
