@@ -28,7 +28,7 @@ def start_in_process(app: Flask) -> None:
     """Under ``flask serve``: the local gateway (unless real Twilio is configured) and one sender thread."""
     from app.notify.gateway.app import GatewayApp
     from app.notify.gateway.server import RunningGateway
-    from app.notify.sender import Sender, requeue_orphaned_staff_alerts
+    from app.notify.sender import Sender
 
     settings = app.extensions["noc_notify_settings"]
     if settings.uses_local_gateway and settings.gateway_url == f"http://127.0.0.1:{settings.gateway_port}":
@@ -39,8 +39,6 @@ def start_in_process(app: Flask) -> None:
             # Another gateway (e.g. ``flask sms-gateway run``) may already own the port: use it.
             log.warning("local SMS gateway not started on port %s (%s); using %s", settings.gateway_port, exc,
                         settings.gateway_url)
-    with app.app_context():
-        requeue_orphaned_staff_alerts()
     sender = Sender(app, settings, name="sender-in-process")
     stop = threading.Event()
     app.extensions["noc_sms_sender"] = (sender, stop)

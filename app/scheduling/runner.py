@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import utcnow
 from app.extensions import db
+from app.ops.heartbeats import Heartbeat
 from app.scheduling.judge import JudgeResult, judge_due, next_wake_time
 from app.scheduling.leadership import leadership_for
 from app.scheduling.service import CHANGED_FLAG
@@ -53,7 +54,8 @@ class DeadlineScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         with app.app_context():
-            self.leadership = leadership_for(db.engine)
+            self.leadership = leadership_for(db.engine, int(app.config.get("NOC_DB_CONNECT_TIMEOUT_SECONDS", 5)))
+        self.heartbeat = Heartbeat(app, "scheduler", role=lambda: "active" if self.is_leader else "standby")
         self.is_leader = False
         self.last_pass_at: datetime | None = None
         self.next_judge_at: datetime | None = None
@@ -70,12 +72,14 @@ class DeadlineScheduler:
         self.scheduler.add_job(self._watch, IntervalTrigger(seconds=self.poll_seconds, timezone=timezone.utc),
                                id="deadline-watch", next_run_time=datetime.now(timezone.utc))
         self.scheduler.start()
+        self.heartbeat.start()
         _running.add(self)
         log.info("deadline scheduler started (%s, poll %.1fs)", self.leadership.kind, self.poll_seconds)
 
     def shutdown(self, timeout: float = 60) -> None:
         _running.discard(self)
         self._stopping = True
+        self.heartbeat.stop()
         if self.scheduler.running:
             # Not wait=True: APScheduler would hold its job-store lock while waiting for a pass
             # that itself needs that lock to plan the next job. Wait for the pass ourselves.
