@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from app.config import PROJECT_ROOT, Settings, engine_options
-from app.errors import NocApi, register_domain_errors
+from app.errors import NocApi, register_database_unavailable, register_domain_errors
 from app.extensions import db, migrate
 from app.policy import load_policy
 
@@ -35,6 +35,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     app.extensions["noc_api"] = api
     register_domain_errors(app)
+    register_database_unavailable(app)
     _register_blueprints(app, api)
     _register_commands(app)
     _init_domains(app)

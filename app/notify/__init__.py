@@ -46,12 +46,19 @@ def start_in_process(app: Flask) -> None:
 
 
 def sender_probe(app: Flask) -> dict:
+    from app.extensions import db
+    from app.notify.health import queue_health
+
     settings = app.extensions["noc_notify_settings"]
     running = app.extensions.get("noc_sms_sender")
-    state = {"ok": True, "provider": "local-gateway" if settings.uses_local_gateway else "twilio",
-             "in_process": running is not None}
+    try:
+        state = queue_health(app)
+    except Exception as exc:  # noqa: BLE001 - health must answer, whatever broke
+        db.session.rollback()
+        state = {"ok": False, "error": type(exc).__name__}
+    state.update(provider="local-gateway" if settings.uses_local_gateway else "twilio", in_process=running is not None)
     if running is not None:
         sender, stop = running
-        state.update(ok=not stop.is_set(), sent=sender.sent_total,
+        state.update(ok=state["ok"] and not stop.is_set(), sent=sender.sent_total,
                      last_cycle_at=sender.last_cycle_at.isoformat() if sender.last_cycle_at else None)
     return state
