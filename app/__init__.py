@@ -1,7 +1,6 @@
 """The application factory: configuration, policy, extensions, blueprints and commands."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
@@ -9,6 +8,7 @@ from flask import Flask
 from app.config import PROJECT_ROOT, Settings, engine_options
 from app.errors import NocApi, register_database_unavailable, register_domain_errors
 from app.extensions import db, migrate
+from app.ops.logs import configure_logging
 from app.policy import load_policy
 
 
@@ -22,7 +22,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         if "SQLALCHEMY_DATABASE_URI" in overrides and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
             app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(overrides["SQLALCHEMY_DATABASE_URI"])
     app.json.ensure_ascii = False  # Chinese text round-trips unchanged
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
 
     # A bad policy stops start-up here, with a message naming the key.
     app.extensions["noc_policy"] = load_policy(app.config["NOC_POLICY_FILE"])
@@ -68,6 +68,7 @@ def _import_models() -> None:
 
 def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app import health, policy_views
+    from app.ops import metrics
     from app.compensation import views as compensation_views
     from app.incidents import views as incident_views
     from app.notify import views as notify_views
@@ -78,6 +79,8 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app.web import views as console_views
 
     app.register_blueprint(health.blp)
+    app.register_blueprint(metrics.blp)
+    metrics.init_app(app)
     app.register_blueprint(console_views.bp)
     api.register_blueprint(policy_views.blp)
     api.register_blueprint(incident_views.blp)
