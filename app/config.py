@@ -34,6 +34,8 @@ class Settings:
     # PostgreSQL: give up connecting (and notice a dead server) in seconds, not minutes.
     db_connect_timeout_seconds: int = 5
     db_statement_timeout_seconds: int = 0   # 0: none (a 1,000,000-row fan-out is one statement)
+    # The site is served over HTTPS (behind a TLS proxy): session cookies are Secure, HSTS is sent.
+    https: bool = False
 
     @classmethod
     def from_environment(cls, instance_path: Path) -> "Settings":
@@ -53,6 +55,7 @@ class Settings:
             queue_wait_seconds=float(os.environ.get("NOC_QUEUE_WAIT_SECONDS", "60")),
             db_connect_timeout_seconds=int(os.environ.get("NOC_DB_CONNECT_TIMEOUT_SECONDS", "5")),
             db_statement_timeout_seconds=int(os.environ.get("NOC_DB_STATEMENT_TIMEOUT_SECONDS", "0")),
+            https=_bool(os.environ.get("NOC_HTTPS")),
         )
 
     def flask_config(self) -> dict:
@@ -69,6 +72,10 @@ class Settings:
             "NOC_QUEUE_WAIT_SECONDS": self.queue_wait_seconds,
             "NOC_DB_CONNECT_TIMEOUT_SECONDS": self.db_connect_timeout_seconds,
             "JSON_AS_ASCII": False,
+            "NOC_HTTPS": self.https,
+            # Set outright: Flask defines these keys, so a setdefault elsewhere would change nothing.
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_HTTPONLY": True,
             # flask-smorest / OpenAPI
             "API_TITLE": "NOC 故障指挥系统 API",
             "API_VERSION": "v1",
