@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from app.clock import utcnow
 from app.extensions import db
 from app.ops.heartbeats import Heartbeat
-from app.scheduling.judge import JudgeResult, judge_due, next_wake_time
+from app.scheduling.judge import BATCH, JudgeResult, judge_due, next_wake_time
 from app.scheduling.leadership import leadership_for
 from app.scheduling.service import CHANGED_FLAG
 
@@ -49,6 +49,8 @@ class DeadlineScheduler:
         self.app = app
         self.poll_seconds = float(poll_seconds or app.config.get("NOC_SCHEDULER_POLL_SECONDS")
                                   or os.environ.get("NOC_SCHEDULER_POLL_SECONDS") or DEFAULT_POLL_SECONDS)
+        # Rows judged per transaction (NOC_JUDGE_BATCH): smaller keeps SQLite's write lock shorter.
+        self.batch = int(app.config.get("NOC_JUDGE_BATCH") or os.environ.get("NOC_JUDGE_BATCH") or BATCH)
         self.scheduler = BackgroundScheduler(
             timezone=timezone.utc,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -155,7 +157,7 @@ class DeadlineScheduler:
     def _one_pass(self) -> None:
         with self.app.app_context():
             try:
-                result = judge_due()
+                result = judge_due(batch=self.batch)
                 upcoming = next_wake_time()
                 self.last_error = None
             except Exception as exc:  # noqa: BLE001 - a failed pass is retried on the next tick
