@@ -5,12 +5,8 @@ required (CI) a missing server fails the run; elsewhere the suite is skipped, sa
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -19,10 +15,10 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from app import create_app
-from app.config import PROJECT_ROOT
 from app.extensions import db
 from tests.conftest import POSTGRES_REQUIRED
 from tests.faults.private_postgres import PrivatePostgres, unavailable_reason
+from tests.processes import flask_process
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +54,7 @@ def fault_app(private_postgres):
 
 
 class Processes:
-    """Product processes (``flask --app wsgi …``) with their output in files, killed at the end."""
+    """Product processes (``flask --app wsgi …``) with their output in files, stopped at the end."""
 
     def __init__(self, url: str, folder: Path) -> None:
         self.url = url
@@ -66,12 +62,7 @@ class Processes:
         self.running: list[subprocess.Popen] = []
 
     def start(self, name: str, *command: str, **env: str) -> subprocess.Popen:
-        environment = {**os.environ, "DATABASE_URL": self.url, "PYTHONUNBUFFERED": "1", **env}
-        for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
-            environment.pop(key, None)
-        log = open(self.folder / f"{name}.log", "ab")
-        process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", *command], cwd=PROJECT_ROOT,
-                                   env=environment, stdout=log, stderr=subprocess.STDOUT)
+        process = flask_process(self.url, *command, log=open(self.folder / f"{name}.log", "ab"), **env)
         process.log_path = self.folder / f"{name}.log"
         self.running.append(process)
         return process
@@ -96,17 +87,3 @@ def processes(fault_app, tmp_path):
     running = Processes(fault_app.config["SQLALCHEMY_DATABASE_URI"], tmp_path)
     yield running
     running.stop_all()
-
-
-def wait_until(condition, timeout: float, what: str, every: float = 0.05):
-    """Poll ``condition`` (each look in a fresh transaction) until it holds; fail naming ``what``."""
-    give_up = time.monotonic() + timeout
-    pause = threading.Event()
-    while True:
-        db.session.rollback()
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > give_up:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        pause.wait(every)

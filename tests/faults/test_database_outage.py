@@ -17,7 +17,7 @@ from app.auth.service import create_user
 from app.clock import utcnow
 from app.extensions import db
 from app.scheduling.models import Deadline
-from tests.faults.conftest import wait_until
+from tests.processes import wait_for
 
 pytestmark = pytest.mark.slow
 OUTAGE_SECONDS = 20
@@ -85,10 +85,10 @@ def test_database_stopped_for_20_seconds_under_load(fault_app, processes, privat
         except requests.RequestException:
             return False
 
-    wait_until(web_up, 60, "the web server to answer")
+    wait_for(web_up, 60, "the web server to answer")
     with Load(base, token) as load:
         warm = time.monotonic()
-        wait_until(lambda: len(load.since(warm)) >= 30, 60, "answers before the outage")
+        wait_for(lambda: len(load.since(warm)) >= 30, 60, "answers before the outage")
         private_postgres.stop()
         stopped_at, stopped_wall = time.monotonic(), datetime.now()
         threading.Event().wait(OUTAGE_SECONDS)
@@ -100,10 +100,10 @@ def test_database_stopped_for_20_seconds_under_load(fault_app, processes, privat
             latest = load.since(back)[-9:]
             return len(latest) == 9 and all(status < 300 for _, status in latest)
 
-        wait_until(recovered, 60, "answers to succeed again", every=0.2)
+        wait_for(recovered, 60, "answers to succeed again", every=0.2)
         recovered_at = time.monotonic()
         settled = time.monotonic()
-        wait_until(lambda: len(load.since(settled)) >= 30, 60, "answers after the recovery")
+        wait_for(lambda: len(load.since(settled)) >= 30, 60, "answers after the recovery")
 
     everything = load.since(0)
     during = load.since(stopped_at + 1, restarting)
@@ -125,6 +125,6 @@ def test_database_stopped_for_20_seconds_under_load(fault_app, processes, privat
                            json={"title": "恢复后的故障", "description": "", "services": ["core_network"],
                                  "regions": ["杭州"], "detected_at": (utcnow() - timedelta(days=1)).isoformat()})
     assert answer.status_code == 201, answer.text
-    wait_until(lambda: db.session.scalar(select(func.count()).select_from(Deadline).where(
+    wait_for(lambda: db.session.scalar(select(func.count()).select_from(Deadline).where(
         Deadline.incident_id == answer.json()["id"], Deadline.state == "breached")) >= 3, 60,
         "the same scheduler to judge again")

@@ -15,7 +15,7 @@ from app.incidents import service as incidents
 from app.incidents.models import TimelineEvent
 from app.scheduling.models import Deadline
 from app.staff.models import StaffAlert
-from tests.faults.conftest import wait_until
+from tests.processes import wait_for
 
 pytestmark = pytest.mark.slow
 INCIDENTS = 120
@@ -41,7 +41,7 @@ def test_scheduler_killed_during_catch_up_judges_each_deadline_once(fault_app, p
     env = {"NOC_JUDGE_BATCH": "10"}          # many small transactions: a kill lands between two of them
     first = processes.start("scheduler-1", "scheduler", "run", "--poll", "0.5", **env)
     try:
-        judged = wait_until(lambda: count(Deadline, Deadline.state == "breached"), 90,
+        judged = wait_for(lambda: count(Deadline, Deadline.state == "breached"), 90,
                             "the catch-up to start", every=0.01)
     finally:
         first.send_signal(signal.SIGKILL)
@@ -52,7 +52,7 @@ def test_scheduler_killed_during_catch_up_judges_each_deadline_once(fault_app, p
     assert judged and escalated_at_kill < total, (breached_at_kill, escalated_at_kill)   # killed mid-way
 
     second = processes.start("scheduler-2", "scheduler", "run", "--poll", "0.5", **env)
-    wait_until(lambda: count(Deadline, Deadline.escalated_at.is_not(None)) == total, 90, "the restart to finish")
+    wait_for(lambda: count(Deadline, Deadline.escalated_at.is_not(None)) == total, 90, "the restart to finish")
     second.send_signal(signal.SIGTERM)
     second.wait(30)
 

@@ -16,7 +16,7 @@ from app.incidents import service as incidents
 from app.notify.gateway.app import GatewayApp
 from app.notify.gateway.server import RunningGateway
 from app.notify.models import Notice
-from tests.faults.conftest import wait_until
+from tests.processes import wait_for
 from tests.notify.helpers import add_subscribers, phones
 
 pytestmark = pytest.mark.slow
@@ -59,7 +59,7 @@ def test_sender_killed_mid_batch_loses_nothing_and_sends_nothing_twice(fault_app
            "NOC_SMS_BATCH_SIZE": "100", "NOC_SMS_SENDER_THREADS": "4"}
     first = processes.start("sender-1", "sender", "run", **env)
     try:
-        wait_until(lambda: gateway.requests_seen >= total // 2, 90, "the first sender to be half-way")
+        wait_for(lambda: gateway.requests_seen >= total // 2, 90, "the first sender to be half-way")
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -74,7 +74,7 @@ def test_sender_killed_mid_batch_loses_nothing_and_sends_nothing_twice(fault_app
     assert accepted_unrecorded, (statuses(), processes.log(first)[-2000:])
 
     second = processes.start("sender-2", "sender", "run", **env)   # takes over once the 2 s lease ran out
-    wait_until(lambda: statuses() == {"accepted": total}, 90, "every notice accepted")
+    wait_for(lambda: statuses() == {"accepted": total}, 90, "every notice accepted")
     second.send_signal(signal.SIGTERM)
     second.wait(30)
 
