@@ -1,7 +1,7 @@
 """The SMS sender: claims batches from the outbox and hands them to the provider.
 
 Exactly once, and nothing lost when a process dies:
-- A claim is committed before anything is sent (app/notify/claims.py): ``queued`` rows become
+- A claim is committed before anything is sent (app/claims.py): ``queued`` rows become
   ``sending`` with a claim token, the claim time and a lease.
 - Each notice carries its own id in ``status_callback``; the local gateway returns the
   already-created message for a repeated callback URL, and a status callback records the
@@ -30,21 +30,21 @@ from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlalchemy.orm import aliased
 from twilio.base.exceptions import TwilioRestException
 
-from app.auth.models import User
 from app.clock import utcnow
 from app.db_types import UTCDateTime
 from app.extensions import db
-from app.notify import claims
+from app import claims
 from app.notify.fulfilment import check_fulfilment
 from app.notify.models import Notice, NoticeBatch, NoticeText
 from app.notify.outbox import backoff, validity_seconds
 from app.notify.provider_lookup import find_sent
 from app.notify.rate_limit import SegmentRateLimiter
 from app.notify.settings import NotifySettings
+from app.notify.templates import count_segments
 from app.notify.twilio_client import ThreadLocalClients, sender_identity
 from app.ops.heartbeats import Heartbeat
 from app.phones import mask
-from app.staff.models import StaffAlert
+from app.staff import service as staff_alerts
 from app.subscribers.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ class Sender:
         ids = self._claim_notices(token, limit)
         if not ids:
             return 0
-        outgoing = self._load_notices(ids, token)
+        outgoing = self._load_notices(token)
         outcomes = self._send_all(outgoing, parallel)
         self._record_notices(outcomes, token)
         return len(ids)
@@ -161,17 +161,20 @@ class Sender:
         if self._last_release is None or (now - self._last_release).total_seconds() >= self.settings.lease_seconds / 4:
             release_expired_claims(now)
             self._last_release = now
-        return claims.claim(claims.NOTICES, token, now, self.settings.lease_seconds, limit)
+        ids = claims.claim(claims.NOTICES, token, now, self.settings.lease_seconds, limit)
+        db.session.commit()   # the claim is ours before anything is sent
+        return ids
 
-    def _load_notices(self, ids: list[int], token: str) -> list[Outgoing]:
+    def _load_notices(self, token: str) -> list[Outgoing]:
         default_language = self.app.extensions["noc_policy"].data["notices"]["default_language"]
         own, default = aliased(NoticeText), aliased(NoticeText)
         rows = db.session.execute(
-            select(Notice.id, Subscriber.phone, func.coalesce(own.body, default.body),
+            select(Notice.id, func.coalesce(Notice.phone, Subscriber.phone), func.coalesce(own.body, default.body),
                    func.coalesce(own.segments, default.segments), NoticeBatch.deadline_at, Notice.batch_id,
                    Notice.subscriber_id, Notice.attempts, Subscriber.opted_out_at, NoticeBatch.mandatory,
                    Notice.delivery_round, Notice.in_doubt_since)
-            .join(Subscriber, Subscriber.id == Notice.subscriber_id)
+            # Outer: a complainant's message may go to a number that is no subscriber's.
+            .outerjoin(Subscriber, Subscriber.id == Notice.subscriber_id)
             .join(NoticeBatch, NoticeBatch.id == Notice.batch_id)
             .outerjoin(own, and_(own.batch_id == Notice.batch_id, own.language == Subscriber.language))
             .join(default, and_(default.batch_id == Notice.batch_id, default.language == default_language))
@@ -213,7 +216,8 @@ class Sender:
                 WHERE id = :id AND claim_token = :token AND status = 'sending'""").bindparams(
                 bindparam("now", type_=_UTC)),
                 [{"id": o.outgoing.id, "code": o.code, "token": token, "now": now} for o in failed + give_up])
-        opted_out = [o.outgoing.subscriber_id for o in failed if o.code in OPTED_OUT_CODES]
+        opted_out = [o.outgoing.subscriber_id for o in failed
+                     if o.code in OPTED_OUT_CODES and o.outgoing.subscriber_id is not None]
         if opted_out:
             db.session.execute(update(Subscriber).where(
                 Subscriber.id.in_(opted_out), Subscriber.opted_out_at.is_(None)).values(
@@ -226,38 +230,26 @@ class Sender:
     def _staff_alerts(self, parallel: bool) -> int:
         token = uuid.uuid4().hex
         now = utcnow()
-        claims.release_expired(claims.STAFF_ALERTS, now)
-        if not claims.claim(claims.STAFF_ALERTS, token, now, self.settings.lease_seconds, self.settings.batch_size):
-            return 0
-        rows = db.session.execute(
-            select(StaffAlert.id, User.phone, StaffAlert.message, StaffAlert.attempts, StaffAlert.in_doubt_since)
-            .join(User, User.id == StaffAlert.user_id).where(StaffAlert.claim_token == token)).all()
-        base = self.settings.public_base_url + WEBHOOK_PATH
-        from app.notify.templates import count_segments
-
-        outgoing = [Outgoing(id=r[0], phone=r[1] or "", body=r[2], segments=count_segments(r[2]).segments,
-                             deadline_at=None, callback=f"{base}?staff_alert={r[0]}", attempts=r[3],
-                             skip_reason=None if r[1] else "no_phone",
-                             in_doubt_since=r[4])
-                    for r in rows]
-        self._record_staff_alerts(self._send_all(outgoing, parallel), token)
-        return len(outgoing)
-
-    def _record_staff_alerts(self, outcomes: list[Outcome], token: str) -> None:
-        now = utcnow()
-        for outcome in outcomes:
-            values: dict = {"error_code": outcome.code, "claim_token": None}
-            if outcome.result == "accepted":
-                values.update(status="sent", sent_at=now, provider_sid=outcome.sid, in_doubt_since=None)
-            elif outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts:
-                values.update(status="queued", next_attempt_at=now + backoff(
-                    outcome.outgoing.attempts, self.settings.backoff_base_seconds, self.settings.backoff_max_seconds))
-            else:
-                values.update(status="failed", in_doubt_since=None)
-            db.session.execute(update(StaffAlert).where(
-                StaffAlert.id == outcome.outgoing.id, StaffAlert.claim_token == token,
-                StaffAlert.status == "sending").values(**values))
+        staff_alerts.release_expired_claims(now)
+        claimed = staff_alerts.claim_queued(token, self.settings.batch_size, now, self.settings.lease_seconds)
         db.session.commit()
+        if not claimed:
+            return 0
+        base = self.settings.public_base_url + WEBHOOK_PATH
+        outgoing = [Outgoing(id=a.id, phone=a.phone or "", body=a.message, segments=count_segments(a.message).segments,
+                             deadline_at=None, callback=f"{base}?staff_alert={a.id}", attempts=a.attempts,
+                             skip_reason=None if a.phone else "no_phone", in_doubt_since=a.in_doubt_since)
+                    for a in claimed]
+        now = utcnow()
+        for outcome in self._send_all(outgoing, parallel):
+            retry = outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts
+            staff_alerts.record_attempt(
+                outcome.outgoing.id, token, accepted=outcome.result == "accepted", sid=outcome.sid,
+                error_code=outcome.code, now=now, retry_at=now + backoff(
+                    outcome.outgoing.attempts, self.settings.backoff_base_seconds,
+                    self.settings.backoff_max_seconds) if retry else None)
+        db.session.commit()
+        return len(outgoing)
 
     # -- the provider ------------------------------------------------------------------
     def _send_all(self, outgoing: list[Outgoing], parallel: bool) -> list[Outcome]:
@@ -296,4 +288,6 @@ class Sender:
 
 def release_expired_claims(now: datetime) -> int:
     """Notices claimed by a sender that never reported back go back to the queue, in doubt."""
-    return claims.release_expired(claims.NOTICES, now)
+    released = claims.release_expired(claims.NOTICES, now)
+    db.session.commit()
+    return released

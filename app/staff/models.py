@@ -21,8 +21,8 @@ class StaffAlert(db.Model):
     kind: Mapped[str] = mapped_column(String(40))  # e.g. deadline_warning, deadline_breach, escalation_tier2
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # Delivery, written by the notifier: queued -> sending -> sent/delivered/failed, with the
-    # same claim discipline as subscriber notices (claim token, lease, in-doubt look-up).
+    # Delivery (the SMS sender records it through app.staff.service): queued -> sending -> sent/delivered/failed,
+    # with the notices' claim discipline (claim token, lease, in-doubt look-up: app/claims.py).
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claim_token: Mapped[str | None] = mapped_column(String(32))

@@ -1,7 +1,7 @@
 """worker heartbeats; in-doubt claims on notices; claim leases on staff alerts
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0012
 Create Date: 2026-12-01 00:45:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0009'
-down_revision = '0005'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -139,10 +139,11 @@ def _die_mid_send(sender, outbox, rows_sent_before_death: int, load) -> list:
     """A sender claims everything (with a lease already over), hands some messages to the
     provider and dies before recording them. Returns the SIDs the provider holds."""
     from app.clock import utcnow
-    from app.notify import claims
+    from app import claims
 
     db.session.commit()
     ids = claims.claim(outbox, "dead-sender", utcnow(), -1, 100)
+    db.session.commit()
     outgoing = load(ids)
     client = sender.clients.get()
     return [client.messages.create(to=o.phone, body=o.body, status_callback=o.callback,
@@ -151,12 +152,12 @@ def _die_mid_send(sender, outbox, rows_sent_before_death: int, load) -> list:
 
 def test_an_expired_claim_is_looked_up_at_the_provider_and_never_sent_twice(
         app_ctx, no_outage_notice, recovered_incident, gateway, sender):
-    from app.notify import claims
+    from app import claims
 
     gateway.gateway.idempotent = False        # like Twilio: only the look-up can prevent a second SMS
     add_subscribers(phones(4))
     recovered_incident()
-    held = _die_mid_send(sender, claims.NOTICES, 2, lambda ids: sender._load_notices(ids, "dead-sender"))
+    held = _die_mid_send(sender, claims.NOTICES, 2, lambda ids: sender._load_notices("dead-sender"))
     assert gateway.gateway.requests_seen == 2
     drain(sender)
     rows = recovery_rows()
@@ -168,7 +169,7 @@ def test_an_expired_claim_is_looked_up_at_the_provider_and_never_sent_twice(
 
 
 def test_staff_alerts_have_the_same_lease_and_look_up(app_ctx, make_user, recovered_incident, gateway, sender):
-    from app.notify import claims
+    from app import claims
     from app.notify.sender import Outgoing
     from app.staff.models import StaffAlert
 

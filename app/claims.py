@@ -1,4 +1,4 @@
-"""Claims on the two outboxes (``notices`` to subscribers, ``staff_alerts`` to staff).
+"""Claims on the two SMS outboxes (``notices`` to subscribers, ``staff_alerts`` to staff).
 
 One discipline for both: a claim is committed before anything is sent — ``queued`` rows
 become ``sending`` with a claim token, the claim time and a lease (``next_attempt_at`` =
@@ -7,6 +7,7 @@ disjoint rows; SQLite (one writer at a time) with one conditional ``UPDATE … R
 A claim whose lease ran out with no recorded outcome (its sender died or hung) goes back to
 the queue marked ``in_doubt_since`` its claim: the provider may already hold that message,
 so the next send looks it up first (app/notify/provider_lookup.py).
+Each outbox's owner calls these in its own transaction: they never commit.
 """
 from __future__ import annotations
 
@@ -39,17 +40,16 @@ STAFF_ALERTS = Outbox("staff_alerts", "status = 'queued' AND (next_attempt_at IS
 
 
 def claim(outbox: Outbox, token: str, now: datetime, lease_seconds: float, limit: int) -> list[int]:
-    """Claim up to ``limit`` due rows for this sender and commit; returns their ids."""
+    """Claim up to ``limit`` due rows for this sender; returns their ids. The caller commits the
+    claim before sending anything."""
     lock = "FOR UPDATE SKIP LOCKED" if db.session.get_bind().dialect.name == "postgresql" else ""
     statement = text(f"""
         UPDATE {outbox.table} SET status = 'sending', claim_token = :token, claimed_at = :now,
                                   attempts = attempts + 1, next_attempt_at = :lease_until{outbox.touch}
         WHERE id IN (SELECT id FROM {outbox.table} WHERE {outbox.due} ORDER BY {outbox.order} LIMIT :limit {lock})
         RETURNING id""").bindparams(bindparam("now", type_=_UTC), bindparam("lease_until", type_=_UTC))
-    ids = [row[0] for row in db.session.execute(statement, {
+    return [row[0] for row in db.session.execute(statement, {
         "token": token, "now": now, "lease_until": now + timedelta(seconds=lease_seconds), "limit": limit})]
-    db.session.commit()
-    return ids
 
 
 def release_expired(outbox: Outbox, now: datetime) -> int:
@@ -60,7 +60,6 @@ def release_expired(outbox: Outbox, now: datetime) -> int:
                                   in_doubt_since = COALESCE(in_doubt_since, claimed_at){outbox.touch}
         WHERE status = 'sending' AND next_attempt_at <= :now""").bindparams(bindparam("now", type_=_UTC)),
         {"now": now})
-    db.session.commit()
     if result.rowcount:
         log.warning("%d %s claimed by a sender that never reported back: queued again, to be looked up "
                     "at the provider before any re-send", result.rowcount, outbox.table)
