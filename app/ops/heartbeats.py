@@ -15,11 +15,11 @@ from typing import Callable
 
 from flask import Flask
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.clock import utcnow
 from app.extensions import db
 from app.ops.models import WorkerHeartbeat
+from app.sql import dialect_insert
 
 log = logging.getLogger(__name__)
 KEEP_DEAD_WORKERS = timedelta(days=1)   # rows of workers gone longer than this are pruned
@@ -32,11 +32,9 @@ def worker_name(kind: str) -> str:
 def write_heartbeat(kind: str, worker: str, started_at: datetime, role: str | None = None) -> None:
     """Upsert this worker's row (commits)."""
     now = utcnow()
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = {"worker": worker, "kind": kind, "host": socket.gethostname()[:80], "pid": os.getpid(), "role": role,
               "started_at": started_at, "beat_at": now}
-    statement = insert(WorkerHeartbeat).values(**values)
+    statement = dialect_insert(WorkerHeartbeat).values(**values)
     db.session.execute(statement.on_conflict_do_update(
         index_elements=["worker"], set_={"beat_at": now, "role": role}))
     db.session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.beat_at < now - KEEP_DEAD_WORKERS))
@@ -70,13 +68,18 @@ class Heartbeat:
         self.interval = heartbeat_seconds(app)
         self.failing = False
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def start(self) -> "Heartbeat":
-        threading.Thread(target=self._run, name=f"{self.kind}-heartbeat", daemon=True).start()
+        self._thread = threading.Thread(target=self._run, name=f"{self.kind}-heartbeat", daemon=True)
+        self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10) -> None:
+        """No more beats; waits for one being written, so nothing is written after this returns."""
         self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
 
     def beat(self) -> bool:
         with self.app.app_context():

@@ -16,6 +16,7 @@ from app.auth.models import Role
 from app.auth.service import create_user
 from app.clock import utcnow
 from app.extensions import db
+from app.ops.heartbeats import latest_beats
 from app.scheduling.models import Deadline
 from tests.processes import wait_for
 
@@ -94,6 +95,7 @@ def test_database_stopped_for_20_seconds_under_load(fault_app, processes, privat
         threading.Event().wait(OUTAGE_SECONDS)
         restarting = time.monotonic()
         private_postgres.start()
+        back_wall = utcnow()
         back = time.monotonic()
 
         def recovered() -> bool:
@@ -128,3 +130,6 @@ def test_database_stopped_for_20_seconds_under_load(fault_app, processes, privat
     wait_for(lambda: db.session.scalar(select(func.count()).select_from(Deadline).where(
         Deadline.incident_id == answer.json()["id"], Deadline.state == "breached")) >= 3, 60,
         "the same scheduler to judge again")
+    wait_for(lambda: [b for b in latest_beats("scheduler") if b.beat_at > back_wall and b.role == "active"], 30,
+             "the scheduler's heartbeat, active again")
+    assert requests.get(base + "/healthz", timeout=15).json()["checks"]["database"]["ok"] is True
