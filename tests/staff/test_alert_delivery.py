@@ -2,6 +2,8 @@
 re-queued after a dead sender, and their delivery status only moves forward."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from app.auth.models import Role
 from app.clock import utcnow
 from app.extensions import db
@@ -19,22 +21,25 @@ def _one_alert(make_user) -> int:
 
 def test_a_claim_left_by_a_dead_sender_is_queued_again_and_only_the_new_claim_records(app_ctx, make_user):
     alert_id = _one_alert(make_user)
-    (claimed,) = staff_alerts.claim_queued("first", 10)
+    now = utcnow()
+    (claimed,) = staff_alerts.claim_queued("first", 10, now, lease_seconds=60)
     db.session.commit()
     assert (claimed.id, claimed.phone, claimed.attempts) == (alert_id, "+8613900000001", 1)
-    assert staff_alerts.claim_queued("other", 10) == []           # nobody else takes it meanwhile
+    assert staff_alerts.claim_queued("other", 10, now, lease_seconds=60) == []   # nobody else takes it meanwhile
+    assert staff_alerts.release_expired_claims(now + timedelta(seconds=30)) == 0  # the lease still runs
 
-    assert staff_alerts.requeue_orphaned() == 1                    # the first sender died
-    (again,) = staff_alerts.claim_queued("second", 10)
-    assert again.attempts == 2
-    staff_alerts.record_attempt(alert_id, "first", accepted=True, retry=False, sid="SM-old", error_code=None,
-                                now=utcnow())
-    staff_alerts.record_attempt(alert_id, "second", accepted=True, retry=False, sid="SM-new", error_code=None,
-                                now=utcnow())
+    later = now + timedelta(seconds=61)                                            # the first sender died
+    assert staff_alerts.release_expired_claims(later) == 1
+    (again,) = staff_alerts.claim_queued("second", 10, later, lease_seconds=60)
+    assert again.attempts == 2 and again.in_doubt_since is not None
+    staff_alerts.record_attempt(alert_id, "first", accepted=True, retry_at=None, sid="SM-old", error_code=None,
+                                now=later)
+    staff_alerts.record_attempt(alert_id, "second", accepted=True, retry_at=None, sid="SM-new", error_code=None,
+                                now=later)
     db.session.commit()
     alert = db.session.get(StaffAlert, alert_id)
     assert (alert.status, alert.provider_sid) == ("sent", "SM-new")
-    assert staff_alerts.requeue_orphaned() == 0                    # a sent alert is never re-queued
+    assert staff_alerts.release_expired_claims(later + timedelta(hours=1)) == 0  # a sent alert is never re-queued
 
 
 def test_delivery_statuses_only_move_forward(app_ctx, make_user):
