@@ -73,10 +73,10 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app.reports import views as report_views
     from app.scheduling import views as scheduling_views
     from app.subscribers import views as subscriber_views
-    from app.web import views as console_views
+    from app.web.views import bp as console_bp
 
     app.register_blueprint(health.blp)
-    app.register_blueprint(console_views.bp)
+    app.register_blueprint(console_bp)
     api.register_blueprint(policy_views.blp)
     api.register_blueprint(incident_views.blp)
     api.register_blueprint(compensation_views.blp)
