@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.models import User
@@ -22,10 +23,12 @@ from app.incidents.grading import is_regulator_reportable, outage_minutes, propo
 from app.incidents.models import Incident, Responsibility, Status
 from app.incidents.numbering import next_incident_number
 from app.models import record_policy_version
+from app.pagination import paginate
 from app.policy import Policy, current_policy
 from app.subscribers.affected import count_affected
 
 OPEN_BEFORE_RECOVERY = (Status.declared, Status.reported, Status.responding)
+CLOSED_STATES = (Status.closed.value, Status.cancelled.value)
 
 
 @dataclass(frozen=True)
@@ -375,20 +378,46 @@ def mark_analysis_report_submitted(incident: Incident, actor: User, submitted_at
 
 
 def list_incidents(*, status: str | None = None, level: int | None = None, major: bool | None = None,
-                   breached: bool | None = None):
-    """A query of incidents, newest first; the views paginate it."""
-    query = select(Incident).order_by(Incident.detected_at.desc(), Incident.id.desc())
+                   breached: bool | None = None, open_only: bool = False, search: str | None = None,
+                   worst_first: bool = False):
+    """A query of incidents, newest first (or ``worst_first``: open ones, then level, major and the
+    time left to the next deadline); the views paginate it with :func:`incident_page`.
+    ``search`` matches the number or a part of the title."""
+    from app.scheduling.service import breached_filter, next_due_column
+
+    query = select(Incident).options(selectinload(Incident.responsibilities))
+    if worst_first:
+        closed = case((Incident.status.in_(CLOSED_STATES), 1), else_=0)
+        next_due = next_due_column(Incident.id)
+        query = query.order_by(closed, Incident.level, Incident.major.desc(), next_due.is_(None), next_due,
+                               Incident.detected_at.desc(), Incident.id.desc())
+    else:
+        query = query.order_by(Incident.detected_at.desc(), Incident.id.desc())
     if status:
         query = query.where(Incident.status == status)
+    if open_only:
+        query = query.where(Incident.status.not_in(CLOSED_STATES))
     if level:
         query = query.where(Incident.level == level)
     if major is not None:
         query = query.where(Incident.major.is_(major))
     if breached is not None:
-        from app.scheduling.service import breached_filter
-
         query = query.where(breached_filter(Incident.id, breached))
+    if search and search.strip():
+        text = search.strip()
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(Incident.number.ilike(pattern, escape="\\"), Incident.title.ilike(pattern, escape="\\")))
     return query
+
+
+def incident_page(query, page: int, per_page: int) -> dict:
+    """One page of a list: what each row shows is read in one query per kind for the whole page
+    (responsibility by the query's selectinload, deadlines here), never a query per row."""
+    from app.scheduling.service import preload_deadlines
+
+    result = paginate(query, page, per_page)
+    preload_deadlines([incident.id for incident in result["items"]])
+    return result
 
 
 def timeline_of(incident_id: int):

@@ -20,7 +20,7 @@ from app.incidents.schemas import (
     ResponsibilityEntrySchema,
     TimelineEventSchema,
 )
-from app.pagination import PageQuerySchema, page_envelope_schema, paginate
+from app.pagination import PageQuerySchema, page_envelope_schema
 
 blp = api_blueprint("incidents", __name__, url_prefix="/incidents", description="故障单：登记、上报、响应、恢复、闭环")
 
@@ -48,7 +48,7 @@ class Incidents(MethodView):
     def get(self, args):
         """List incidents, newest first (filter by status, level, major, breached), each with its next deadline."""
         page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(service.list_incidents(**args), page, per_page)
+        return service.incident_page(service.list_incidents(**args), page, per_page)
 
     @requires("declare")
     @blp.arguments(IncidentCreateSchema)

@@ -8,7 +8,6 @@ from flask import flash, render_template, request
 from app.auth.permissions import requires
 from app.incidents import service
 from app.incidents.models import Incident
-from app.pagination import paginate
 from app.web import forms, panels, timefmt
 from app.web.views import bp
 
@@ -33,7 +32,7 @@ def board():
     else:
         flash("筛选条件无效，已显示全部故障 (invalid filter ignored)", "error")
     page_number = request.args.get("page", 1, type=int) or 1
-    page = paginate(service.list_incidents(**criteria), max(1, page_number), BOARD_PAGE_SIZE)
+    page = service.incident_page(service.list_incidents(**criteria), max(1, page_number), BOARD_PAGE_SIZE)
     return render_template("web/board.html", filters=filters, page=page, criteria=criteria,
                            elapsed=elapsed_text, deadline_cell=panels.board_deadline, last_page=max(1, -(-page["total"] // BOARD_PAGE_SIZE)))
 
