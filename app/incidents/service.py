@@ -431,3 +431,49 @@ def timeline_of(incident_id: int):
 
 def count_incidents(query) -> int:
     return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+# --- what changed, for the live console (app/web/live.py) ------------------------------------
+
+# Events of the last this-many ids are counted too, so an event whose transaction commits after
+# a later-numbered one (ids are handed out before commit) still changes the marker.
+RECENT_EVENT_WINDOW = 200
+ALARM_EVENT_KINDS = ("declared", "regraded", "deadline_breached")
+
+
+def change_marker(incident_id: int | None = None) -> str:
+    """A short text that changes whenever an incident (or, with None, any incident) changes:
+    every change appends a timeline event, so the newest events say it. Read from the database,
+    so every server process gives the same answer."""
+    from app.incidents.models import TimelineEvent
+
+    if incident_id is None:
+        newest = select(func.coalesce(func.max(TimelineEvent.id), 0)).scalar_subquery()
+        query = select(func.max(TimelineEvent.id), func.count()).where(TimelineEvent.id > newest - RECENT_EVENT_WINDOW)
+    else:
+        query = select(func.max(TimelineEvent.id), func.count()).where(TimelineEvent.incident_id == incident_id)
+    newest_id, count = db.session.execute(query).one()
+    return f"{newest_id or 0}.{count}"
+
+
+def latest_event_id() -> int:
+    from app.incidents.models import TimelineEvent
+
+    return db.session.scalar(select(func.max(TimelineEvent.id))) or 0
+
+
+def alarms_since(event_id: int, limit: int = 10) -> list[dict[str, Any]]:
+    """What should raise the console's banner since timeline event ``event_id``: a new level-1 or
+    major incident (declared, or regraded into it) and a breached deadline, of open incidents only."""
+    from app.incidents.models import TimelineEvent
+
+    rows = db.session.execute(
+        select(TimelineEvent.id, TimelineEvent.kind, TimelineEvent.message, Incident.id.label("incident_id"),
+               Incident.number, Incident.title, Incident.level, Incident.major)
+        .join(Incident, Incident.id == TimelineEvent.incident_id)
+        .where(TimelineEvent.id > event_id, TimelineEvent.kind.in_(ALARM_EVENT_KINDS),
+               Incident.status.not_in(CLOSED_STATES),
+               or_(TimelineEvent.kind == "deadline_breached", Incident.level == 1, Incident.major.is_(True)))
+        .order_by(TimelineEvent.id.desc()).limit(limit)
+    ).all()
+    return [dict(row._mapping) for row in reversed(rows)]

@@ -97,6 +97,13 @@ def notification_summary(incident: Incident) -> dict:
     return {"counts": counts, "notices": notices}
 
 
+def progress_marker(incident_id: int) -> str:
+    """Changes as the incident's notices are queued, sent and delivered (for the live console)."""
+    counts = db.session.execute(select(Notice.status, func.count()).where(Notice.incident_id == incident_id)
+                                .group_by(Notice.status).order_by(Notice.status)).all()
+    return ",".join(f"{status}:{n}" for status, n in counts)
+
+
 def _batch_counts(batch_id: int) -> dict[str, int]:
     return {status: n for status, n in db.session.execute(
         select(Notice.status, func.count()).where(Notice.batch_id == batch_id).group_by(Notice.status))}

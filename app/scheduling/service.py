@@ -296,6 +296,19 @@ def breached_filter(incident_id_column, breached: bool):
     return clause if breached else ~clause
 
 
+def change_marker(incident_id: int | None = None) -> str:
+    """Changes when a deadline is met, moved or cancelled without a timeline event of its own
+    (e.g. the recovery notice handed over): the pending count, or one incident's newest write."""
+    from sqlalchemy import func
+
+    if incident_id is None:
+        pending = db.session.scalar(select(func.count()).select_from(Deadline).where(Deadline.state == PENDING))
+        return str(pending or 0)
+    newest, count = db.session.execute(select(func.max(Deadline.updated_at), func.count())
+                                       .where(Deadline.incident_id == incident_id)).one()
+    return f"{newest.timestamp() if newest else 0}.{count}"
+
+
 def overdue_unjudged(grace: timedelta = timedelta(seconds=60)) -> int:
     """Pending deadlines overdue by more than ``grace``: non-zero means no scheduler is judging."""
     from sqlalchemy import func

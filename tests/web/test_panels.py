@@ -119,13 +119,13 @@ def test_board_column_shows_the_next_deadline_and_is_red_when_breached(operator)
 
     html = operator.get("/incidents").get_data(as_text=True)
     assert "<th>下一时限</th>" in html
-    cells = {title: html[html.index(title):].split('<td class="nowrap deadline-cell', 1)[1].split("</td>", 1)[0]
+    cells = {title: html[html.index(title):].split('<td class="deadline-cell', 1)[1].split("</td>", 1)[0]
              for title in ("迟报的故障", "按时的故障")}
     # both are level 3: the next deadline is the response (480 min from detection)
     assert "响应" in cells["按时的故障"] and "11-23 16:25" in cells["按时的故障"] and "剩余 7小时55分" in cells["按时的故障"]
-    assert cells["按时的故障"].startswith('">') and "有超时" not in cells["按时的故障"]
-    # the late report is breached (red badge); the next deadline itself is still in time (not red)
-    assert cells["迟报的故障"].startswith(' has-breach">') and "有超时" in cells["迟报的故障"]
+    assert cells["按时的故障"].startswith('" data-overdue-scope>') and "超时" not in cells["按时的故障"]
+    # the report was late but is done: a breach on record, no alarm; the next deadline is in time (not red)
+    assert cells["迟报的故障"].startswith('" data-overdue-scope>') and "有超时记录" in cells["迟报的故障"]
     assert "11-23 16:00" in cells["迟报的故障"] and "剩余 7小时30分" in cells["迟报的故障"]
 
     breached_only = operator.get("/incidents?breached=1").get_data(as_text=True)
@@ -139,8 +139,8 @@ def test_board_cell_is_red_for_a_pending_deadline_past_due_before_any_judge(oper
     incidents.declare(operator.user, title="尚未上报", services=["mobile_data"], regions=["杭州"],
                       detected_at=REPORTED - timedelta(minutes=20))
     html = operator.get("/incidents").get_data(as_text=True)
-    cell = html.split('<td class="nowrap deadline-cell', 1)[1].split("</td>", 1)[0]
-    assert cell.startswith(' overdue">') and "上报服务调度中心" in cell and "已逾期 5分" in cell
+    cell = html.split('<td class="deadline-cell', 1)[1].split("</td>", 1)[0]
+    assert cell.startswith(' overdue"') and "上报服务调度中心" in cell and "已逾期 5分" in cell
 
 
 # --- notices ---------------------------------------------------------------------------------
