@@ -156,7 +156,13 @@ def test_notices_panel_counts_by_kind_and_status_and_flags_a_late_projection(ope
         assert row.count('<td class="num">3</td>') == 2, (kind, row)  # 3 queued, 3 in all
     progress = panel.split('class="compact notice-progress"')[1].split("</table>")[0]
     assert "恢复通知" in progress and "12:00" in progress  # due 2 h after the 10:00 recovery
-    assert '<tr class="late">' in progress and "预计超时" in progress and "无法估计" in progress
+    # freshly queued: no rate yet, so no projection — and no "预计超时" beside it
+    assert '<tr class="">' in progress and "刚排队，待估计" in progress and "预计超时" not in progress
+    assert "0 / 3" in progress and "无法估计" not in progress
+    # two minutes on and still nothing accepted: the sending has stalled, which will miss the deadline
+    clock.tick(timedelta(minutes=2))
+    progress = section(page_of(operator, incident_id), "notices").split('class="compact notice-progress"')[1]
+    assert '<tr class="late">' in progress and "发送停滞" in progress and "预计超时" in progress
 
     # two of three accepted in the last minute: the third is due in 30 s, well before 12:00
     first_two = select(Notice.id).where(Notice.incident_id == incident_id, Notice.kind == "recovery") \
@@ -166,7 +172,7 @@ def test_notices_panel_counts_by_kind_and_status_and_flags_a_late_projection(ope
     db.session.commit()
     panel = section(page_of(operator, incident_id), "notices")
     progress = panel.split('class="compact notice-progress"')[1].split("</table>")[0]
-    assert "预计超时" not in progress and "按时" in progress and "10:00" in progress
+    assert "预计超时" not in progress and "按时" in progress and "10:02" in progress and "2 / 3" in progress
     counts = panel.split('class="compact notice-counts"')[1].split("</table>")[0]
     recovery = counts.split('<tr class="notice-recovery">')[1].split("</tr>")[0]
     assert "<th class=\"num\">已受理</th>" in counts and '<td class="num">2</td>' in recovery
