@@ -25,6 +25,9 @@ class Settings:
     # Scheduler, sender and local gateway inside `flask serve` (the embedded default); a
     # deployment that runs `flask scheduler run` / `flask sender run` sets this to 0.
     run_workers_in_process: bool
+    # `flask serve`: request threads (at most the database pool: 10 + 10 overflow) and open connections.
+    web_threads: int = 16
+    web_connections: int = 500
 
     @classmethod
     def from_environment(cls, instance_path: Path) -> "Settings":
@@ -39,6 +42,8 @@ class Settings:
             port=int(os.environ.get("PORT", "5000")),
             policy_path=Path(os.environ.get("NOC_POLICY_FILE", str(DEFAULT_POLICY_PATH))),
             run_workers_in_process=_bool(os.environ.get("NOC_IN_PROCESS_WORKERS"), default=True),
+            web_threads=int(os.environ.get("NOC_WEB_THREADS", "16")),
+            web_connections=int(os.environ.get("NOC_WEB_CONNECTIONS", "500")),
         )
 
     def flask_config(self) -> dict:
@@ -49,6 +54,12 @@ class Settings:
             "PORT": self.port,
             "NOC_POLICY_FILE": str(self.policy_path),
             "NOC_IN_PROCESS_WORKERS": self.run_workers_in_process,
+            "NOC_WEB_THREADS": self.web_threads,
+            "NOC_WEB_CONNECTIONS": self.web_connections,
+            # The live console: how often a page polls, and how long a process keeps an
+            # incident's notice counts (app/web/live.py).
+            "NOC_LIVE_POLL_MS": int(os.environ.get("NOC_LIVE_POLL_MS", "2000")),
+            "NOC_LIVE_CACHE_SECONDS": float(os.environ.get("NOC_LIVE_CACHE_SECONDS", "1.0")),
             "JSON_AS_ASCII": False,
             # flask-smorest / OpenAPI
             "API_TITLE": "NOC 故障指挥系统 API",
