@@ -28,6 +28,8 @@ class Settings:
     # `flask serve`: request threads (at most the database pool: 10 + 10 overflow) and open connections.
     web_threads: int = 16
     web_connections: int = 500
+    # The site is served over HTTPS (behind a TLS proxy): session cookies are Secure, HSTS is sent.
+    https: bool = False
 
     @classmethod
     def from_environment(cls, instance_path: Path) -> "Settings":
@@ -44,6 +46,7 @@ class Settings:
             run_workers_in_process=_bool(os.environ.get("NOC_IN_PROCESS_WORKERS"), default=True),
             web_threads=int(os.environ.get("NOC_WEB_THREADS", "16")),
             web_connections=int(os.environ.get("NOC_WEB_CONNECTIONS", "500")),
+            https=_bool(os.environ.get("NOC_HTTPS")),
         )
 
     def flask_config(self) -> dict:
@@ -61,6 +64,10 @@ class Settings:
             "NOC_LIVE_POLL_MS": int(os.environ.get("NOC_LIVE_POLL_MS", "2000")),
             "NOC_LIVE_CACHE_SECONDS": float(os.environ.get("NOC_LIVE_CACHE_SECONDS", "1.0")),
             "JSON_AS_ASCII": False,
+            "NOC_HTTPS": self.https,
+            # Set outright: Flask defines these keys, so a setdefault elsewhere would change nothing.
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_HTTPONLY": True,
             # flask-smorest / OpenAPI
             "API_TITLE": "NOC 故障指挥系统 API",
             "API_VERSION": "v1",
