@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -377,10 +378,10 @@ def mark_analysis_report_submitted(incident: Incident, actor: User, submitted_at
 
 def list_incidents(*, status: str | None = None, level: int | None = None, major: bool | None = None,
                    breached: bool | None = None, open_only: bool = False, search: str | None = None,
-                   worst_first: bool = False):
+                   region: str | None = None, worst_first: bool = False):
     """A query of incidents, newest first (or ``worst_first``: open ones, then level, major and the
     time left to the next deadline); the views paginate it with :func:`incident_page`.
-    ``search`` matches the number or a part of the title."""
+    ``search`` matches the number or a part of the title; ``region`` one of the incident's regions."""
     from app.scheduling.service import breached_filter, next_due_column
 
     query = select(Incident).options(selectinload(Incident.responsibilities))
@@ -401,11 +402,21 @@ def list_incidents(*, status: str | None = None, level: int | None = None, major
         query = query.where(Incident.major.is_(major))
     if breached is not None:
         query = query.where(breached_filter(Incident.id, breached))
+    if region and region.strip():
+        query = query.where(_names_region(region.strip()))
     if search and search.strip():
         text = search.strip()
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(Incident.number.ilike(pattern, escape="\\"), Incident.title.ilike(pattern, escape="\\")))
     return query
+
+
+def _names_region(region: str):
+    """The incident's regions (a JSON list) include ``region``."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(Incident.regions, JSONB).contains([region])
+    names = func.json_each(Incident.regions).table_valued("value")
+    return select(names.c.value).where(names.c.value == region).exists()
 
 
 def incident_page(query, page: int, per_page: int) -> dict:

@@ -155,6 +155,7 @@ class BoardFilterForm(Form):
     """The board's filters (GET query, no CSRF)."""
 
     q = StringField("搜索", validators=[Optional(), length(200)], description="编号或标题")
+    region = StringField("区域", validators=[Optional(), length(40)], description="如 杭州")
     status = SelectField("状态", default=OPEN_ONLY,
                          choices=options([(OPEN_ONLY, "未闭环"), ("", "全部状态"),
                                           *((s.value, STATUS_LABELS_ZH[s]) for s in Status)]))
@@ -175,6 +176,8 @@ class BoardFilterForm(Form):
             criteria["major"] = self.major.data == "1"
         if self.breached.data:
             criteria["breached"] = self.breached.data == "1"
+        if (self.region.data or "").strip():
+            criteria["region"] = self.region.data.strip()
         if (self.q.data or "").strip():
             criteria["search"] = self.q.data.strip()
         return criteria

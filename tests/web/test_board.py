@@ -66,9 +66,11 @@ def test_the_worst_first_and_only_open_ones_by_default(operator, manager, clock)
     assert board_titles(operator, "?level=2&major=1") == ["二级 重大"]
 
 
-def test_search_by_number_or_title(operator):
+def test_search_by_number_or_title_and_filter_by_region(operator):
     first = declare(operator.user, "杭州西湖区宽带中断")
-    declare(operator.user, "宁波移动数据中断")
+    declare(operator.user, "宁波移动数据中断", regions=["宁波", "绍兴"])
+    assert board_titles(operator, "?region=绍兴") == ["宁波移动数据中断"]
+    assert board_titles(operator, "?region=杭") == []  # a region is named whole
     assert board_titles(operator, "?q=西湖") == ["杭州西湖区宽带中断"]
     assert board_titles(operator, f"?q={first.number.lower()}") == ["杭州西湖区宽带中断"]
     assert board_titles(operator, "?q=%25") == []  # a LIKE wildcard is a plain character here

@@ -25,7 +25,7 @@ def board():
         criteria = forms.BoardFilterForm().criteria()
     page_number = request.args.get("page", 1, type=int) or 1
     page = service.incident_page(service.list_incidents(**criteria), max(1, page_number), BOARD_PAGE_SIZE)
-    filtered = any(request.args.get(name) for name in ("q", "level", "major", "breached")) or \
+    filtered = any(request.args.get(name) for name in ("q", "region", "level", "major", "breached")) or \
         request.args.get("status", forms.OPEN_ONLY) != forms.OPEN_ONLY
     return render_template("web/board.html", filters=filters, page=page, filtered=filtered,
                            elapsed=elapsed_text, deadline_cell=panels.board_deadline,
