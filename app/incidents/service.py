@@ -99,11 +99,13 @@ def outage_minutes_so_far(incident: Incident) -> int:
     return outage_minutes(incident.detected_at, outage_end(incident))
 
 
-def user_minutes(incident: Incident, policy: Policy | None = None) -> int:
-    """受影响用户数 × 中断分钟: live while open, fixed at recovery."""
+def user_minutes(incident: Incident, policy: Policy | None = None, *, affected: int | None = None) -> int:
+    """受影响用户数 × 中断分钟: live while open, fixed at recovery; pass ``affected`` when already counted."""
     if incident.user_minutes_at_recovery is not None:
         return incident.user_minutes_at_recovery
-    return affected_count(incident, policy) * outage_minutes_so_far(incident)
+    if affected is None:
+        affected = affected_count(incident, policy)
+    return affected * outage_minutes_so_far(incident)
 
 
 def regulator_reportable(incident: Incident, policy: Policy | None = None, *, affected: int | None = None) -> bool:

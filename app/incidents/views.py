@@ -11,6 +11,7 @@ from app.incidents.schemas import (
     CancelSchema,
     IncidentCreateSchema,
     IncidentListQuerySchema,
+    LIVE_IMPACT_FIELDS,
     IncidentSchema,
     ProgressUpdateSchema,
     RecoverSchema,
@@ -25,12 +26,11 @@ from app.pagination import PageQuerySchema, page_envelope_schema
 blp = api_blueprint("incidents", __name__, url_prefix="/incidents", description="故障单：登记、上报、响应、恢复、闭环")
 
 # The list leaves out the live impact figures: each is a count over every affected subscriber.
-LIVE_IMPACT_FIELDS = ("affected_subscribers", "user_minutes", "regulator_reportable")
 
 
 class IncidentSummarySchema(IncidentSchema):
     class Meta:
-        exclude = LIVE_IMPACT_FIELDS
+        exclude = sorted(LIVE_IMPACT_FIELDS)
 
 
 IncidentPageSchema = page_envelope_schema(IncidentSummarySchema, "IncidentPage")

@@ -52,3 +52,15 @@ def test_the_list_api_does_not_query_per_row(operator_api, make_user):
     few = list_statements(operator_api)
     declare_many(user, 10)
     assert list_statements(operator_api) == few
+
+
+@freeze_time(NOW)
+def test_one_incident_counts_its_affected_subscribers_once(operator_api, make_user):
+    user, _ = make_user("operator")
+    declare_many(user, 1)
+    incident_id = operator_api.get("/incidents").json["items"][0]["id"]
+    with counted_statements() as statements:
+        response = operator_api.get(f"/incidents/{incident_id}")
+    assert response.status_code == 200
+    assert {"affected_subscribers", "user_minutes", "regulator_reportable"} <= set(response.json)
+    assert len([s for s in statements if "FROM subscribers" in s]) == 1, statements
