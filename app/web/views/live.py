@@ -5,7 +5,8 @@ from flask import Response, current_app, g, jsonify, render_template, request, u
 
 from app.auth.permissions import requires
 from app.incidents import service
-from app.incidents.service import MAX_ID, latest_event_id
+from app.incidents.service import latest_event_id
+from app.sql import INTEGER_MAX
 from app.web import live, panels
 from app.web.views import bp
 from app.web.views.board import elapsed_text
@@ -13,7 +14,7 @@ from app.web.views.board import elapsed_text
 
 def _bounded_int(name: str) -> int | None:
     value = request.args.get(name, type=int)
-    return value if value is not None and 0 <= value <= MAX_ID else None
+    return value if value is not None and 0 <= value <= INTEGER_MAX else None
 
 
 @bp.get("/live/changes")
