@@ -19,7 +19,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import event, exists, select, update
+from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.clock import ensure_aware_utc, utcnow
@@ -49,6 +50,13 @@ PRELOADED = "noc_deadlines_preloaded"
 def _mark_changed() -> None:
     db.session.info[CHANGED_FLAG] = True
     db.session.info.pop(PRELOADED, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_preloaded(session: Session) -> None:
+    """Preloaded rows describe one transaction's view; a session used on (a worker's, a test's) re-reads."""
+    session.info.pop(PRELOADED, None)
 
 
 def _fulfilment_time(incident: Incident, kind: DeadlineKind) -> datetime | None:
