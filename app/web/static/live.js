@@ -154,7 +154,8 @@
         var names = [];
         if (seen ? data.board !== seen.board : String(data.cursor) !== cursor) names.push("board");
         if (seen ? data.incident !== seen.incident : String(data.cursor) !== cursor) names.push("incident");
-        if (names.length) refreshRegions(names);
+        // Every open console sees the same change at once: spread their page reads over a second.
+        if (names.length) setTimeout(function () { refreshRegions(names); }, Math.random() * 1000);
         cursor = String(data.cursor);
         seen = data;
       })
