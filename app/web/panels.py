@@ -63,13 +63,21 @@ def deadlines_panel(incident: Incident) -> list[dict[str, Any]]:
 
 
 def board_deadline(incident: Incident) -> dict[str, Any]:
-    """The board's cell: the next pending deadline with the time left, and whether any is breached."""
+    """The board's cell: the next pending deadline with the time left; for an open incident each
+    breached obligation still undone ("上报服务调度中心 已超时 12分"). A closed or cancelled incident
+    raises no alarm: its breaches are history (``breached`` only)."""
+    rows = deadline_service.deadlines_for_api(incident)
     upcoming = deadline_service.next_due_for_api(incident)
-    breached = any(row["state"] == "breached" for row in deadline_service.deadlines_for_api(incident))
-    cell: dict[str, Any] = {"next": upcoming, "breached": breached, "overdue": False, "remaining": ""}
+    breached = [row for row in rows if row["state"] == "breached"]
+    cell: dict[str, Any] = {"next": upcoming, "breached": bool(breached), "overdue": False, "remaining": "",
+                            "alarms": []}
     if upcoming is not None:
         cell["overdue"] = upcoming["seconds_left"] < 0
         cell["remaining"] = _remaining_text({**upcoming, "state": "pending"})
+    if incident.is_open:
+        cell["alarms"] = [{"label": row["label"], "due_at": row["due_at"],
+                           "text": f"{row['label']} 已超时 {duration_text(_minutes(row['seconds_late']))}"}
+                          for row in breached if row["met_at"] is None]
     return cell
 
 
