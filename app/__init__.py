@@ -62,6 +62,7 @@ def _import_models() -> None:
     import app.incidents.models  # noqa: F401
     import app.models  # noqa: F401
     import app.notify.models  # noqa: F401
+    import app.notify.provider_events  # noqa: F401
     import app.ops.models  # noqa: F401
     import app.reports.models  # noqa: F401
     import app.scheduling.models  # noqa: F401

@@ -33,6 +33,12 @@ class NotFound(DomainError):
     status_code = 404
 
 
+class Forbidden(DomainError):
+    """403 for a rule about people, not roles: e.g. whoever proposed a thing may not approve it."""
+
+    status_code = 403
+
+
 class TransitionNotAllowed(DomainError):
     """409: the action is not allowed from the incident's current state (named in the body)."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 from flask import Flask
 
@@ -15,7 +16,7 @@ def init_app(app: Flask) -> None:
 
     # The twilio library logs every request and its headers at INFO: far too much at 2,000/s.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-    settings = from_environment(port=app.config.get("PORT", 5000))
+    settings = from_environment(port=app.config.get("PORT", 5000), instance_path=Path(app.instance_path))
     app.extensions["noc_notify_settings"] = settings
     app.extensions["noc_in_process_workers"] = app.extensions.get("noc_in_process_workers", [])
     app.extensions["noc_in_process_workers"].append(start_in_process)
