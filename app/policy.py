@@ -77,6 +77,16 @@ class CompensationSchema(_Strict):
     data_credit_block_hours = _positive_int()
     data_credit_cap_gb = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     data_credit_requires_minimum_outage = fields.Boolean(load_default=True)
+    # An adjusted plan (补偿方案协商) above either cap — and above the computed figures — needs
+    # a second, different duty manager's approval.
+    max_adjusted_credit_months_of_fee = fields.Integer(load_default=3, strict=True, validate=validate.Range(min=0))
+    max_adjusted_data_credit_gb = fields.Integer(load_default=20, strict=True, validate=validate.Range(min=0))
+
+
+class IncidentsSchema(_Strict):
+    # detected_at may be back-dated (RULES §2), but not beyond this: year 0001 was accepted
+    # once and credited 49,329.96 CNY on a 1 CNY plan.
+    max_backdate_days = _positive_int()
 
 
 NOTICE_KINDS = ("outage", "progress", "recovery", "formal", "compensation", "survey")
@@ -163,6 +173,7 @@ class PolicySchema(_Strict):
     grading = fields.Nested(GradingSchema, required=True)
     regulator = fields.Nested(RegulatorSchema, required=True)
     compensation = fields.Nested(CompensationSchema, required=True)
+    incidents = fields.Nested(IncidentsSchema, load_default=lambda: {"max_backdate_days": 30})
     notices = fields.Nested(NoticesSchema, required=True)
     security = fields.Nested(SecuritySchema, required=True)
     complaints = fields.Nested(ComplaintsSchema, required=True)
@@ -228,6 +239,11 @@ class Policy:
     @property
     def grading(self) -> dict:
         return self.data["grading"]
+
+    @property
+    def max_backdate(self) -> timedelta:
+        """How far before now an incident's detected_at may lie."""
+        return timedelta(days=self.data["incidents"]["max_backdate_days"])
 
     @property
     def compensation(self) -> dict:

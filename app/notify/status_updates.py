@@ -63,6 +63,7 @@ def _notice(notice_id: int, sid: str, ours: str, error_code: str | None, status:
         # Handset unreachable: try again later as a new message (a new round, so a new key).
         notice.status, notice.error_code, notice.provider_sid = kinds.QUEUED, UNREACHABLE, None
         notice.claim_token = None
+        notice.in_doubt_since = None   # a new round is a new message: nothing to look up
         notice.delivery_round = (notice.delivery_round or 0) + 1
         notice.next_attempt_at = now + backoff(notice.attempts, settings.backoff_base_seconds,
                                                settings.backoff_max_seconds)
