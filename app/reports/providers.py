@@ -62,6 +62,17 @@ class Satisfaction(TypedDict):
     distribution: dict[int, int]   # score → replies
 
 
+class IncidentComplaints(TypedDict):
+    total: int                     # complaints linked to the incident (投诉量)
+    by_category: dict[str, int]    # service_quality, billing, business, other
+    fed_back: int
+    awaiting_result: int
+    repeats: int
+    feedback_met: int              # the feedback limit met on time / breached
+    feedback_breached: int
+    satisfaction: float | None     # mean of the complainants' 1–5
+
+
 # name → (module, attribute) of the other domain's function. The lead fills these at merge.
 _SOURCES: dict[str, tuple[str, str]] = {
     "deadline_rows": ("app.scheduling.reporting", "deadline_rows"),
@@ -71,6 +82,7 @@ _SOURCES: dict[str, tuple[str, str]] = {
     "compensation_totals": ("app.compensation.reporting", "compensation_totals"),
     "compensation_paid_fen": ("app.compensation.reporting", "compensation_paid_fen"),
     "rectification_items": ("app.compensation.reporting", "rectification_items"),
+    "incident_complaints": ("app.complaints.reporting", "incident_complaints"),
 }
 
 
@@ -121,3 +133,8 @@ def compensation_paid_fen(incident_ids: list[int]) -> int | None:
 def rectification_items(incident: Incident) -> list[RectificationItem] | None:
     """Rectification items (整改) with owners and state, or None where nobody tracks them yet."""
     return _call("rectification_items", incident)
+
+
+def incident_complaints(incident: Incident) -> IncidentComplaints | None:
+    """The complaints the incident drew (RULES §8), or None without the complaints domain."""
+    return _call("incident_complaints", incident)
