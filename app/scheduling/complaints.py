@@ -154,6 +154,20 @@ def next_due_at(complaint_id_column):
             .scalar_subquery())
 
 
+def board_cells(complaint_ids: list[int], now: datetime | None = None) -> dict[int, dict[str, Any]]:
+    """For a page of complaints, in one query: the next pending due time and whether any limit is overdue."""
+    now = now or utcnow()
+    if not complaint_ids:
+        return {}
+    overdue = or_(and_(Deadline.state == BREACHED, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)),
+                  and_(Deadline.state == PENDING, Deadline.due_at <= now))
+    rows = db.session.execute(
+        select(Deadline.complaint_id, func.min(case((Deadline.state == PENDING, Deadline.due_at))),
+               func.max(case((overdue, 1), else_=0)))
+        .where(Deadline.complaint_id.in_(complaint_ids)).group_by(Deadline.complaint_id))
+    return {row[0]: {"next_due_at": row[1], "overdue": bool(row[2])} for row in rows}
+
+
 def outcomes(complaint_ids: Select) -> list[Any]:
     """Per kind: how many deadlines were met, breached, pending or cancelled, for the measures."""
     return db.session.execute(
