@@ -6,8 +6,17 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from flask_migrate import upgrade
+
+from app import create_app
+from app.auth.models import Role
+from app.auth.service import create_user
+from app.compensation import engine
 from app.extensions import db
+from app.incidents import service as incidents
+from app.incidents import timeline
 from app.incidents.models import TimelineEvent
+from tests.conftest import BACKENDS, _create_postgres_database, _drop_postgres_database
 
 
 def test_models_and_migrations_do_not_drift(app_ctx):
@@ -30,3 +39,41 @@ def test_the_database_refuses_to_change_or_delete_timeline_events(app_ctx, opera
             db.session.flush()
         db.session.rollback()
     assert operator_api.get(f"/incidents/{incident['id']}/timeline").json[0]["message"].startswith("登记故障")
+
+
+@pytest.fixture(params=BACKENDS)
+def unmigrated_url(request, tmp_path):
+    """An empty database of its own, for walking the migrations step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'steps.db'}"
+        return
+    url = _create_postgres_database()
+    yield url
+    _drop_postgres_database(url)
+
+
+def test_0006_makes_the_ledger_header_from_the_finalised_timeline_event(unmigrated_url):
+    """A ledger finalised before 0006 is known only by its timeline event: the migration turns
+    the first such event of each incident into the incident's header row."""
+    application = create_app({"SQLALCHEMY_DATABASE_URI": unmigrated_url, "TESTING": True})
+    terms = {"policy_version": "v1+abc", "outage_minutes": 150, "operator_share": 70,
+             "recovery_window_breached": True, "multiplier": 2, "below_minimum_outage": False,
+             "data_credit_gb_per_data_subscriber": 3, "subscribers": 2, "economic_credit_fen": 1234,
+             "data_credit_gb": 6}
+    with application.app_context():
+        upgrade(revision="0005")
+        user, _ = create_user("值班经理", Role.duty_manager)
+        finalised, open_one = (incidents.declare(user, title=t, services=["iptv"], regions=["宁波"]) for t in "ab")
+        for after in (terms, {**terms, "subscribers": 99}):  # a repeated event never wins
+            timeline.record(finalised, "compensation_finalised", actor=user, message="补偿已结算", after=after)
+        db.session.commit()
+        ids = (finalised.id, open_one.id, user.id)
+        at = db.session.scalar(sa.select(TimelineEvent.at).where(TimelineEvent.kind == "compensation_finalised"))
+        db.session.remove()
+        upgrade()
+        header = engine.final_ledger(ids[0])
+        assert {k: getattr(header, k) for k in terms} == terms
+        assert (header.finalised_at, header.finalised_by) == (at, ids[2])
+        assert engine.final_ledger(ids[1]) is None
+        db.session.remove()
+        db.engine.dispose()

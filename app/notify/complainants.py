@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import Integer, Select, literal, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.clock import utcnow
 from app.extensions import db
@@ -26,13 +25,10 @@ from app.notify.models import Notice, NoticeBatch
 from app.notify.outbox import render_texts
 from app.phones import mask
 from app.policy import Policy
+from app.sql import dialect_insert
 
 log = logging.getLogger(__name__)
 SEQUENCE = 1
-
-
-def _insert():
-    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _batch(kind: str, context: dict, policy: Policy, *, complaint_id: int | None = None,
@@ -55,7 +51,7 @@ def queue_to_complainant(complaint_id: int, kind: str, phone: str, subscriber_id
     if kind not in kinds.LABELS_ZH:
         raise ValueError(f"unknown notice kind {kind!r}")
     batch = _batch(kind, context, policy, complaint_id=complaint_id)
-    statement = _insert()(Notice).values(
+    statement = dialect_insert(Notice).values(
         batch_id=batch.id, complaint_id=complaint_id, kind=kind, sequence=SEQUENCE, subscriber_id=subscriber_id,
         phone=phone, status=kinds.QUEUED, attempts=0, next_attempt_at=utcnow(),
     ).on_conflict_do_nothing()
@@ -75,7 +71,7 @@ def queue_to_complainants(incident_id: int, kind: str, complaints: Select, conte
         subscriber_column, phone_column, literal(kinds.QUEUED), literal(0),
         literal(utcnow(), type_=Notice.next_attempt_at.type), maintain_column_froms=True,
     )
-    statement = _insert()(Notice).from_select(
+    statement = dialect_insert(Notice).from_select(
         ["batch_id", "incident_id", "complaint_id", "kind", "sequence", "subscriber_id", "phone", "status",
          "attempts", "next_attempt_at"], rows,
     ).on_conflict_do_nothing()

@@ -1,4 +1,4 @@
-"""What the analysis report reads about the complaints an incident drew (see app/reports/providers.py)."""
+"""What the analysis report reads about the complaints an incident drew (app/reports/providers.py)."""
 from __future__ import annotations
 
 from typing import Any
