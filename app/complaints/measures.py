@@ -117,9 +117,14 @@ CSV_COLUMNS = ["number", "received_at", "channel", "category", "grade", "status"
 
 
 def export_csv(start: datetime | None = None, end: datetime | None = None) -> Iterator[str]:
-    """The period's complaints for the quality team, phones masked (personal data, RULES §8)."""
+    """The period's complaints for the quality team, phones masked (personal data, RULES §8).
+    The period is checked here, before the response starts streaming."""
     policy = current_policy()
     start, end = period(start, end, policy)
+    return _csv_rows(start, end, policy)
+
+
+def _csv_rows(start: datetime, end: datetime, policy: Policy) -> Iterator[str]:
     breached = (select(func.count()).where(Deadline.complaint_id == Complaint.id, Deadline.state == BREACHED)
                 .correlate(Complaint).scalar_subquery())
     rows = db.session.execute(
