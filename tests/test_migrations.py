@@ -1,6 +1,8 @@
 """The migrations and the models describe the same schema, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -9,12 +11,8 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 
 from app import create_app
-from app.auth.models import Role
-from app.auth.service import create_user
 from app.compensation import engine
 from app.extensions import db
-from app.incidents import service as incidents
-from app.incidents import timeline
 from app.incidents.models import TimelineEvent
 from tests.conftest import BACKENDS, _create_postgres_database, _drop_postgres_database
 
@@ -62,14 +60,9 @@ def test_0006_makes_the_ledger_header_from_the_finalised_timeline_event(unmigrat
              "data_credit_gb": 6}
     with application.app_context():
         upgrade(revision="0005")
-        user, _ = create_user("值班经理", Role.duty_manager)
-        finalised, open_one = (incidents.declare(user, title=t, services=["iptv"], regions=["宁波"]) for t in "ab")
-        for after in (terms, {**terms, "subscribers": 99}):  # a repeated event never wins
-            timeline.record(finalised, "compensation_finalised", actor=user, message="补偿已结算", after=after)
-        db.session.commit()
-        ids = (finalised.id, open_one.id, user.id)
-        at = db.session.scalar(sa.select(TimelineEvent.at).where(TimelineEvent.kind == "compensation_finalised"))
-        db.session.remove()
+        # Written with plain SQL against the tables as they stood at 0005: the models describe
+        # the newest schema, which later revisions keep changing.
+        ids, at = _rows_before_0006(terms)
         upgrade()
         header = engine.final_ledger(ids[0])
         assert {k: getattr(header, k) for k in terms} == terms
@@ -77,3 +70,24 @@ def test_0006_makes_the_ledger_header_from_the_finalised_timeline_event(unmigrat
         assert engine.final_ledger(ids[1]) is None
         db.session.remove()
         db.engine.dispose()
+
+
+def _rows_before_0006(terms: dict) -> tuple[tuple[int, int, int], datetime]:
+    """A duty manager, two incidents and, on the first, two 'compensation_finalised' events."""
+    tables = sa.MetaData()
+    tables.reflect(db.engine, only=("users", "incidents", "timeline_events"))
+    users, incident_rows, events = (tables.tables[name] for name in ("users", "incidents", "timeline_events"))
+    now = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+    with db.engine.begin() as connection:
+        user_id = connection.execute(users.insert().values(
+            name="值班经理", role="duty_manager", on_call=False, active=True, created_at=now)).inserted_primary_key[0]
+        incident_ids = [connection.execute(incident_rows.insert().values(
+            number=f"INC-20261123-000{n}", title=title, description="", services=["iptv"], regions=["宁波"],
+            level=3, proposed_level=3, major=False, status="declared", detected_at=now, policy_version="v1+abc",
+            created_by=user_id, created_at=now, updated_at=now, row_version=1)).inserted_primary_key[0]
+            for n, title in enumerate("ab", start=1)]
+        for offset, after in enumerate((terms, {**terms, "subscribers": 99})):  # a repeated event never wins
+            connection.execute(events.insert().values(
+                incident_id=incident_ids[0], kind="compensation_finalised", at=now + timedelta(minutes=offset),
+                actor_id=user_id, actor_name="值班经理", message="补偿已结算", after=after))
+    return (incident_ids[0], incident_ids[1], user_id), now
