@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
+from app.notify.kinds import NoticeKind
+
 GRADES = (1, 2, 3)
 
 
@@ -79,13 +81,11 @@ class CompensationSchema(_Strict):
     data_credit_requires_minimum_outage = fields.Boolean(load_default=True)
 
 
-NOTICE_KINDS = ("outage", "progress", "recovery", "formal", "compensation", "survey")
-
 
 class NoticesSchema(_Strict):
     default_language = fields.String(required=True, validate=validate.OneOf(["zh-CN", "en"]))
     # Kinds still sent to subscribers who opted out (STOP / 退订).
-    mandatory_kinds = fields.List(fields.String(validate=validate.OneOf(NOTICE_KINDS)), required=True)
+    mandatory_kinds = fields.List(fields.String(validate=validate.OneOf(NoticeKind.values())), required=True)
     # When the initial outage notice (故障通知) is queued: on declaration, on the report
     # to the dispatch center (scope and estimated recovery confirmed), or never automatically.
     initial_notice_on = fields.String(required=True, validate=validate.OneOf(["declared", "reported", "manual"]))

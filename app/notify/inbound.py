@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.notify import kinds
+from app.notify import statuses
+from app.notify.kinds import NoticeKind
 from app.notify.models import Notice, NoticeBatch, SatisfactionScore
 from app.phones import InvalidPhone, mask, to_e164
 from app.subscribers.models import Subscriber
@@ -50,12 +51,12 @@ def handle(from_phone: str, body: str, sid: str | None) -> str | None:
 def _survey_answer(subscriber: Subscriber, score: int, sid: str | None, now) -> str | None:
     # The newest surveys first; each lookup uses the outbox's unique key (no scan of the outbox).
     incident_id = None
-    for batch in db.session.scalars(select(NoticeBatch).where(NoticeBatch.kind == kinds.SURVEY)
+    for batch in db.session.scalars(select(NoticeBatch).where(NoticeBatch.kind == NoticeKind.survey)
                                     .order_by(NoticeBatch.queued_at.desc()).limit(50)):
         status = db.session.scalar(select(Notice.status).where(
-            Notice.incident_id == batch.incident_id, Notice.kind == kinds.SURVEY, Notice.sequence == batch.sequence,
+            Notice.incident_id == batch.incident_id, Notice.kind == NoticeKind.survey, Notice.sequence == batch.sequence,
             Notice.subscriber_id == subscriber.id))
-        if status in kinds.ACCEPTED_BY_PROVIDER:
+        if status in statuses.ACCEPTED_BY_PROVIDER:
             incident_id = batch.incident_id
             break
     if incident_id is None:

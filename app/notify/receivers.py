@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 
-from app.notify import kinds
+from app.notify.kinds import NoticeKind
 from app.notify.fulfilment import check_fulfilment
 from app.notify.models import NoticeBatch
 from app.notify.outbox import queue_for_affected
@@ -30,7 +30,7 @@ from app.policy import current_policy
 
 def _initial_notice(trigger: str, incident) -> None:
     if current_policy().data["notices"]["initial_notice_on"] == trigger:
-        queue_for_affected(incident, kinds.OUTAGE)
+        queue_for_affected(incident, NoticeKind.outage)
 
 
 def on_incident_declared(sender, incident, **_):
@@ -43,15 +43,15 @@ def on_incident_reported(sender, incident, **_):
 
 def on_progress_update_posted(sender, incident, update, notify_subscribers, **_):
     if notify_subscribers:
-        queue_for_affected(incident, kinds.PROGRESS, sequence=update.id, context={"message": update.message})
+        queue_for_affected(incident, NoticeKind.progress, sequence=update.id, context={"message": update.message})
 
 
 def on_incident_recovered(sender, incident, **_):
     policy = current_policy()
-    queue_for_affected(incident, kinds.RECOVERY, policy=policy)
-    _fulfil_if_empty(incident, kinds.RECOVERY)
+    queue_for_affected(incident, NoticeKind.recovery, policy=policy)
+    _fulfil_if_empty(incident, NoticeKind.recovery)
     delay = timedelta(minutes=policy.data["notices"]["survey_delay_minutes"])
-    queue_for_affected(incident, kinds.SURVEY, not_before=incident.recovered_at + delay, policy=policy)
+    queue_for_affected(incident, NoticeKind.survey, not_before=incident.recovered_at + delay, policy=policy)
 
 
 def _fulfil_if_empty(incident, kind: str) -> None:

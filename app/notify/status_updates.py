@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.notify import kinds
+from app.notify import statuses
+from app.notify.statuses import OutboxStatus
 from app.notify.fulfilment import check_fulfilment
 from app.notify.models import Notice
 from app.notify.outbox import backoff
@@ -18,12 +19,16 @@ from app.staff.models import StaffAlert
 
 log = logging.getLogger(__name__)
 
+# Twilio's message statuses (its words, not ours) → ours.
 TWILIO_TO_OURS = {
-    "queued": kinds.ACCEPTED, "accepted": kinds.ACCEPTED, "scheduled": kinds.ACCEPTED, "sending": kinds.ACCEPTED,
-    "sent": kinds.SENT, "delivered": kinds.DELIVERED, "read": kinds.DELIVERED,
-    "undelivered": kinds.UNDELIVERED, "failed": kinds.FAILED, "canceled": kinds.FAILED,
+    "queued": OutboxStatus.accepted, "accepted": OutboxStatus.accepted, "scheduled": OutboxStatus.accepted,
+    "sending": OutboxStatus.accepted, "sent": OutboxStatus.sent, "delivered": OutboxStatus.delivered,
+    "read": OutboxStatus.delivered, "undelivered": OutboxStatus.undelivered, "failed": OutboxStatus.failed,
+    "canceled": OutboxStatus.failed,
 }
-STAFF_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
+# Staff alerts skip ``accepted``: an alert the provider took is ``sent``.
+STAFF_RANK = {OutboxStatus.queued: 0, OutboxStatus.sending: 1, OutboxStatus.sent: 2, OutboxStatus.delivered: 3,
+              OutboxStatus.failed: 3}
 UNREACHABLE = "30003"
 
 
@@ -48,18 +53,18 @@ def _notice(notice_id: int, sid: str, ours: str, error_code: str | None) -> bool
         return False  # unknown notice, or news of an earlier round's message
     now = utcnow()
     settings = current_settings()
-    if ours in (kinds.UNDELIVERED, kinds.FAILED) and error_code == UNREACHABLE \
-            and notice.status not in (kinds.DELIVERED, kinds.UNDELIVERED, kinds.FAILED) \
+    if ours in (OutboxStatus.undelivered, OutboxStatus.failed) and error_code == UNREACHABLE \
+            and notice.status not in statuses.FINAL \
             and notice.attempts < settings.max_attempts:
         # Handset unreachable: try again later as a new message (a new round, so a new key).
-        notice.status, notice.error_code, notice.provider_sid = kinds.QUEUED, UNREACHABLE, None
+        notice.status, notice.error_code, notice.provider_sid = OutboxStatus.queued, UNREACHABLE, None
         notice.claim_token = None
         notice.delivery_round = (notice.delivery_round or 0) + 1
         notice.next_attempt_at = now + backoff(notice.attempts, settings.backoff_base_seconds,
                                                settings.backoff_max_seconds)
         notice.updated_at = now
         return True
-    if kinds.STATUS_RANK[ours] <= kinds.STATUS_RANK[notice.status]:
+    if statuses.RANK[ours] <= statuses.RANK[notice.status]:
         return False
     notice.status = ours
     notice.provider_sid = sid
@@ -76,7 +81,8 @@ def _staff_alert(alert_id: int, sid: str, ours: str, error_code: str | None) -> 
     alert = db.session.scalar(select(StaffAlert).where(StaffAlert.id == alert_id).with_for_update())
     if alert is None:
         return False
-    status = {kinds.ACCEPTED: "sent", kinds.SENT: "sent", kinds.DELIVERED: "delivered"}.get(ours, "failed")
+    status = {OutboxStatus.accepted: OutboxStatus.sent, OutboxStatus.sent: OutboxStatus.sent,
+              OutboxStatus.delivered: OutboxStatus.delivered}.get(ours, OutboxStatus.failed)
     if STAFF_RANK[status] <= STAFF_RANK.get(alert.status, 0):
         return False
     alert.status = status

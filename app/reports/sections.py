@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES
-from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Incident, Status, TimelineEvent
+from app.incidents.causes import CAUSES, CauseCategory
+from app.incidents.models import Incident, Level, Status, TimelineEvent
+from app.incidents.timeline_kinds import EventKind
 from app.incidents.service import (
     affected_count,
     outage_minutes_so_far,
@@ -30,18 +31,6 @@ NO_RECTIFICATION = "整改跟踪模块未接入 (rectification tracking not inst
 NOTICE_KIND_LABELS = {
     "outage": "故障通知", "progress": "进展通报", "recovery": "恢复通知", "formal": "正式通知",
     "compensation": "补偿通知", "survey": "满意度调查",
-}
-EVENT_LABELS = {
-    "declared": "登记", "reported": "上报", "responded": "响应", "progress_update": "进展通报",
-    "regraded": "定级调整", "responsibility_set": "责任认定", "recovered": "恢复",
-    "analysis_report_submitted": "提交分析报告", "closed": "闭环", "cancelled": "误报撤销",
-    "analysis_report_approved": "报告审核通过", "deadline_warning": "时限预警", "deadline_breached": "超时",
-    # Recorded by the deadline table and compensation, which now write to the same timeline.
-    "deadline_met_late": "超时完成", "deadline_breach_withdrawn": "撤销超时判定", "deadline_escalated": "超时升级",
-    "deadlines_recomputed": "时限重算", "responsibility_notice": "责任通报", "rectification_added": "新增整改项",
-    "rectification_updated": "修改整改项", "rectification_completed": "整改完成", "rectification_reopened": "整改重开",
-    "compensation_finalised": "补偿结算", "compensation_disputed": "补偿异议",
-    "compensation_adjustment_approved": "补偿调整获批", "compensation_adjustment_rejected": "补偿调整驳回",
 }
 RECTIFICATION_STATE_LABELS = {"open": "待整改", "overdue": "已逾期", "done": "已完成"}
 
@@ -77,12 +66,12 @@ def overview(incident: Incident, policy: Policy) -> Section:
         "number": incident.number,
         "title": incident.title,
         "level": incident.level,
-        "level_zh": LEVEL_LABELS_ZH[incident.level],
+        "level_zh": Level(incident.level).label,
         "major": incident.major,
         "major_zh": "是" if incident.major else "否",
         "major_reason": incident.major_reason,
         "status": incident.status,
-        "status_zh": STATUS_LABELS_ZH[Status(incident.status)],
+        "status_zh": Status(incident.status).label,
         "services": list(incident.services),
         "regions": list(incident.regions),
         "affected_subscribers": affected,
@@ -102,7 +91,7 @@ def _event_line(event: TimelineEvent, zone) -> dict[str, Any]:
         "at": event.at.isoformat(),
         "local": local_time(event.at, zone),
         "kind": event.kind,
-        "kind_zh": EVENT_LABELS.get(event.kind, event.kind),
+        "kind_zh": EventKind.label_of(event.kind),
         "actor": event.actor_name,
         "message": event.message,
     }
@@ -117,7 +106,7 @@ def cause(incident: Incident, policy: Policy) -> Section:
     operator_categories = set(policy.compensation["operator_categories"])
     entries = [{
         "category": r.category,
-        "category_zh": CATEGORY_LABELS_ZH[r.category],
+        "category_zh": CauseCategory(r.category).label,
         "sub_cause": r.sub_cause,
         "sub_cause_zh": CAUSES[r.category][r.sub_cause],
         "party": r.party,

@@ -21,8 +21,9 @@ from app.clock import utcnow
 from app.extensions import db
 from app.incidents import timeline
 from app.incidents.models import Incident
+from app.incidents.timeline_kinds import EventKind
 from app.policy import current_policy
-from app.scheduling.models import KIND_LABELS_ZH, Deadline, DeadlineKind, DeadlineState
+from app.scheduling.models import Deadline, DeadlineKind, DeadlineState
 from app.staff.service import alert_on_call_duty_managers_from_select
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ def breach_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iter
     """Mark pending deadlines due by ``now`` as breached; timeline + tier-1 escalation for each."""
     ids = _claim(now, limit, [Deadline.state == PENDING, Deadline.due_at <= now],
                  {"state": BREACHED, "breached_at": now}, only_ids)
-    _announce(ids, now, event="deadline_breached", alert="deadline_breach", tier="tier1",
+    _announce(ids, now, event=EventKind.deadline_breached, alert="deadline_breach", tier="tier1",
               text=("【超时】", "时限已于 ", " 到期未完成，请立即处理"), english="deadline breached")
     return ids
 
@@ -100,7 +101,7 @@ def warn_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iterab
     """Early warning at the policy's fraction of the window, once per due time."""
     ids = _claim(now, limit, [Deadline.state == PENDING, Deadline.warned_at.is_(None), Deadline.warn_at <= now,
                               Deadline.due_at > now], {"warned_at": now}, only_ids)
-    _announce(ids, now, event="deadline_warning", alert="deadline_warning", tier="warning",
+    _announce(ids, now, event=EventKind.deadline_warning, alert="deadline_warning", tier="warning",
               text=("【预警】", "时限将于 ", " 到期"), english="deadline approaching")
     return ids
 
@@ -110,12 +111,12 @@ def escalate_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: It
     ids = _claim(now, limit, [Deadline.state == BREACHED, Deadline.met_at.is_(None), Deadline.escalated_at.is_(None),
                               Deadline.cancelled_at.is_(None), Deadline.escalate_at <= now],
                  {"escalated_at": now}, only_ids)
-    _announce(ids, now, event="deadline_escalated", alert="escalation_tier2", tier="tier2",
+    _announce(ids, now, event=EventKind.deadline_escalated, alert="escalation_tier2", tier="tier2",
               text=("【二级升级】", "时限自 ", " 超时至今仍未完成"), english="deadline still unmet, escalated to the next tier")
     return ids
 
 
-def _announce(ids: list[int], now: datetime, *, event: str, alert: str, tier: str, text: tuple[str, str, str],
+def _announce(ids: list[int], now: datetime, *, event: EventKind, alert: str, tier: str, text: tuple[str, str, str],
               english: str) -> None:
     """The timeline event and the duty-manager alert of each claimed deadline: two INSERT … SELECTs.
 
@@ -125,14 +126,14 @@ def _announce(ids: list[int], now: datetime, *, event: str, alert: str, tier: st
         return
     dialect = db.session.get_bind().dialect.name
     prefix, middle, suffix = text
-    label = case(LABELS, value=Deadline.kind, else_=Deadline.kind)
+    label = case(DeadlineKind.labels(), value=Deadline.kind, else_=Deadline.kind)
     message = (literal(prefix, String()) + Incident.number + "「" + Incident.title + "」" + label + middle
                + _local_time_text(Deadline.due_at, now, dialect) + suffix)
     claimed = (select(Deadline.incident_id, Deadline.kind, Deadline.id, Deadline.due_at, message.label("message"))
                .join(Incident, Incident.id == Deadline.incident_id).where(_among(Deadline.id, ids, dialect)))
     due_iso = _iso_utc(Deadline.due_at, dialect)
     timeline.record_from_select(claimed.with_only_columns(
-        Deadline.incident_id, literal(event, String()).label("kind"),
+        Deadline.incident_id, literal(event.value, String()).label("kind"),
         (message + " (" + Deadline.kind + " " + english + ")").label("message"),
         _json_object(dialect, kind=Deadline.kind, due_at=due_iso, at=literal(now.isoformat(), String()),
                      judged_by=literal(JUDGE_IDENTITY, String())).label("after"),
@@ -154,8 +155,6 @@ def _among(column, ids: list[int], dialect: str):
         return column == any_(literal(ids, ARRAY(Integer)))
     return column.in_(ids)
 
-
-LABELS = {kind.value: label for kind, label in KIND_LABELS_ZH.items()}
 
 
 def _local_time_text(column, now: datetime, dialect: str):

@@ -25,11 +25,12 @@ from app.auth.models import User
 from app.clock import ensure_aware_utc, utcnow
 from app.extensions import db
 from app.incidents import timeline
+from app.incidents.timeline_kinds import EventKind
 from app.incidents.models import Incident
 from app.models import record_policy_version
 from app.policy import Policy, current_policy
 from app.scheduling import judge
-from app.scheduling.models import KIND_LABELS_ZH, Deadline, DeadlineKind, DeadlineState
+from app.scheduling.models import Deadline, DeadlineKind, DeadlineState
 from app.scheduling.windows import FROM_DETECTION, FROM_RECOVERY, MAJOR_ONLY, Window, applicable_kinds, window_for
 
 log = logging.getLogger(__name__)
@@ -115,16 +116,16 @@ def fulfil(incident: Incident, kind: DeadlineKind | str, at: datetime) -> str | 
     )
     if not result.rowcount:
         return None
-    label = KIND_LABELS_ZH[kind]
+    label = kind.label
     if not on_time:
         late_minutes = int((at - row.due_at).total_seconds() // 60)
-        timeline.record(incident, "deadline_met_late", actor=None,
+        timeline.record(incident, EventKind.deadline_met_late, actor=None,
                         message=f"{label}时限已超时，迟 {late_minutes} 分钟完成 ({kind.value} met {late_minutes} min late)",
                         after={"kind": kind.value, "due_at": row.due_at.isoformat(), "met_at": at.isoformat()})
     elif row.state == BREACHED:
         # The act happened in time but was recorded after a judge had breached it
         # (e.g. a back-dated recovery): the attested time wins.
-        timeline.record(incident, "deadline_breach_withdrawn", actor=None,
+        timeline.record(incident, EventKind.deadline_breach_withdrawn, actor=None,
                         message=f"{label}于时限内完成，撤销超时判定 (done in time; breach withdrawn)",
                         after={"kind": kind.value, "due_at": row.due_at.isoformat(), "met_at": at.isoformat()})
     _mark_changed()
@@ -186,10 +187,10 @@ def recompute(incident: Incident, actor: User | None, policy: Policy | None = No
             fulfil(incident, row.kind, done_at)
     change = {"moved": moved, "added": {d.kind: d.due_at.isoformat() for d in added}, "cancelled": dropped}
     if moved or added or dropped:
-        parts = [f"{KIND_LABELS_ZH[DeadlineKind(k)]}时限调整" for k in moved]
-        parts += [f"新增{KIND_LABELS_ZH[DeadlineKind(d.kind)]}时限" for d in added]
-        parts += [f"取消{KIND_LABELS_ZH[DeadlineKind(k)]}时限" for k in dropped]
-        timeline.record(incident, "deadlines_recomputed", actor=actor,
+        parts = [f"{DeadlineKind(k).label}时限调整" for k in moved]
+        parts += [f"新增{DeadlineKind(d.kind).label}时限" for d in added]
+        parts += [f"取消{DeadlineKind(k).label}时限" for k in dropped]
+        timeline.record(incident, EventKind.deadlines_recomputed, actor=actor,
                         message="；".join(parts) + " (deadlines re-computed from the original time)",
                         before={k: v["from"] for k, v in moved.items()},
                         after={"moved": {k: v["to"] for k, v in moved.items()}, "added": change["added"],
@@ -239,7 +240,7 @@ def describe(deadline: Deadline, now: datetime | None = None) -> dict[str, Any]:
     elif deadline.state == BREACHED:
         seconds_late = int(((deadline.met_at or now) - deadline.due_at).total_seconds())
     return {
-        "kind": deadline.kind, "label": KIND_LABELS_ZH[DeadlineKind(deadline.kind)], "starts_at": deadline.starts_at,
+        "kind": deadline.kind, "label": DeadlineKind(deadline.kind).label, "starts_at": deadline.starts_at,
         "due_at": deadline.due_at, "state": deadline.state, "met_at": deadline.met_at,
         "breached_at": deadline.breached_at, "warned_at": deadline.warned_at, "escalated_at": deadline.escalated_at,
         "seconds_left": seconds_left, "seconds_late": seconds_late, "policy_version": deadline.policy_version,

@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import Forbidden
 
-from app.auth.models import ROLE_LABELS_ZH, Role
+from app.auth.models import Role
 from app.auth.permissions import requires
 from app.auth.service import user_for_password
 from app.errors import DomainError, InvalidInput, NotFound, TransitionNotAllowed
@@ -21,10 +21,10 @@ from app.incidents import schemas, service
 from app.notify import service as notify_service
 from app.reports import generator as report_generator
 from app.reports import render as report_render
-from app.reports import sections as report_sections
 from app.reports import service as report_service
-from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES, DEFAULT_PARTY_ZH
-from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Incident, Status
+from app.incidents.causes import CAUSES, DEFAULT_PARTY_ZH, CauseCategory
+from app.incidents.models import Incident, Level, Status
+from app.incidents.timeline_kinds import EventKind
 from app.pagination import paginate
 from app.policy import current_policy
 from app.service_names import service_name
@@ -36,21 +36,6 @@ bp = Blueprint("console", __name__, template_folder="templates", static_folder="
                static_url_path="/console-static")
 
 BOARD_PAGE_SIZE = 50
-# The other domains' events (deadlines, notices, compensation, the report) by the reports
-# domain's own labels; the lifecycle's as the console has always named them.
-TIMELINE_KIND_LABELS_ZH = {
-    **report_sections.EVENT_LABELS,
-    "declared": "登记",
-    "reported": "上报",
-    "responded": "响应",
-    "progress_update": "进展通报",
-    "regraded": "调整定级",
-    "responsibility_set": "责任认定",
-    "recovered": "恢复",
-    "closed": "闭环",
-    "cancelled": "误报撤销",
-    "analysis_report_submitted": "分析报告提交",
-}
 FORM_CLASSES: dict[str, type[FlaskForm]] = {
     "report": forms.ReportForm,
     "respond": forms.RespondForm,
@@ -84,12 +69,12 @@ def _page_context() -> dict[str, Any]:
     user = getattr(g, "current_user", None)
     return {
         "console_user": user,
-        "role_label": ROLE_LABELS_ZH.get(Role(user.role)) if user else None,
+        "role_label": Role.label_of(user.role) if user else None,
         "logout_form": forms.ButtonForm(formdata=None, prefix="logout") if user else None,
         "can_declare": bool(user and lifecycle.can_declare(user)),
         "zone_name": current_policy().data["timezone"],
-        "status_labels": {s.value: label for s, label in STATUS_LABELS_ZH.items()},
-        "level_labels": LEVEL_LABELS_ZH,
+        "status_labels": Status.labels(),
+        "level_labels": Level.labels(),
     }
 
 
@@ -270,11 +255,11 @@ def _detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, st
     return render_template(
         "web/incident/detail.html", incident=incident, actions=actions, forms=action_forms,
         open_form=next(iter(bound), None) if bound else None, timeline=timeline,
-        kind_labels=TIMELINE_KIND_LABELS_ZH, elapsed=_elapsed(incident),
+        kind_labels=EventKind.labels(), elapsed=_elapsed(incident),
         affected=affected, user_minutes=service.user_minutes(incident),
         regulator_reportable=service.regulator_reportable(incident, affected=affected),
         closure_blockers=service.closure_blockers(incident) if incident.status == Status.recovered.value else [],
-        cause_labels=CAUSES, category_labels=CATEGORY_LABELS_ZH, default_parties=DEFAULT_PARTY_ZH,
+        cause_labels=CAUSES, category_labels=CauseCategory.labels(), default_parties=DEFAULT_PARTY_ZH,
         deadlines=panels.deadlines_panel(incident), notices=panels.notices_panel(incident, g.current_user),
         formal_form=formal_form or forms.FormalNoticeForm(formdata=None, prefix="formal"),
         sms_preview=panels.sms_preview(incident.id, "") if "update" in actions else None,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.auth.models import Role
 from app.extensions import db
-from app.notify import kinds
+from app.notify.kinds import NoticeKind
 from app.notify.fulfilment import recovery_notices_accepted
 from app.notify.models import Notice, NoticeBatch
 from app.scheduling.models import Deadline
@@ -19,7 +19,7 @@ from tests.notify.helpers import add_subscribers, drain, phones
 
 def recovery_rows() -> list[Notice]:
     db.session.expire_all()
-    return list(db.session.scalars(select(Notice).where(Notice.kind == kinds.RECOVERY).order_by(Notice.id)))
+    return list(db.session.scalars(select(Notice).where(Notice.kind == NoticeKind.recovery).order_by(Notice.id)))
 
 
 def test_every_recovery_notice_is_accepted_once_and_the_deadline_is_met(
@@ -44,7 +44,7 @@ def test_every_recovery_notice_is_accepted_once_and_the_deadline_is_met(
     assert sum(m["body"].startswith("Restored") for m in sent) == 3      # the English-speaking subscribers
     assert sum("【恢复通知】" in m["body"] and incident.number in m["body"] for m in sent) == 120
     assert recovery_notices_accepted(incident)
-    batch = db.session.scalar(select(NoticeBatch).where(NoticeBatch.kind == kinds.RECOVERY))
+    batch = db.session.scalar(select(NoticeBatch).where(NoticeBatch.kind == NoticeKind.recovery))
     assert batch.fulfilled_at == max(r.accepted_at for r in rows)
     deadline = db.session.scalar(select(Deadline).where(Deadline.incident_id == incident.id,
                                                         Deadline.kind == "recovery_notice"))
@@ -92,7 +92,7 @@ def test_permanent_failures_are_recorded_and_21610_opts_the_subscriber_out(
     assert opted.opted_out_at is not None and opted.opted_out_source == "carrier_21610"
     assert db.session.get(Subscriber, invalid.id).opted_out_at is None
     # permanent failures are finished: the deadline is not held open by them
-    batch = db.session.scalar(select(NoticeBatch).where(NoticeBatch.kind == kinds.RECOVERY))
+    batch = db.session.scalar(select(NoticeBatch).where(NoticeBatch.kind == NoticeKind.recovery))
     assert batch.fulfilled_at is not None
 
 

@@ -9,7 +9,7 @@ from twilio.request_validator import RequestValidator
 from waitress.server import create_server
 
 from app.extensions import db
-from app.notify import kinds
+from app.notify.kinds import NoticeKind
 from app.notify.models import Notice, SatisfactionScore
 from app.subscribers.models import Subscriber
 from tests.notify.helpers import add_subscribers, drain, phones, signed_post
@@ -32,7 +32,7 @@ def fresh(notice: Notice) -> Notice:
 def notice(app_ctx, no_outage_notice, recovered_incident):
     add_subscribers(phones(1))
     recovered_incident()
-    return db.session.scalar(select(Notice).where(Notice.kind == kinds.RECOVERY))
+    return db.session.scalar(select(Notice).where(Notice.kind == NoticeKind.recovery))
 
 
 def test_statuses_only_move_forward(client, app_ctx, notice):
@@ -107,7 +107,7 @@ def test_a_reply_1_to_5_after_a_survey_is_stored_as_the_score(client, app_ctx, n
     signed_post(client, app_ctx, INBOUND, {"From": subscriber.phone, "Body": "5"})
     assert db.session.scalars(select(SatisfactionScore)).all() == []      # no survey sent yet: not a score
     incident = recovered_incident()
-    survey = db.session.scalar(select(Notice).where(Notice.kind == kinds.SURVEY))
+    survey = db.session.scalar(select(Notice).where(Notice.kind == NoticeKind.survey))
     status(client, app_ctx, survey, "delivered", sid="SMsurvey")
     assert signed_post(client, app_ctx, INBOUND, {"From": subscriber.phone, "Body": "4"}).status_code == 200
     signed_post(client, app_ctx, INBOUND, {"From": subscriber.phone, "Body": "2"})   # changed their mind
@@ -135,7 +135,7 @@ def test_the_gateway_posts_signed_callbacks_that_reach_delivered(app_ctx, no_out
         sender = Sender(app_ctx, settings.with_(gateway_url=gateway.url))
         unreachable_id = db.session.scalar(
             select(Notice.id).join(Subscriber, Subscriber.id == Notice.subscriber_id)
-            .where(Notice.kind == kinds.RECOVERY, Subscriber.phone == "+8613800030003"))
+            .where(Notice.kind == NoticeKind.recovery, Subscriber.phone == "+8613800030003"))
         done = threading.Event()
         # Callbacks arrive asynchronously: the 30003 one may come while a drain is still
         # running (then that drain re-sends at once) or after it (then the next one does).
@@ -143,7 +143,7 @@ def test_the_gateway_posts_signed_callbacks_that_reach_delivered(app_ctx, no_out
         for _ in range(200):   # poll up to 20 s
             drain(sender)
             db.session.rollback()
-            rows = db.session.scalars(select(Notice).where(Notice.kind == kinds.RECOVERY)).all()
+            rows = db.session.scalars(select(Notice).where(Notice.kind == NoticeKind.recovery)).all()
             if [r.status for r in rows] == ["delivered"] * 5:
                 break
             done.wait(0.1)
