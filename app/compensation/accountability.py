@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.clock import utcnow
-from app.compensation.models import RectificationItem
+from app.compensation.models import RectificationItem, RectificationState
 from app.errors import InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import service as incidents
@@ -136,3 +136,9 @@ def update_rectification(incident_id: int, item_id: int, actor: User, *, complet
 
 def is_overdue(item: RectificationItem, today: date) -> bool:
     return item.completed_at is None and item.due_date < today
+
+
+def rectification_state(item: RectificationItem, today: date) -> RectificationState:
+    if item.completed_at is not None:
+        return RectificationState.done
+    return RectificationState.overdue if is_overdue(item, today) else RectificationState.open

@@ -7,16 +7,16 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.clock import utcnow
-from app.compensation import engine, ledger
+from app.compensation import accountability, engine, ledger
 from app.compensation.models import CompensationEntry, CompensationVersion, RectificationItem, of_incident
 from app.extensions import db
-from app.incidents.models import Incident
+from app.incidents.models import Incident, Status
 from app.policy import current_policy
 
 
 def compensation_totals(incident: Incident) -> dict | None:
     """Totals of the final ledger after closure, else of the live preview."""
-    if incident.status == "cancelled":
+    if incident.status == Status.cancelled:
         return None
     result = ledger.compensation_of(incident.id)
     totals = result["totals"]
@@ -56,7 +56,7 @@ def rectification_items(incident: Incident) -> list[dict]:
         {
             "title": item.title,
             "owner": item.owner,
-            "state": "done" if item.completed_at else ("overdue" if item.due_date < today else "open"),
+            "state": accountability.rectification_state(item, today),
             "due_at": datetime.combine(item.due_date, time(23, 59), tzinfo=zone),
             "done_at": item.completed_at,
         }

@@ -41,6 +41,7 @@ from app.notify.models import Notice, NoticeBatch, NoticeText
 from app.notify.outbox import backoff, validity_seconds
 from app.notify.rate_limit import SegmentRateLimiter
 from app.notify.settings import NotifySettings
+from app.notify.statuses import OutboxStatus
 from app.notify.twilio_client import ThreadLocalClients, sender_identity
 from app.phones import mask
 from app.staff.models import StaffAlert
@@ -255,11 +256,11 @@ class Sender:
         for outcome in self._send_all(outgoing, parallel):
             values: dict = {"provider_sid": outcome.sid, "error_code": outcome.code}
             if outcome.result == "accepted":
-                values.update(status="sent", sent_at=now)
+                values.update(status=OutboxStatus.sent, sent_at=now)
             elif outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts:
-                values.update(status="queued", provider_sid=None)
+                values.update(status=OutboxStatus.queued, provider_sid=None)
             else:
-                values.update(status="failed")
+                values.update(status=OutboxStatus.failed)
             db.session.execute(update(StaffAlert).where(
                 StaffAlert.id == outcome.outgoing.id, StaffAlert.provider_sid == "claim:" + token).values(**values))
         db.session.commit()
@@ -305,6 +306,7 @@ def requeue_orphaned_staff_alerts() -> int:
     """At start-up: staff alerts left ``sending`` by a dead sender go back to the queue (the callback
     URL carries the alert id, so the local gateway answers a repeat with the same message)."""
     result = db.session.execute(update(StaffAlert).where(
-        StaffAlert.status == "sending", StaffAlert.provider_sid.like("claim:%")).values(status="queued", provider_sid=None))
+        StaffAlert.status == OutboxStatus.sending, StaffAlert.provider_sid.like("claim:%"),
+    ).values(status=OutboxStatus.queued, provider_sid=None))
     db.session.commit()
     return result.rowcount or 0

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app.compensation.models import RectificationState
 from app.incidents.causes import CAUSES, CauseCategory
 from app.incidents.models import Incident, Level, Status, TimelineEvent
 from app.incidents.timeline_kinds import EventKind
@@ -20,19 +21,16 @@ from app.incidents.service import (
     timeline_of,
     user_minutes,
 )
+from app.notify.kinds import NoticeKind
 from app.policy import Policy
 from app.reports import charts, compliance, providers
 from app.reports.formatting import duration, local_time, thousands, user_hours, yuan
+from app.scheduling.models import DeadlineState
 
 NO_NOTIFIER = "通知模块未接入 (notifier not installed)"
 NO_COMPENSATION = "补偿模块未接入 (compensation module not installed)"
 NO_RECTIFICATION = "整改跟踪模块未接入 (rectification tracking not installed)"
 
-NOTICE_KIND_LABELS = {
-    "outage": "故障通知", "progress": "进展通报", "recovery": "恢复通知", "formal": "正式通知",
-    "compensation": "补偿通知", "survey": "满意度调查",
-}
-RECTIFICATION_STATE_LABELS = {"open": "待整改", "overdue": "已逾期", "done": "已完成"}
 
 
 @dataclass
@@ -157,8 +155,8 @@ def deadlines(incident: Incident, policy: Policy) -> Section:
             "state": r.state, "state_zh": r.state_zh,
             "late_minutes": r.late_minutes, "late_text": duration(r.late_minutes) if r.late_minutes else "",
         } for r in rows],
-        "breached": sum(1 for r in rows if r.state == "breached"),
-        "met": sum(1 for r in rows if r.state == "met"),
+        "breached": sum(1 for r in rows if r.state == DeadlineState.breached),
+        "met": sum(1 for r in rows if r.state == DeadlineState.met),
     }
     return Section("deadlines", "时限达标情况", "Compliance with every window", data=data,
                    svg=charts.time_bar(incident, rows, zone))
@@ -168,7 +166,7 @@ def notices(incident: Incident, policy: Policy) -> Section:
     counts = providers.notice_counts(incident)
     if counts is None:
         return Section("notices", "用户通知", "Notices to subscribers", missing=NO_NOTIFIER)
-    rows = [{**c, "kind_zh": NOTICE_KIND_LABELS.get(c["kind"], c["kind"])} for c in counts]
+    rows = [{**c, "kind_zh": NoticeKind.label_of(c["kind"])} for c in counts]
     totals = {key: sum(r[key] for r in rows) for key in ("sent", "delivered", "failed", "opted_out")}
     _, outcomes = compliance.outcomes(incident, policy)
     windows = [{"kind": o.kind, "label_zh": o.label_zh, "state": o.state, "state_zh": o.state_zh,
@@ -178,7 +176,7 @@ def notices(incident: Incident, policy: Policy) -> Section:
     return Section("notices", "用户通知", "Notices to subscribers",
                    data={"rows": rows, "totals": totals, "windows": windows},
                    missing=None if rows else "尚未发送任何通知 (no notice sent)",
-                   svg=charts.delivery_curve(series, incident.recovered_at, policy.zone, NOTICE_KIND_LABELS) if series else None)
+                   svg=charts.delivery_curve(series, incident.recovered_at, policy.zone, NoticeKind.labels()) if series else None)
 
 
 def compensation(incident: Incident, policy: Policy) -> Section:
@@ -204,7 +202,7 @@ def measures(incident: Incident, policy: Policy, text: dict[str, str] | None = N
         **item,
         # ISO text like every other time in the JSON (a bare datetime would dump as an HTTP date).
         "due_at": _iso(item.get("due_at")), "done_at": _iso(item.get("done_at")),
-        "state_zh": RECTIFICATION_STATE_LABELS.get(item["state"], item["state"]),
+        "state_zh": RectificationState.label_of(item["state"]),
         "due_local": local_time(item.get("due_at"), policy.zone),
         "done_local": local_time(item.get("done_at"), policy.zone),
     } for item in items]

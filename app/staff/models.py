@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app.notify.statuses import OutboxStatus
 
 
 class StaffAlert(db.Model):
@@ -22,7 +23,7 @@ class StaffAlert(db.Model):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Delivery, written by the notifier: queued -> sending -> sent/delivered/failed
-    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.queued.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     provider_sid: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[str | None] = mapped_column(String(20))

@@ -11,6 +11,7 @@ from app.clock import utcnow
 from app.db_types import UTCDateTime
 from app.extensions import db
 from app.incidents.models import Incident
+from app.notify.statuses import OutboxStatus
 from app.phones import mask
 from app.staff.models import StaffAlert
 
@@ -36,7 +37,7 @@ def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: s
     for user in on_call_duty_managers():
         statement = insert(StaffAlert.__table__).values(
             dedupe_key=f"{dedupe_key}:u{user.id}", user_id=user.id, incident_id=incident.id if incident else None,
-            kind=kind, message=message, created_at=now, status="queued", attempts=0,
+            kind=kind, message=message, created_at=now, status=OutboxStatus.queued, attempts=0,
         ).on_conflict_do_nothing(index_elements=["dedupe_key"])
         result = db.session.execute(statement)
         if result.rowcount:
@@ -58,7 +59,7 @@ def alert_on_call_duty_managers_from_select(alerts: Select) -> int:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = (
         select(source.c.dedupe_key + ":u" + cast(User.id, String), User.id, source.c.incident_id, source.c.kind,
-               source.c.message, literal(utcnow(), UTCDateTime()), literal("queued", String()), literal(0, Integer()))
+               source.c.message, literal(utcnow(), UTCDateTime()), literal(OutboxStatus.queued.value, String()), literal(0, Integer()))
         .select_from(source).join(User, true())
         .where(User.role == Role.duty_manager.value, User.on_call.is_(True), User.active.is_(True))
     )

@@ -38,11 +38,11 @@ def _minutes(seconds: int | None) -> int:
 
 def _remaining_text(row: dict[str, Any]) -> str:
     """"剩余 1小时05分", "已超时 12分", "迟 12分完成" — the time left, or how late."""
-    if row["state"] == "pending":
+    if row["state"] == DeadlineState.pending:
         if row["seconds_left"] is not None and row["seconds_left"] < 0:
             return f"已逾期 {duration_text(_minutes(-row['seconds_left']))}"
         return f"剩余 {duration_text(_minutes(row['seconds_left']))}"
-    if row["state"] == "breached":
+    if row["state"] == DeadlineState.breached:
         late = duration_text(_minutes(row["seconds_late"]))
         return f"迟 {late}完成" if row["met_at"] else f"已超时 {late}"
     return ""
@@ -52,19 +52,18 @@ def _remaining_text(row: dict[str, Any]) -> str:
 
 def deadlines_panel(incident: Incident) -> list[dict[str, Any]]:
     """Every deadline of the incident with its state label and time left / lateness."""
-    return [{**row, "state_label": DeadlineState.label_of(row["state"]),
-             "remaining": _remaining_text(row)}
+    return [{**row, "state_label": DeadlineState.label_of(row["state"]), "remaining": _remaining_text(row)}
             for row in deadline_service.deadlines_for_api(incident)]
 
 
 def board_deadline(incident: Incident) -> dict[str, Any]:
     """The board's cell: the next pending deadline with the time left, and whether any is breached."""
     upcoming = deadline_service.next_due_for_api(incident)
-    breached = any(row["state"] == "breached" for row in deadline_service.deadlines_for_api(incident))
+    breached = any(row["state"] == DeadlineState.breached for row in deadline_service.deadlines_for_api(incident))
     cell: dict[str, Any] = {"next": upcoming, "breached": breached, "overdue": False, "remaining": ""}
     if upcoming is not None:
         cell["overdue"] = upcoming["seconds_left"] < 0
-        cell["remaining"] = _remaining_text({**upcoming, "state": "pending"})
+        cell["remaining"] = _remaining_text({**upcoming, "state": DeadlineState.pending})
     return cell
 
 
@@ -111,7 +110,7 @@ def compensation_panel(incident: Incident) -> dict[str, Any] | None:
              "economic_credit": fen_to_yuan(row.economic_credit_fen), "data_credit_gb": row.data_credit_gb}
             for row in page["items"]]
     today = utcnow().astimezone(current_policy().zone).date()
-    rectifications = [{"item": item, "overdue": accountability.is_overdue(item, today)}
+    rectifications = [{"item": item, "state": accountability.rectification_state(item, today)}
                       for item in accountability.list_rectifications(incident.id)]
     return {**{k: v for k, v in page.items() if k != "items"}, "rows": rows, "rectifications": rectifications}
 

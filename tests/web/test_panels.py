@@ -273,7 +273,7 @@ def test_compensation_panel_preview_then_final_with_csv(operator, manager, brows
     assert "compensation.csv" not in panel
     rectifications = panel.split('class="rectifications"')[1]
     assert "主控板备件清点" in rectifications and "已逾期" in rectifications
-    assert "基站巡检制度修订" in rectifications and "进行中" in rectifications
+    assert "基站巡检制度修订" in rectifications and "待整改" in rectifications
 
     path = f"/incidents/{incident_id}/compensation.csv"
     refused = operator.get(path, follow_redirects=True)
