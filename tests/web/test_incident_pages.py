@@ -193,6 +193,7 @@ def test_each_action_button_drives_the_state_machine(operator, manager, clock):
         "analysis_report_submitted", "closed",
     ]
     assert "compensation_finalised" in timeline_kinds(incident_id)
+    assert "定级调整" in page and "分析报告提交" in page  # the timeline's labels, as the report spells them
     assert operator.user.name in page and manager.user.name in page  # actors on the timeline
 
 
