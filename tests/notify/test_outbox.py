@@ -13,7 +13,7 @@ from app.notify.kinds import NoticeKind
 from app.notify.models import Notice, NoticeBatch, NoticeText
 from app.notify.outbox import queue_for_affected
 from app.policy import parse_policy
-from tests.notify.helpers import add_subscribers, phones
+from tests import factories
 
 
 def notices(kind: str | None = None) -> list[Notice]:
@@ -24,10 +24,10 @@ def notices(kind: str | None = None) -> list[Notice]:
 
 
 def test_recovery_queues_one_notice_per_affected_subscriber_and_a_survey(app_ctx, recovered_incident):
-    add_subscribers(phones(5))
-    add_subscribers(phones(2, start=100), region="宁波")                      # outside the scope
-    add_subscribers(phones(2, start=200), services=("broadband",))           # other service
-    add_subscribers(phones(1, start=300), opted_out=True)                    # opted out
+    factories.subscribers(factories.phones(5))
+    factories.subscribers(factories.phones(2, start=100), region="宁波")                      # outside the scope
+    factories.subscribers(factories.phones(2, start=200), services=("broadband",))           # other service
+    factories.subscribers(factories.phones(1, start=300), opted_out=True)                    # opted out
     incident = recovered_incident()
     recovery = notices(NoticeKind.recovery)
     assert len(recovery) == 5
@@ -44,11 +44,11 @@ def test_recovery_queues_one_notice_per_affected_subscriber_and_a_survey(app_ctx
 
 
 def test_queuing_again_is_idempotent_and_adds_only_subscribers_the_scope_gained(app_ctx, recovered_incident):
-    add_subscribers(phones(3))
+    factories.subscribers(factories.phones(3))
     incident = recovered_incident()
     assert len(notices(NoticeKind.recovery)) == 3
     assert queue_for_affected(incident, NoticeKind.recovery) == 0
-    add_subscribers(phones(2, start=50))
+    factories.subscribers(factories.phones(2, start=50))
     assert queue_for_affected(incident, NoticeKind.recovery) == 2
     db.session.commit()
     assert len(notices(NoticeKind.recovery)) == 5
@@ -59,8 +59,8 @@ def test_queuing_again_is_idempotent_and_adds_only_subscribers_the_scope_gained(
 
 def test_mandatory_kinds_reach_opted_out_subscribers(app_ctx, recovered_incident, policy_with):
     policy_with(mandatory_kinds=["recovery"])
-    add_subscribers(phones(2))
-    add_subscribers(phones(1, start=10), opted_out=True)
+    factories.subscribers(factories.phones(2))
+    factories.subscribers(factories.phones(1, start=10), opted_out=True)
     recovered_incident()
     assert len(notices(NoticeKind.recovery)) == 3       # mandatory: the opted-out one too
     assert len(notices(NoticeKind.survey)) == 2         # not mandatory
@@ -79,7 +79,7 @@ def test_mandatory_kinds_are_validated():
 
 
 def test_outage_notice_is_queued_when_reported_and_progress_only_when_asked(app_ctx, declare, operator):
-    add_subscribers(phones(4))
+    factories.subscribers(factories.phones(4))
     incident = declare()
     assert notices() == []                                   # policy default: on report, not on declaration
     incidents.report(incident.id, operator, fault_type="基站退服", scope_summary="杭州",
@@ -98,13 +98,13 @@ def test_outage_notice_is_queued_when_reported_and_progress_only_when_asked(app_
 
 def test_outage_notice_on_declaration_when_the_policy_says_so(app_ctx, declare, policy_with):
     policy_with(initial_notice_on="declared")
-    add_subscribers(phones(2))
+    factories.subscribers(factories.phones(2))
     declare()
     assert len(notices(NoticeKind.outage)) == 2
 
 
 def test_formal_notice_by_endpoint_for_major_incidents_after_recovery(app_ctx, operator_api, recovered_incident, declare):
-    add_subscribers(phones(3))
+    factories.subscribers(factories.phones(3))
     minor = recovered_incident()
     refused = operator_api.post(f"/incidents/{minor.id}/notices", json={"kind": "formal", "explanation": "说明"})
     assert refused.status_code == 422 and "kind" in refused.json["message"]
@@ -138,9 +138,9 @@ def test_queue_notice_takes_any_select_of_subscriber_ids_for_other_domains(app_c
     from app.notify.outbox import queue_notice
     from app.subscribers.models import SubscriberService
 
-    data = add_subscribers(phones(3), services=("mobile_data", "broadband"))
-    add_subscribers(phones(2, start=10))
-    (stopped,) = add_subscribers(phones(1, start=20), services=("broadband",), opted_out=True)
+    data = factories.subscribers(factories.phones(3), services=("mobile_data", "broadband"))
+    factories.subscribers(factories.phones(2, start=10))
+    (stopped,) = factories.subscribers(factories.phones(1, start=20), services=("broadband",), opted_out=True)
     incident = recovered_incident()
     credited = select(SubscriberService.subscriber_id).where(SubscriberService.service == "broadband")
     queued = queue_notice(incident, NoticeKind.compensation, 1, credited, {"compensation": "赠送1GB流量"})

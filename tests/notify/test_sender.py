@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
 from sqlalchemy import select
 
 from app.auth.models import Role
@@ -14,7 +13,8 @@ from app.notify.models import Notice, NoticeBatch
 from app.scheduling.models import Deadline
 from app.staff.service import alert_on_call_duty_managers
 from app.subscribers.models import Subscriber
-from tests.notify.helpers import add_subscribers, drain, phones
+from tests import factories
+from tests.notify.helpers import drain
 
 
 def recovery_rows() -> list[Notice]:
@@ -24,8 +24,8 @@ def recovery_rows() -> list[Notice]:
 
 def test_every_recovery_notice_is_accepted_once_and_the_deadline_is_met(
         app_ctx, recovered_incident, gateway, sender):
-    add_subscribers(phones(120))
-    add_subscribers(phones(3, start=600), language="en")
+    factories.subscribers(factories.phones(120))
+    factories.subscribers(factories.phones(3, start=600), language="en")
     incident = recovered_incident()
     assert not recovery_notices_accepted(incident)
     drain(sender)
@@ -53,7 +53,7 @@ def test_every_recovery_notice_is_accepted_once_and_the_deadline_is_met(
 
 def test_transient_failures_are_retried_with_back_off(app_ctx, no_outage_notice, recovered_incident, gateway, sender):
     # The gateway answers …0429 with HTTP 429 twice and …0500 with HTTP 500 twice, then accepts.
-    add_subscribers(["+8613800000429", "+8613800000500", "+8613800000001"])
+    factories.subscribers(["+8613800000429", "+8613800000500", "+8613800000001"])
     recovered_incident()
     sender.run_once()
     rows = {r.subscriber_id: r for r in recovery_rows()}
@@ -71,7 +71,7 @@ def test_retries_stop_after_the_configured_attempts(app_ctx, recovered_incident,
     from app.notify.sender import Sender
 
     gateway.gateway.add_failure("0777", 500, None)      # always 500
-    add_subscribers(["+8613800000777"])
+    factories.subscribers(["+8613800000777"])
     recovered_incident()
     sender = Sender(app_ctx, sender_settings.with_(max_attempts=3))
     drain(sender)
@@ -81,7 +81,7 @@ def test_retries_stop_after_the_configured_attempts(app_ctx, recovered_incident,
 
 def test_permanent_failures_are_recorded_and_21610_opts_the_subscriber_out(
         app_ctx, recovered_incident, gateway, sender):
-    invalid, unsubscribed, fine = add_subscribers(["+8613800021211", "+8613800021610", "+8613800000002"])
+    invalid, unsubscribed, fine = factories.subscribers(["+8613800021211", "+8613800021610", "+8613800000002"])
     recovered_incident()
     drain(sender)
     rows = {r.subscriber_id: r for r in recovery_rows()}
@@ -97,7 +97,7 @@ def test_permanent_failures_are_recorded_and_21610_opts_the_subscriber_out(
 
 
 def test_a_subscriber_who_opted_out_after_queuing_gets_nothing(app_ctx, recovered_incident, gateway, sender):
-    (subscriber,) = add_subscribers(["+8613800000003"])
+    (subscriber,) = factories.subscribers(["+8613800000003"])
     recovered_incident()
     subscriber = db.session.get(Subscriber, subscriber.id)
     subscriber.opted_out_at = datetime.now().astimezone()
@@ -110,7 +110,7 @@ def test_a_subscriber_who_opted_out_after_queuing_gets_nothing(app_ctx, recovere
 
 def test_staff_alerts_go_out_before_subscriber_notices(app_ctx, make_user, recovered_incident, gateway, sender):
     make_user(Role.duty_manager, phone="+8613900000001", on_call=True)
-    add_subscribers(phones(5))
+    factories.subscribers(factories.phones(5))
     incident = recovered_incident()
     alert_on_call_duty_managers(incident, "deadline_breach", "恢复时限已超时", dedupe_key="test:breach")
     db.session.commit()

@@ -20,7 +20,8 @@ from app.policy import current_policy
 from app.reports import providers, render
 from app.subscribers.models import Subscriber
 from tests.notify.helpers import drain, post_status_callbacks, signed_post
-from tests.reports.conftest import IN_SCOPE_FEES_FEN, add_in_scope_subscribers, add_subscriber, walk_worked_incident
+from tests import factories
+from tests.reports.conftest import IN_SCOPE_FEES_FEN, add_in_scope_subscribers, walk_worked_incident
 from tests.reports.worked import AFTER, DETECTED, RECOVERED, REPORTED, RESPONDED
 
 # Every domain is the real one: deadlines, compensation, and the notifier, whose notices go
@@ -65,7 +66,7 @@ def notified(app_ctx, client, operator_api, manager_api, gateway, sender):
     """
     add_in_scope_subscribers()
     for phone, fee_fen in EXTRA_FEES_FEN.items():
-        add_subscriber(phone, "杭州", ["mobile_data"], fee_fen=fee_fen)
+        factories.subscriber(phone, fee_fen=fee_fen, name="用户")
     with freeze_time(DETECTED - timedelta(days=3)):
         stop = signed_post(client, app_ctx, INBOUND, {"From": OPTED_OUT, "Body": "退订", "MessageSid": "SMstop"})
         assert stop.status_code == 200 and "退订" in stop.get_data(as_text=True)
