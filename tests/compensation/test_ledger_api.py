@@ -31,8 +31,8 @@ def people(app_ctx):
 
 
 def _declare_to_recovered(api, shares, recovered_at=RECOVERED):
-    incident = api.post("/incidents", json={"title": "杭州数据与固话中断", "services": ["mobile_data", "fixed_voice"],
-                                            "regions": ["杭州"], "detected_at": DETECTED}).json
+    incident = factories.declared(api, title="杭州数据与固话中断", services=["mobile_data", "fixed_voice"],
+                                  detected_at=DETECTED)
     path = f"/incidents/{incident['id']}"
     assert api.post(path + "/report", json={"fault_type": "传输中断", "scope_summary": "杭州",
                                             "estimated_recovery_at": "2026-11-23T20:00:00+08:00"}).status_code == 200

@@ -26,13 +26,8 @@ def walk_worked_incident(operator_api, *, after_report=None, after_recovery=None
     notices the report and the recovery queue are sent there, at their own frozen times.
     """
     with freeze_time(DECLARED):
-        created = operator_api.post("/incidents", json={
-            "title": "杭州城区移动数据业务中断", "description": "西湖区多个基站退服",
-            "services": ["mobile_data"], "regions": ["杭州"], "detected_at": DETECTED.isoformat(),
-            "major": True, "major_reason": "涉及医院与应急通信",
-        })
-        assert created.status_code == 201, created.json
-    incident_id = created.json["id"]
+        incident_id = factories.declared(operator_api, description="西湖区多个基站退服", detected_at=DETECTED,
+                                         major=True, major_reason="涉及医院与应急通信")["id"]
     path = f"/incidents/{incident_id}"
     with freeze_time(REPORTED):
         r = operator_api.post(path + "/report", json={"fault_type": "基站退服", "scope_summary": "杭州西湖区三个基站",
