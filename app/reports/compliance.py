@@ -13,6 +13,8 @@ from app.clock import utcnow
 from app.incidents.models import Incident
 from app.policy import Policy
 from app.reports import providers
+from app.scheduling import service as deadline_service
+from app.scheduling import windows
 from app.scheduling.models import DeadlineKind, DeadlineState
 
 WINDOW_ORDER = [kind.value for kind in DeadlineKind]
@@ -48,31 +50,10 @@ class WindowOutcome:
         return UNKNOWN_LABEL if self.state == UNKNOWN else DeadlineState(self.state).label
 
 
-def _windows(incident: Incident, policy: Policy) -> list[tuple[str, datetime, timedelta]]:
-    """(kind, start, window) of every obligation this incident has (RULES §2)."""
-    detected = incident.detected_at
-    rows = [(DeadlineKind.report, detected, policy.minutes("report_minutes"))]
-    if incident.major:
-        rows.append((DeadlineKind.emergency_response, detected, policy.minutes("emergency_response_minutes")))
-    rows.append((DeadlineKind.response, detected, policy.respond_window(incident.level)))
-    rows.append((DeadlineKind.recovery, detected, policy.recover_window(incident.level)))
-    if incident.recovered_at is not None:
-        recovered = incident.recovered_at
-        rows.append((DeadlineKind.recovery_notice, recovered, policy.minutes("recovery_notice_minutes")))
-        if incident.major:
-            rows.append((DeadlineKind.formal_notice, recovered, policy.minutes("formal_notice_minutes")))
-        rows.append((DeadlineKind.analysis_report, recovered, policy.minutes("analysis_report_minutes")))
-    return rows
-
-
-def _done_at(incident: Incident, kind: str) -> datetime | None:
-    return {
-        DeadlineKind.report: incident.reported_at,
-        DeadlineKind.emergency_response: incident.emergency_response_at,
-        DeadlineKind.response: incident.responded_at,
-        DeadlineKind.recovery: incident.recovered_at,
-        DeadlineKind.analysis_report: incident.analysis_report_submitted_at,
-    }.get(kind)
+def _windows(incident: Incident, policy: Policy) -> list[tuple[DeadlineKind, datetime, timedelta]]:
+    """(kind, start, window) of every obligation this incident has (RULES §2), as scheduling reckons them."""
+    return [(kind, windows.window_for(incident, kind, policy).starts_at, windows.window_length(kind, incident.level, policy))
+            for kind in windows.applicable_kinds(incident)]
 
 
 def _late(due: datetime, done: datetime | None, now: datetime) -> int | None:
@@ -96,7 +77,7 @@ def outcomes(incident: Incident, policy: Policy, now: datetime | None = None) ->
             # Only the notifier knows when the notices went out.
             result.append(WindowOutcome(kind, int(window.total_seconds() // 60), start, due, None, UNKNOWN, None))
             continue
-        done = _done_at(incident, kind)
+        done = deadline_service.fulfilment_time(incident, kind)
         if done is not None:
             state = DeadlineState.met if done <= due else DeadlineState.breached
         elif incident.cancelled_at is not None:

@@ -48,7 +48,7 @@ def _mark_changed() -> None:
     db.session.info[CHANGED_FLAG] = True
 
 
-def _fulfilment_time(incident: Incident, kind: DeadlineKind) -> datetime | None:
+def fulfilment_time(incident: Incident, kind: DeadlineKind) -> datetime | None:
     """When the incident already did what ``kind`` asks (notices are reported by the notifier)."""
     return {
         DeadlineKind.report: incident.reported_at,
@@ -176,7 +176,7 @@ def recompute(incident: Incident, actor: User | None, policy: Policy | None = No
             dropped.append(kind_value)
     db.session.flush()
     for row in added:
-        done_at = _fulfilment_time(incident, DeadlineKind(row.kind))
+        done_at = fulfilment_time(incident, DeadlineKind(row.kind))
         if done_at is not None:
             fulfil(incident, row.kind, done_at)
     change = {"moved": moved, "added": {d.kind: d.due_at.isoformat() for d in added}, "cancelled": dropped}
