@@ -15,7 +15,7 @@ from app.notify.fulfilment import check_fulfilment
 from app.notify.models import Notice
 from app.notify.outbox import backoff
 from app.notify.settings import current_settings
-from app.staff.models import StaffAlert
+from app.staff import service as staff_alerts
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,6 @@ TWILIO_TO_OURS = {
     "read": OutboxStatus.delivered, "undelivered": OutboxStatus.undelivered, "failed": OutboxStatus.failed,
     "canceled": OutboxStatus.failed,
 }
-# Staff alerts skip ``accepted``: an alert the provider took is ``sent``.
-STAFF_RANK = {OutboxStatus.queued: 0, OutboxStatus.sending: 1, OutboxStatus.sent: 2, OutboxStatus.delivered: 3,
-              OutboxStatus.failed: 3}
 UNREACHABLE = "30003"
 
 
@@ -78,19 +75,7 @@ def _notice(notice_id: int, sid: str, ours: str, error_code: str | None) -> bool
 
 
 def _staff_alert(alert_id: int, sid: str, ours: str, error_code: str | None) -> bool:
-    alert = db.session.scalar(select(StaffAlert).where(StaffAlert.id == alert_id).with_for_update())
-    if alert is None:
-        return False
+    # Staff alerts skip ``accepted``: an alert the provider took is ``sent``.
     status = {OutboxStatus.accepted: OutboxStatus.sent, OutboxStatus.sent: OutboxStatus.sent,
               OutboxStatus.delivered: OutboxStatus.delivered}.get(ours, OutboxStatus.failed)
-    if STAFF_RANK[status] <= STAFF_RANK.get(alert.status, 0):
-        return False
-    alert.status = status
-    alert.provider_sid = sid
-    alert.sent_at = alert.sent_at or utcnow()
-    if error_code:
-        alert.error_code = error_code
-    return True
-
-
-
+    return staff_alerts.apply_delivery_status(alert_id, status, sid, error_code)

@@ -23,6 +23,20 @@ class DeadlineKind(LabeledEnum):
     analysis_report = "analysis_report", "故障分析报告", "analysis report"  # from recovered_at
 
 
+class ComplaintDeadlineKind(LabeledEnum):
+    """The limits of a complaint (RULES §8), named as API.md names them."""
+
+    register = "register", "投诉登记"                            # from received_at
+    acknowledge = "acknowledge", "投诉确认"                      # the SMS, from received_at
+    investigate = "investigate", "初步调查"                      # service quality only
+    feedback = "feedback", "反馈处理结果"                        # category hours
+    written_feedback = "written_feedback", "书面反馈"            # working days
+    follow_up = "follow_up", "回访"                              # from the feedback
+    appeal_investigation = "appeal_investigation", "申诉调查"    # working days from acceptance
+    appeal_review = "appeal_review", "申诉复核"
+    appeal_close = "appeal_close", "申诉办结"
+
+
 class DeadlineState(LabeledEnum):
     pending = "pending", "待完成"
     met = "met", "已达标"
@@ -30,8 +44,12 @@ class DeadlineState(LabeledEnum):
     cancelled = "cancelled", "已取消"
 
 
+# By value, for either owner's kinds (the judge labels both in one statement).
+LABELS_BY_VALUE = {**DeadlineKind.labels(), **ComplaintDeadlineKind.labels()}
+
+
 class Deadline(db.Model):
-    """One obligation of one incident. Only app.scheduling writes these rows.
+    """One obligation of one incident or one complaint. Only app.scheduling writes these rows.
 
     ``warn_at`` and ``escalate_at`` are stored (not derived in SQL) so that judging is a
     plain indexed comparison on both databases.
@@ -40,6 +58,9 @@ class Deadline(db.Model):
     __tablename__ = "deadlines"
     __table_args__ = (
         UniqueConstraint("incident_id", "kind"),
+        UniqueConstraint("complaint_id", "kind"),
+        # Exactly one owner: an incident (RULES §2) or a complaint (RULES §8).
+        CheckConstraint("(incident_id IS NULL) <> (complaint_id IS NULL)", name="one_owner"),
         CheckConstraint("state IN ('pending', 'met', 'breached', 'cancelled')", name="state_known"),
         Index("ix_deadlines_state_due_at", "state", "due_at"),
         Index("ix_deadlines_state_warn_at", "state", "warn_at"),
@@ -47,9 +68,10 @@ class Deadline(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))  # uq (incident_id, kind) indexes it
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))  # uq (incident_id, kind) indexes it
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))  # uq (complaint_id, kind) too
     kind: Mapped[str] = mapped_column(String(30))
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())   # detected_at or recovered_at
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())   # detected_at, recovered_at, received_at …
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     warn_at: Mapped[datetime] = mapped_column(UTCDateTime())     # early warning (policy fraction)
     escalate_at: Mapped[datetime] = mapped_column(UTCDateTime())  # tier 2 when still unmet

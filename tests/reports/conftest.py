@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from app.reports import providers
 from tests import factories
 from tests.reports.worked import DECLARED, DETECTED, RECOVERED, REPORTED, RESPONDED
 
@@ -64,10 +63,3 @@ def worked_incident(app_ctx, operator_api, manager_api):
     """The worked incident with 3 subscribers hit; its notices are queued but nobody sends them."""
     add_in_scope_subscribers()
     return walk_worked_incident(operator_api)
-
-
-@pytest.fixture
-def domains_absent(monkeypatch):
-    """Every other domain as if not installed: its module cannot be imported."""
-    for name, (_, attribute) in list(providers._SOURCES.items()):
-        monkeypatch.setitem(providers._SOURCES, name, ("tests.reports.no_such_domain_module", attribute))
