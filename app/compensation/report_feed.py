@@ -10,7 +10,7 @@ from app.clock import utcnow
 from app.compensation import accountability, engine, ledger
 from app.compensation.models import CompensationEntry, CompensationVersion, RectificationItem, of_incident
 from app.extensions import db
-from app.incidents.models import Incident, Status
+from app.incidents.models import Incident
 from app.policy import current_policy
 
 
