@@ -11,8 +11,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, Select, String, cast, literal, select, text, true, update
+from sqlalchemy import Integer, Select, String, cast, literal, select, true, update
 
+from app import claims
 from app.auth.models import Role, User
 from app.clock import utcnow
 from app.db_types import UTCDateTime
@@ -80,7 +81,6 @@ def alert_on_call_duty_managers_from_select(alerts: Select) -> int:
 
 # -- delivery, for the SMS sender --------------------------------------------------------
 
-CLAIM_PREFIX = "claim:"  # staff_alerts has no lease column: the claim token lives in provider_sid until the SID replaces it
 # Staff alerts skip ``accepted``: an alert the provider took is ``sent``.
 RANK = {OutboxStatus.queued: 0, OutboxStatus.sending: 1, OutboxStatus.sent: 2, OutboxStatus.delivered: 3,
         OutboxStatus.failed: 3}
@@ -92,46 +92,40 @@ class ClaimedAlert:
     phone: str | None
     message: str
     attempts: int
+    in_doubt_since: datetime | None   # an earlier claim expired: the provider may hold it already
 
 
-def claim_queued(token: str, limit: int) -> list[ClaimedAlert]:
-    """Mark up to ``limit`` queued alerts ``sending`` under ``token`` (PostgreSQL: rows other senders
-    hold are skipped) and return them with their recipient's phone. The caller commits the claim."""
-    lock = "FOR UPDATE SKIP LOCKED" if db.session.get_bind().dialect.name == "postgresql" else ""
-    claimed = db.session.execute(text(f"""
-        UPDATE staff_alerts SET status = 'sending', attempts = attempts + 1, provider_sid = :token
-        WHERE id IN (SELECT id FROM staff_alerts WHERE status = 'queued' ORDER BY id LIMIT :limit {lock})
-        RETURNING id"""), {"token": CLAIM_PREFIX + token, "limit": limit}).all()
-    if not claimed:
+def claim_queued(token: str, limit: int, now: datetime, lease_seconds: float) -> list[ClaimedAlert]:
+    """Claim up to ``limit`` due alerts under ``token`` for ``lease_seconds`` (the notices' discipline,
+    app/claims.py) and return them with their recipient's phone. The caller commits the claim."""
+    if not claims.claim(claims.STAFF_ALERTS, token, now, lease_seconds, limit):
         return []
     rows = db.session.execute(
-        select(StaffAlert.id, User.phone, StaffAlert.message, StaffAlert.attempts)
-        .join(User, User.id == StaffAlert.user_id).where(StaffAlert.provider_sid == CLAIM_PREFIX + token)
+        select(StaffAlert.id, User.phone, StaffAlert.message, StaffAlert.attempts, StaffAlert.in_doubt_since)
+        .join(User, User.id == StaffAlert.user_id).where(StaffAlert.claim_token == token)
     ).all()
     return [ClaimedAlert(*row) for row in rows]
 
 
-def record_attempt(alert_id: int, token: str, *, accepted: bool, retry: bool, sid: str | None,
+def record_attempt(alert_id: int, token: str, *, accepted: bool, retry_at: datetime | None, sid: str | None,
                    error_code: str | None, now: datetime) -> None:
-    """The provider's answer to one claimed alert; ignored when the claim is no longer ``token``'s."""
-    values: dict = {"provider_sid": sid, "error_code": error_code}
+    """The provider's answer to one claimed alert (``retry_at``: try again then); ignored when the
+    claim is no longer ``token``'s."""
+    values: dict = {"error_code": error_code, "claim_token": None}
     if accepted:
-        values.update(status=OutboxStatus.sent, sent_at=now)
-    elif retry:
-        values.update(status=OutboxStatus.queued, provider_sid=None)
+        values.update(status=OutboxStatus.sent, sent_at=now, provider_sid=sid, in_doubt_since=None)
+    elif retry_at is not None:
+        values.update(status=OutboxStatus.queued, next_attempt_at=retry_at)
     else:
-        values.update(status=OutboxStatus.failed)
+        values.update(status=OutboxStatus.failed, in_doubt_since=None)
     db.session.execute(update(StaffAlert).where(
-        StaffAlert.id == alert_id, StaffAlert.provider_sid == CLAIM_PREFIX + token).values(**values))
+        StaffAlert.id == alert_id, StaffAlert.claim_token == token, StaffAlert.status == OutboxStatus.sending,
+    ).values(**values))
 
 
-def requeue_orphaned() -> int:
-    """Alerts left ``sending`` by a dead sender go back to the queue (the callback URL carries the
-    alert id, so the local gateway answers a repeat with the same message)."""
-    result = db.session.execute(update(StaffAlert).where(
-        StaffAlert.status == OutboxStatus.sending, StaffAlert.provider_sid.like(CLAIM_PREFIX + "%"))
-        .values(status=OutboxStatus.queued, provider_sid=None))
-    return result.rowcount or 0
+def release_expired_claims(now: datetime) -> int:
+    """Alerts whose sender died mid-send go back to the queue, in doubt (looked up before a re-send)."""
+    return claims.release_expired(claims.STAFF_ALERTS, now)
 
 
 def apply_delivery_status(alert_id: int, status: str, sid: str, error_code: str | None) -> bool:

@@ -1,24 +1,30 @@
-"""Console log-in: a Flask session holding the user's id; the password is checked by the auth service."""
+"""Console log-in: a Flask session holding the user's id and session version; the password,
+the lock-out and the versions belong to the auth service.
+
+The session is a signed cookie, so ending it server-side means the user's ``session_version``
+moves on (log-out, password change, deactivation) and every request compares it."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import g, session
+from flask import g, request, session
 
 from app.auth.models import User
+from app.auth.service import LoginOutcome, check_login, end_sessions
 from app.extensions import db
 
 SESSION_USER_KEY = "console_user_id"
+SESSION_VERSION_KEY = "console_session_version"
 
 
 def load_session_user() -> User | None:
-    """The logged-in, still active user, or None; a deactivated user is logged out at once."""
+    """The logged-in, still active user whose sessions were not ended since, or None."""
     g.current_user = None
     user_id = session.get(SESSION_USER_KEY)
     if user_id is None:
         return None
     user = db.session.get(User, user_id)
-    if user is None or not user.active:
+    if user is None or not user.active or session.get(SESSION_VERSION_KEY) != user.session_version:
         session.clear()
         return None
     # The same attribute the API sets, so permissions.requires() works here too.
@@ -26,13 +32,25 @@ def load_session_user() -> User | None:
     return user
 
 
+def attempt_login(name: str, password: str) -> LoginOutcome:
+    """Check the name and password (throttled by name and client address); log in on success."""
+    outcome = check_login(name, password, request.remote_addr or "-")
+    if outcome.user is not None:
+        log_in(outcome.user)
+    return outcome
+
+
 def log_in(user: User) -> None:
     # A fresh session on log-in: nothing from before (a planted id, an old CSRF token) survives.
     session.clear()
     session[SESSION_USER_KEY] = user.id
+    session[SESSION_VERSION_KEY] = user.session_version
 
 
 def log_out() -> None:
+    user = getattr(g, "current_user", None)
+    if user is not None:
+        end_sessions(user.id)
     session.clear()
 
 
