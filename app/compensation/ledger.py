@@ -282,7 +282,7 @@ def _first_approval(entry: CompensationEntry, pending: CompensationVersion, acto
     pending.first_approved_by = actor.id
     pending.first_approved_at = utcnow()
     timeline.record(
-        incidents.get_incident(entry.incident_id), "compensation_adjustment_first_approved", actor=actor,
+        incidents.get_incident(entry.incident_id), EventKind.compensation_adjustment_first_approved, actor=actor,
         message=(f"用户 {_phone_of(entry)} 的补偿调整方案（第 {pending.version} 版）超出上限，已初审同意，"
                  "待另一位值班经理复核" + (f"：{note}" if note else "")),
         after={**_plan_figures(entry, pending), "awaiting_second_approval": True},

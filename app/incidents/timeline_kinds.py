@@ -36,6 +36,7 @@ class EventKind(LabeledEnum):
     rectification_reopened = "rectification_reopened", "整改重开"
     compensation_finalised = "compensation_finalised", "补偿结算"
     compensation_disputed = "compensation_disputed", "补偿异议"
+    compensation_adjustment_first_approved = "compensation_adjustment_first_approved", "补偿调整初审同意"
     compensation_adjustment_approved = "compensation_adjustment_approved", "补偿调整获批"
     compensation_adjustment_rejected = "compensation_adjustment_rejected", "补偿调整驳回"
     # the analysis report's review (app.reports)
