@@ -1,12 +1,14 @@
-"""SQL helpers every domain shares: a row by id or a 404, and the database's own INSERT."""
+"""SQL helpers every domain shares: a row by id or a 404, the commit of a unit of work, and the
+database's own INSERT."""
 from __future__ import annotations
 
 from typing import Any, Iterable, TypeVar
 
 from sqlalchemy import BigInteger, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.exc import StaleDataError
 
-from app.errors import NotFound
+from app.errors import NotFound, TransitionNotAllowed
 from app.extensions import db
 
 Model = TypeVar("Model")
@@ -31,6 +33,18 @@ def get_or_404(model: type[Model], ident: int, *, label: tuple[str, str], field:
         name_zh, name_en = label
         raise NotFound(f"{name_zh} {ident} 不存在 ({name_en} not found)", **{field: ident})
     return row
+
+
+def commit_or_conflict(label: tuple[str, str], action: str = "update") -> None:
+    """Commit the unit of work. A row someone else changed meanwhile (its optimistic-lock version
+    moved) undoes it all: a 409 asking to reload, naming the thing by ``label`` (Chinese, English)."""
+    try:
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        name_zh, name_en = label
+        raise TransitionNotAllowed(action, "changed", f"{name_zh}已被他人同时修改，请刷新后重试 "
+                                                      f"(the {name_en} changed concurrently; reload and retry)") from None
 
 
 def dialect_insert(table):

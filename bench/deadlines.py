@@ -2,7 +2,7 @@
 
 Prints, per backend:
   - declaration: time to declare the incidents (each creating its deadlines in the same
-    transaction), beside the bare declaration with the deadline receivers disconnected;
+    transaction), beside the bare declaration with the deadline step of its flow left out;
   - due -> breach delay (p50, p99) of deadlines falling due while the running scheduler
     watches the full table, beside a bare APScheduler date job's own firing delay;
   - start-up catch-up: a fresh scheduler judging ~70,000 overdue deadlines (each with its

@@ -61,14 +61,20 @@ def _drop_postgres_database(url: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'noc-test.db'}"
+def empty_database(backend: str, folder):
+    """Yields the URL of a new empty database: a SQLite file in ``folder``, or a PostgreSQL
+    database of its own, dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'noc-test.db'}"
         return
     url = _create_postgres_database()
     yield url
     _drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    yield from empty_database(request.param, tmp_path_factory.mktemp("sqlite"))
 
 
 @pytest.fixture(scope="session")

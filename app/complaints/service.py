@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any, Iterable
 
 from sqlalchemy import JSON, String, case, cast, func, literal, null, select, update
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.models import Role, User
 from app.auth.service import active_user_by_name
@@ -27,7 +26,7 @@ from app.complaints.models import (
 )
 from app.complaints.timeline_kinds import ComplaintEventKind
 from app.daily_numbers import next_daily_number
-from app.errors import DomainError, InvalidInput, NotFound, TransitionNotAllowed
+from app.errors import DomainError, InvalidInput, TransitionNotAllowed
 from app.extensions import db
 from app.incidents.scope import incident_covering
 from app.incidents.service import get_incident
@@ -39,10 +38,8 @@ from app.phones import InvalidPhone, to_e164
 from app.policy import Policy, current_policy
 from app.scheduling import complaints as deadlines
 from app.scheduling.models import ComplaintDeadlineKind as Kind
+from app.sql import commit_or_conflict, get_or_404
 from app.subscribers.service import subscriber_by_phone
-
-MAX_ID = 2**31 - 1
-
 
 class NotYourGrade(DomainError):
     """403: the complaint's grade (or an appeal review) needs a higher tier than the caller's."""
@@ -59,19 +56,11 @@ def _snapshot(complaint: Complaint, *names: str) -> dict[str, Any]:
 
 
 def _commit() -> None:
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise TransitionNotAllowed("update", "changed", "投诉单已被他人同时修改，请刷新后重试 (the complaint changed concurrently; reload and retry)")
+    commit_or_conflict(("投诉单", "complaint"))
 
 
 def get_complaint(complaint_id: int, *, for_update: bool = False) -> Complaint:
-    query = select(Complaint).where(Complaint.id == complaint_id)
-    complaint = db.session.scalar(query.with_for_update() if for_update else query) if 0 < complaint_id <= MAX_ID else None
-    if complaint is None:
-        raise NotFound(f"投诉单 {complaint_id} 不存在 (complaint not found)", complaint_id=complaint_id)
-    return complaint
+    return get_or_404(Complaint, complaint_id, label=("投诉单", "complaint"), field="complaint_id", for_update=for_update)
 
 
 def _require_state(complaint: Complaint, action: str, allowed: Iterable[Status]) -> None:

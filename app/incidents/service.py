@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from sqlalchemy import func, select
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.models import User
 from app.clock import ensure_aware_utc, utcnow
@@ -25,7 +24,7 @@ from app.incidents.numbering import next_incident_number
 from app.incidents.timeline_kinds import EventKind
 from app.models import record_policy_version
 from app.policy import Policy, current_policy
-from app.sql import get_or_404
+from app.sql import commit_or_conflict, get_or_404
 from app.subscribers.affected import count_affected
 from app.transactions import retry_on_conflict
 
@@ -61,11 +60,7 @@ def _not_in_future(field: str, moment: datetime, now: datetime) -> datetime:
 
 
 def _commit() -> None:
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise TransitionNotAllowed("update", "changed", "故障单已被他人同时修改，请刷新后重试 (the incident changed concurrently; reload and retry)")
+    commit_or_conflict(("故障单", "incident"))
 
 
 def get_incident(incident_id: int, *, for_update: bool = False) -> Incident:

@@ -6,7 +6,6 @@ DELETE), and the report row only moves its pointer and state forward.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.models import User
 from app.clock import utcnow
@@ -20,6 +19,7 @@ from app.policy import current_policy
 from app.reports.models import AnalysisReport, AnalysisReportVersion, ReportState
 from app.scheduling import service as deadlines
 from app.scheduling.models import DeadlineKind
+from app.sql import commit_or_conflict
 from app.transactions import retry_on_conflict
 
 FREE_TEXT_FIELDS = ("preventive_measures", "lessons", "rectification_notes")
@@ -76,12 +76,7 @@ def versions(incident_id: int) -> list[AnalysisReportVersion]:
 
 
 def _commit() -> None:
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise TransitionNotAllowed("edit", "changed", "分析报告已被他人同时修改，请刷新后重试 "
-                                   "(the report changed concurrently; reload and retry)") from None
+    commit_or_conflict(("分析报告", "report"), action="edit")
 
 
 @retry_on_conflict

@@ -46,7 +46,8 @@ def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: s
             dedupe_key=f"{dedupe_key}:u{user.id}", user_id=user.id, incident_id=incident.id if incident else None,
             kind=kind, message=message, created_at=now, status=OutboxStatus.queued, attempts=0,
         ).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        result = db.session.execute(statement)
+        # preserve_rowcount: without it PostgreSQL's driver reports 1 for a conflict that inserted nothing.
+        result = db.session.execute(statement, execution_options={"preserve_rowcount": True})
         if result.rowcount:
             queued += 1
             log.info("staff alert %s queued for %s (%s): %s", kind, user.name, mask(user.phone), message)
@@ -71,7 +72,7 @@ def alert_on_call_duty_managers_from_select(alerts: Select) -> int:
     statement = dialect_insert(StaffAlert.__table__).from_select(
         ["dedupe_key", "user_id", "incident_id", "kind", "message", "created_at", "status", "attempts"], rows,
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    queued = db.session.execute(statement).rowcount or 0
+    queued = db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount or 0
     if queued:
         log.info("%d staff alert(s) queued to on-call duty managers", queued)
     elif not on_call_duty_managers():
