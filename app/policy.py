@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
+from app.notify.kinds import NoticeKind
+
 GRADES = (1, 2, 3)
 
 
@@ -89,15 +91,11 @@ class IncidentsSchema(_Strict):
     max_backdate_days = _positive_int()
 
 
-NOTICE_KINDS = ("outage", "progress", "recovery", "formal", "compensation", "survey")
-# Messages to a complainant (RULES §8): always sent (the complainant asked), never to a scope.
-COMPLAINT_NOTICE_KINDS = ("complaint_ack", "complaint_result", "complaint_survey")
-
 
 class NoticesSchema(_Strict):
     default_language = fields.String(required=True, validate=validate.OneOf(["zh-CN", "en"]))
     # Kinds still sent to subscribers who opted out (STOP / 退订).
-    mandatory_kinds = fields.List(fields.String(validate=validate.OneOf(NOTICE_KINDS)), required=True)
+    mandatory_kinds = fields.List(fields.String(validate=validate.OneOf(NoticeKind.values())), required=True)
     # When the initial outage notice (故障通知) is queued: on declaration, on the report
     # to the dispatch center (scope and estimated recovery confirmed), or never automatically.
     initial_notice_on = fields.String(required=True, validate=validate.OneOf(["declared", "reported", "manual"]))

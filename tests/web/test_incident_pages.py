@@ -10,14 +10,14 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.incidents.models import Incident, TimelineEvent
+from tests import factories
 
 NOW = datetime(2026, 11, 23, 0, 30, tzinfo=timezone.utc)  # 08:30 in Shanghai
 
+# The declare form as an operator fills it in: the factories' incident, times as wall clock.
 DECLARE_FORM = {
-    "title": "杭州城区移动数据业务中断",
+    **factories.console_form(factories.incident_fields()),
     "description": "多个基站退服",
-    "services": "mobile_data",
-    "regions": "杭州",
     "detected_at": "2026-11-23T08:05",  # Asia/Shanghai wall clock
     "estimated_recovery_at": "2026-11-23T12:00",
 }
@@ -193,6 +193,7 @@ def test_each_action_button_drives_the_state_machine(operator, manager, clock):
         "analysis_report_submitted", "closed",
     ]
     assert "compensation_finalised" in timeline_kinds(incident_id)
+    assert "定级调整" in page and "分析报告提交" in page  # the timeline's labels, as the report spells them
     assert operator.user.name in page and manager.user.name in page  # actors on the timeline
 
 

@@ -13,17 +13,10 @@ from flask_wtf import FlaskForm
 
 from app.auth.permissions import may, requires
 from app.complaints import measures, schemas, service
-from app.complaints.models import (
-    CATEGORY_LABELS_ZH,
-    CHANNEL_LABELS_ZH,
-    GRADE_LABELS_ZH,
-    STATUS_LABELS_ZH,
-    Complaint,
-    Status,
-)
+from app.complaints.models import Category, Channel, Complaint, Grade, Status
 from app.errors import DomainError, InvalidInput, TransitionNotAllowed
 from app.extensions import db
-from app.incidents.models import STATUS_LABELS_ZH as INCIDENT_STATUS_LABELS_ZH
+from app.incidents.models import Status as IncidentStatus
 from app.incidents.service import get_incident
 from app.pagination import paginate
 from app.scheduling import complaints as complaint_deadlines
@@ -34,10 +27,10 @@ from app.web.views.form_input import attach_invalid, load, put_text, put_time
 
 PAGE_SIZE = 50
 LABELS = {
-    "category": {c.value: label for c, label in CATEGORY_LABELS_ZH.items()},
-    "channel": {c.value: label for c, label in CHANNEL_LABELS_ZH.items()},
-    "status": {s.value: label for s, label in STATUS_LABELS_ZH.items()},
-    "grade": GRADE_LABELS_ZH,
+    "category": Category.labels(),
+    "channel": Channel.labels(),
+    "status": Status.labels(),
+    "grade": Grade.labels(),
 }
 
 
@@ -134,7 +127,7 @@ def _detail_page(complaint_id: int, bound: dict[str, FlaskForm] | None = None, s
         open_form=next(iter(bound), None) if bound else None, owner=service.owner_names([complaint.owner_id]),
         timeline=service.timeline_of(complaint_id), deadlines=panels.describe_deadline_rows(
             service.deadlines_of(complaint_id)), incident=incident,
-        incident_status=INCIDENT_STATUS_LABELS_ZH, overdue=service.is_overdue(complaint_id),
+        incident_status=IncidentStatus.labels(), overdue=service.is_overdue(complaint_id),
     ), status
 
 
