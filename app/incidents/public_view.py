@@ -1,10 +1,6 @@
 """What the incidents domain lets the public status page read (app/public): the outages to
-show, their last public progress update, and a cheap change version.
-
-Every change to an incident appends a timeline event (app/incidents/timeline.py), so the
-newest event id is a change version every process reads alike: a cache keyed by it is
-stale only until the next read of the version.
-"""
+show and their last public progress update. Its change version is the live console's,
+``service.change_marker()``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,21 +15,9 @@ SHOWN_OPEN = (Status.declared.value, Status.reported.value, Status.responding.va
 
 
 @dataclass(frozen=True)
-class ChangeVersion:
-    event_id: int
-    at: datetime | None
-
-
-@dataclass(frozen=True)
 class PublicUpdate:
     message: str
     at: datetime
-
-
-def change_version() -> ChangeVersion:
-    """The newest timeline event: one primary-key lookup."""
-    row = db.session.execute(select(TimelineEvent.id, TimelineEvent.at).order_by(TimelineEvent.id.desc()).limit(1)).first()
-    return ChangeVersion(row.id, row.at) if row else ChangeVersion(0, None)
 
 
 def outages_for_public(recovered_since: datetime) -> list[Incident]:

@@ -1,8 +1,9 @@
 """Render once per change, serve many: the public status under an outage's crowd.
 
 A process keeps the last rendering of each representation (HTML, JSON) with the change
-version it was rendered from (app/incidents/public_view.change_version, the newest timeline
-event id, so every process agrees). The version itself is re-read at most every
+version it was rendered from: the live console's ``incidents.service.change_marker()`` (every
+change to an incident appends a timeline event; read from the database, so every process
+agrees) and the policy version. The change version itself is re-read at most every
 ``version_check_seconds``, so a hot page costs no database query at all; a rendering also
 goes stale when a recovered outage leaves the policy's window.
 """
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from app.incidents.public_view import ChangeVersion
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,11 @@ class Rendering:
 class StatusCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._version: ChangeVersion | None = None
+        self._version: str | None = None
         self._version_read_at: datetime | None = None
         self._renderings: dict[str, Rendering] = {}
 
-    def version(self, now: datetime, check_every: timedelta, read: Callable[[], ChangeVersion]) -> ChangeVersion:
+    def version(self, now: datetime, check_every: timedelta, read: Callable[[], str]) -> str:
         with self._lock:
             if self._version is not None and self._version_read_at is not None \
                     and self._version_read_at <= now < self._version_read_at + check_every:
@@ -52,7 +52,7 @@ class StatusCache:
         return version
 
     def rendering(self, kind: str, key: tuple, now: datetime, render: Callable[[], Rendering]) -> Rendering:
-        """The rendering of ``kind`` for ``key`` (the change version and the policy version)."""
+        """The rendering of ``kind`` for ``key`` (the change marker and the policy version)."""
         current = self._renderings.get(kind)
         if current is not None and current.key == key \
                 and (current.stale_at is None or now < current.stale_at):

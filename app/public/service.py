@@ -60,17 +60,17 @@ def _by_region_and_service(outages: list[dict]) -> list[dict]:
     ]
 
 
-def public_status(now: datetime, policy: Policy, version: public_view.ChangeVersion) -> tuple[dict, datetime | None]:
-    """The status as of ``version`` and the moment it goes stale by itself (a recovered outage
-    leaving the window), None when only a change can make it stale."""
+def public_status(now: datetime, policy: Policy) -> tuple[dict, datetime | None]:
+    """The status and the moment it goes stale by itself (a recovered outage leaving the
+    window), None when only a change can make it stale. Nothing in it depends on ``now`` but
+    the window, so processes rendering the same data give the same bytes (and ETag)."""
     window = timedelta(hours=policy.public_status["recently_recovered_hours"])
     shown = public_view.outages_for_public(now - window)
     updates = public_view.last_public_updates([incident.id for incident in shown])
     outages = [_outage(incident, updates.get(incident.id), policy) for incident in shown]
     leaves = [incident.recovered_at + window for incident in shown if incident.recovered_at]
     status = {
-        "as_of": _iso(version.at),
-        "version": version.event_id,
+        "as_of": _iso(max((incident.updated_at for incident in shown), default=None)),
         "recently_recovered_hours": policy.public_status["recently_recovered_hours"],
         "open_count": sum(1 for outage in outages if outage["state"] != "recovered"),
         "outages": outages,

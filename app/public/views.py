@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 
 from app.clock import utcnow
-from app.incidents import public_view
+from app.incidents import service as incidents
 from app.policy import current_policy
 from app.public.cache import Rendering, StatusCache
 from app.public.service import public_status
@@ -52,12 +52,12 @@ RENDERERS = {"html": _render_html, "json": _render_json}
 def _serve(kind: str) -> Response:
     policy, now, cache = current_policy(), utcnow(), status_cache()
     settings = policy.public_status
-    version = cache.version(now, timedelta(seconds=settings["version_check_seconds"]), public_view.change_version)
+    version = cache.version(now, timedelta(seconds=settings["version_check_seconds"]), incidents.change_marker)
 
-    key = (version.event_id, version.at, policy.version)
+    key = (version, policy.version)
 
     def render() -> Rendering:
-        status, stale_at = public_status(now, policy, version)
+        status, stale_at = public_status(now, policy)
         return RENDERERS[kind](status, key, stale_at)
 
     page = cache.rendering(kind, key, now, render)
