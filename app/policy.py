@@ -102,6 +102,17 @@ class NoticesSchema(_Strict):
     survey_delay_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
 
 
+class PublicStatusSchema(_Strict):
+    recently_recovered_hours = _positive_int()
+    show_affected_counts = fields.Boolean(required=True)
+    max_age_seconds = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=3600))
+    version_check_seconds = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=60))
+
+
+PUBLIC_STATUS_DEFAULTS = {"recently_recovered_hours": 24, "show_affected_counts": False,
+                          "max_age_seconds": 15, "version_check_seconds": 1}
+
+
 class SecuritySchema(_Strict):
     api_token_days = _positive_int()                 # a bearer token stops working this long after it was issued
     password_min_length = fields.Integer(required=True, strict=True, validate=validate.Range(min=8, max=128))
@@ -174,6 +185,7 @@ class PolicySchema(_Strict):
     incidents = fields.Nested(IncidentsSchema, load_default=lambda: {"max_backdate_days": 30})
     notices = fields.Nested(NoticesSchema, required=True)
     security = fields.Nested(SecuritySchema, required=True)
+    public_status = fields.Nested(PublicStatusSchema, load_default=lambda: dict(PUBLIC_STATUS_DEFAULTS))
     complaints = fields.Nested(ComplaintsSchema, required=True)
     working_days = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{4}$")),
                                values=fields.Nested(CalendarYearSchema), load_default=dict)
@@ -258,6 +270,10 @@ class Policy:
     @property
     def security(self) -> dict:
         return self.data["security"]
+
+    @property
+    def public_status(self) -> dict:
+        return self.data["public_status"]
 
     @property
     def complaints(self) -> dict:

@@ -218,12 +218,14 @@ def respond(incident_id: int, actor: User, *, responder: str, emergency_response
 
 
 @retry_on_conflict
-def post_update(incident_id: int, actor: User, *, message: str, notify_subscribers: bool):
+def post_update(incident_id: int, actor: User, *, message: str, notify_subscribers: bool, public: bool = False):
+    """``public`` marks the message for the public status page; the flag lives in the event's
+    ``after`` JSON because the timeline is append-only."""
     incident = get_incident(incident_id, for_update=True)
     _require_state(incident, "update", [*OPEN_BEFORE_RECOVERY, Status.recovered])
     incident.updated_at = utcnow()
     event = timeline.record(incident, EventKind.progress_update, actor=actor, message=message,
-                            after={"notify_subscribers": notify_subscribers})
+                            after={"notify_subscribers": notify_subscribers, "public": public})
     db.session.flush()
     flows.update_posted(incident, event, notify_subscribers)
     _commit()

@@ -101,6 +101,7 @@ class RespondForm(FlaskForm):
 class UpdateForm(FlaskForm):
     message = TextAreaField("进展内容", validators=[required(), length(5000)])
     notify_subscribers = BooleanField("同时短信通知受影响用户")
+    public = BooleanField("在公开服务状态页发布（用户可见，勿写内部信息）")
 
 
 class RegradeForm(FlaskForm):

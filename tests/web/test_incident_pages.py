@@ -277,3 +277,23 @@ def test_an_unknown_incident_is_404(operator):
     assert operator.get("/incidents/999").status_code == 404
     response = operator.post("/incidents/999/report", {"report-fault_type": "x", "report-scope_summary": "y"})
     assert response.status_code in (302, 404)
+
+
+def test_a_progress_update_marked_public_reaches_the_status_page(operator, client):
+    from app.public.views import status_cache
+
+    status_cache().clear()  # the session's app keeps renderings; this test's event ids start again at 1
+    incident_id = declared_id(declare(operator))
+    path = f"/incidents/{incident_id}"
+    form = operator.get(path).get_data(as_text=True)
+    assert 'name="update-public"' in form
+    for message, public in (("抢修队已到达现场", "y"), ("内部：等待厂商备件", None)):
+        fields = {"update-message": message, **({"update-public": public} if public else {})}
+        response = operator.post(f"{path}/updates", fields, token_from=path)
+        assert response.status_code == 302, response.get_data(as_text=True)
+    events = db.session.scalars(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id,
+                                                            TimelineEvent.kind == "progress_update")
+                                .order_by(TimelineEvent.id)).all()
+    assert [event.after["public"] for event in events] == [True, False]
+    public_page = client.get("/status").get_data(as_text=True)
+    assert "抢修队已到达现场" in public_page and "等待厂商备件" not in public_page

@@ -134,11 +134,13 @@ def respond(incident_id: int):
 def post_update(incident_id: int):
     def build(form):
         return load(schemas.ProgressUpdateSchema(), {"message": form.message.data.strip(),
-                                                      "notify_subscribers": bool(form.notify_subscribers.data)}, form)
+                                                      "notify_subscribers": bool(form.notify_subscribers.data),
+                                                      "public": bool(form.public.data)}, form)
 
     def call(data):
         service.post_update(incident_id, _actor(), **data)
-        return "进展已发布" + ("，并已请求短信通知受影响用户" if data["notify_subscribers"] else "")
+        return ("进展已发布" + ("，并已在公开状态页展示" if data["public"] else "")
+                + ("，并已请求短信通知受影响用户" if data["notify_subscribers"] else ""))
 
     return _act("update", incident_id, build, call)
 
