@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select
 
 from app.extensions import db
 from app.incidents.models import Incident, Status, TimelineEvent
+from app.incidents.timeline_kinds import EventKind
 
 SHOWN_OPEN = (Status.declared.value, Status.reported.value, Status.responding.value)
 
@@ -39,7 +40,7 @@ def last_public_updates(incident_ids: list[int]) -> dict[int, PublicUpdate]:
     is_public = TimelineEvent.after["public"].as_boolean().is_(True)
     newest = (
         select(func.max(TimelineEvent.id))
-        .where(TimelineEvent.incident_id.in_(incident_ids), TimelineEvent.kind == "progress_update", is_public)
+        .where(TimelineEvent.incident_id.in_(incident_ids), TimelineEvent.kind == EventKind.progress_update, is_public)
         .group_by(TimelineEvent.incident_id)
     )
     rows = db.session.execute(

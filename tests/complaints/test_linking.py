@@ -93,7 +93,7 @@ def test_the_analysis_report_counts_the_complaints_the_incident_drew(operator_ap
     agent = api_as("agent")
     subscriber()
     with freeze_time(T0):
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         register(agent, **QUALITY)
         register(agent, **QUALITY)
         report(operator_api, incident["id"])

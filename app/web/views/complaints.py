@@ -20,6 +20,7 @@ from app.incidents.models import Status as IncidentStatus
 from app.incidents.service import get_incident
 from app.pagination import paginate
 from app.scheduling import complaints as complaint_deadlines
+from app.scheduling.models import ComplaintDeadlineKind
 from app.web import complaint_forms as cforms
 from app.web import messages, panels
 from app.web.views import bp
@@ -222,7 +223,7 @@ def complaints_summary_page():
         args = {}
     summary = measures.summary(args.get("from_"), args.get("to"))
     return render_template("web/complaints/summary.html", summary=summary, labels=LABELS,
-                           limit_labels=complaint_deadlines.LABELS_BY_VALUE, query=request.args.to_dict())
+                           limit_labels=ComplaintDeadlineKind.labels(), query=request.args.to_dict())
 
 
 @bp.get("/complaints/export.csv")
