@@ -23,6 +23,13 @@ class NotFound(DomainError):
     status_code = 404
 
 
+class NotPermitted(DomainError):
+    """403 for a rule about people, not roles: whoever proposes or submits never approves;
+    only the addressee acknowledges an alert."""
+
+    status_code = 403
+
+
 class TransitionNotAllowed(DomainError):
     """409: the action is not allowed from the incident's current state (named in the body)."""
 

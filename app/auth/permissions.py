@@ -53,6 +53,9 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     "edit_analysis_report": (_RV,),
     "submit_analysis_report": (_RV, _DM),  # the duty manager answers to the dispatch center
     "approve_analysis_report": (_RV,),
+    # Staff alerts (warnings and escalations): each person reads and acknowledges their own
+    "view_staff_alerts": _STAFF,
+    "acknowledge_staff_alert": _STAFF,
 }
 
 

@@ -8,12 +8,14 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Forbidden
 
+from app.auth import permissions
 from app.auth.models import ROLE_LABELS_ZH, Role
 from app.errors import DomainError, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
 from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH
 from app.policy import current_policy
 from app.service_names import service_name
+from app.staff import service as staff_service
 from app.web import forms, lifecycle, messages, timefmt
 from app.web.csrf import csrf
 from app.web.session_auth import load_session_user
@@ -43,6 +45,8 @@ def _page_context() -> dict[str, Any]:
         "role_label": ROLE_LABELS_ZH.get(Role(user.role)) if user else None,
         "logout_form": forms.ButtonForm(formdata=None, prefix="logout") if user else None,
         "can_declare": bool(user and lifecycle.can_declare(user)),
+        "can_view_alerts": bool(user and permissions.may(user, "view_staff_alerts")),
+        "pending_alerts": staff_service.unacknowledged_count(user) if user else 0,
         "zone_name": current_policy().data["timezone"],
         "status_labels": {s.value: label for s, label in STATUS_LABELS_ZH.items()},
         "level_labels": LEVEL_LABELS_ZH,

@@ -34,6 +34,7 @@ TIMELINE_KIND_LABELS_ZH = {
     "closed": "闭环",
     "cancelled": "误报撤销",
     "analysis_report_submitted": "分析报告提交",
+    "staff_alert_acknowledged": "告警已确认",
 }
 FORM_CLASSES: dict[str, type[FlaskForm]] = {
     "report": forms.ReportForm,
