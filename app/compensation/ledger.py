@@ -18,7 +18,7 @@ from app.clock import utcnow
 from app.compensation import engine
 from app.compensation.models import CompensationEntry, CompensationVersion, VersionStatus, of_incident
 from app.compensation.money import fen_to_yuan
-from app.errors import NotFound, TransitionNotAllowed
+from app.errors import NotFound, NotPermitted, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents import timeline
@@ -233,6 +233,9 @@ def _decide(entry_id: int, actor: User, decision: VersionStatus, note: str | Non
     if pending is None:
         raise TransitionNotAllowed(decision.value, "no_pending_plan",
                                    "没有待审批的调整方案 (there is no proposed plan to decide on)")
+    if pending.proposed_by == actor.id:
+        raise NotPermitted("提出调整方案的人不能审批自己的方案，请由另一位值班经理审批 "
+                           "(whoever proposed the plan may not decide on it)")
     pending.status = decision.value
     pending.decided_by = actor.id
     pending.decided_at = utcnow()

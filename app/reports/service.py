@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.models import User
 from app.clock import utcnow
-from app.errors import InvalidInput, NotFound, TransitionNotAllowed
+from app.errors import InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents.models import Incident, Status
@@ -142,6 +142,9 @@ def approve(incident_id: int, actor: User) -> AnalysisReport:
     if report.state != ReportState.submitted.value:
         raise TransitionNotAllowed("approve_report", report.state,
                                    f"只能审核已提交的报告，当前为 {report.state} (only a submitted report can be approved)")
+    if report.submitted_by == actor.id:
+        raise NotPermitted("提交人不能审核自己提交的报告，请由另一位审核人审核 "
+                           "(whoever submitted the report may not approve it)")
     now = utcnow()
     report.state = ReportState.approved.value
     report.approved_at = now

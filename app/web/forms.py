@@ -11,6 +11,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -156,3 +157,13 @@ class BoardFilterForm(Form):
     level = SelectField("定级", choices=options([("", "全部定级"), *((str(k), v) for k, v in LEVEL_LABELS_ZH.items())]), default="")
     major = SelectField("重大", choices=options([("", "全部"), ("1", "仅重大"), ("0", "非重大")]), default="")
     breached = SelectField("时限", choices=options([("", "全部时限"), ("1", "有超时"), ("0", "无超时")]), default="")
+
+
+class AnalysisReportForm(FlaskForm):
+    """The reviewer's free-text sections of the 故障分析报告 (limits as ReportEditSchema)."""
+
+    preventive_measures = TextAreaField("后续预防措施", validators=[Optional(), length(20000)],
+                                        description="提交前必填")
+    lessons = TextAreaField("经验教训", validators=[Optional(), length(20000)])
+    rectification_notes = TextAreaField("整改说明", validators=[Optional(), length(20000)])
+    base_version = HiddenField()

@@ -132,3 +132,17 @@ def report_panel(incident: Incident) -> dict[str, Any] | None:
     return {"state": state.value, "state_label": REPORT_STATE_LABELS_ZH[state], "formats": REPORT_FORMATS,
             "submitted_at": report.submitted_at if report else None,
             "approved_at": report.approved_at if report else None}
+
+
+def report_work(report: dict[str, Any] | None, user: User) -> str | None:
+    """What this user can do with the report now (the action card's link), or None."""
+    if report is None:
+        return None
+    if report["state"] == ReportState.draft.value:
+        if permissions.may(user, "edit_analysis_report"):
+            return "编写分析报告"
+        if permissions.may(user, "submit_analysis_report"):
+            return "提交分析报告"
+    if report["state"] == ReportState.submitted.value and permissions.may(user, "approve_analysis_report"):
+        return "审核分析报告"
+    return None

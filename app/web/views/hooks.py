@@ -10,7 +10,7 @@ from werkzeug.exceptions import Forbidden
 
 from app.auth import permissions
 from app.auth.models import ROLE_LABELS_ZH, Role
-from app.errors import DomainError, InvalidInput, NotFound, TransitionNotAllowed
+from app.errors import DomainError, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
 from app.extensions import db
 from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH
 from app.policy import current_policy
@@ -82,6 +82,14 @@ def _not_found(error: NotFound):
     return render_template("web/error.html", code=404, title="未找到", detail=error.message), 404
 
 
+@bp.errorhandler(NotPermitted)
+def _not_permitted(error: NotPermitted):
+    """A rule about people (the proposer never approves): 403, with the way back to the page."""
+    db.session.rollback()
+    return render_template("web/error.html", code=403, title="无权操作", detail=error.message,
+                           back=_page_of_the_refused_action()), 403
+
+
 @bp.errorhandler(DomainError)
 def _domain_error(error: DomainError):
     """A refusal the view did not handle itself: say why, change nothing, go back to the incident."""
@@ -92,8 +100,19 @@ def _domain_error(error: DomainError):
         flash(messages.describe_invalid(error), "error")
     else:
         flash(error.message, "error")
-    incident_id = (request.view_args or {}).get("incident_id")
-    return redirect(url_for("console.incident_detail", incident_id=incident_id) if incident_id
-                    else url_for("console.board"))
+    return redirect(_page_of_the_refused_action())
+
+
+def _page_of_the_refused_action() -> str:
+    """Back to the page the refused form was on: the report page, the inbox, the incident or the board."""
+    args = request.view_args or {}
+    posted_on_report_page = request.method == "POST" and "analysis_report" in (request.endpoint or "")
+    if posted_on_report_page and "incident_id" in args:
+        return url_for("console.analysis_report_page", incident_id=args["incident_id"])
+    if request.endpoint == "console.acknowledge_staff_alert":
+        return url_for("console.staff_alerts")
+    if "incident_id" in args:
+        return url_for("console.incident_detail", incident_id=args["incident_id"])
+    return url_for("console.board")
 
 

@@ -63,6 +63,7 @@ def detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, sta
     action_forms.update({name: form for name, form in (bound or {}).items() if name in actions})
     timeline = service.timeline_of(incident_id)
     affected = service.affected_count(incident)
+    report = panels.report_panel(incident)
     return render_template(
         "web/incident/detail.html", incident=incident, actions=actions, forms=action_forms,
         open_form=next(iter(bound), None) if bound else None, timeline=timeline,
@@ -74,7 +75,7 @@ def detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, sta
         deadlines=panels.deadlines_panel(incident), notices=panels.notices_panel(incident, g.current_user),
         formal_form=formal_form or forms.FormalNoticeForm(formdata=None, prefix="formal"),
         sms_preview=panels.sms_preview(incident.id, "") if "update" in actions else None,
-        compensation=panels.compensation_panel(incident), report=panels.report_panel(incident),
+        compensation=panels.compensation_panel(incident), report=report, report_work=panels.report_work(report, g.current_user),
     ), status
 
 
