@@ -7,6 +7,7 @@ import re
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     FieldList,
     Form,
@@ -19,7 +20,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES
 from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Status
@@ -48,6 +49,16 @@ class LocalDateTimeField(DateTimeLocalField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError("时间格式应为 年-月-日 时:分 (invalid date and time)") from None
+
+
+class ChineseDateField(DateField):
+    """A date input whose parse error is said in Chinese first."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("日期格式应为 年-月-日 (invalid date)") from None
 
 
 def split_list(text: str | None) -> list[str]:
@@ -167,3 +178,36 @@ class AnalysisReportForm(FlaskForm):
     lessons = TextAreaField("经验教训", validators=[Optional(), length(20000)])
     rectification_notes = TextAreaField("整改说明", validators=[Optional(), length(20000)])
     base_version = HiddenField()
+
+
+class DisputeForm(FlaskForm):
+    """A subscriber's dispute of the final compensation, recorded by whoever took the call."""
+
+    phone = StringField("用户号码", validators=[required(), length(32)], description="任意常见格式，如 138 0013 8000")
+    reason = TextAreaField("异议理由", validators=[required(), length(2000)])
+    economic_credit = StringField("拟调整经济补偿（元）", validators=[required(), length(20)], description="如 5.00")
+    data_credit_gb = IntegerField("拟调整流量补偿（GB）",
+                                  validators=[InputRequired(message=REQUIRED), NumberRange(min=0, max=10000, message="0–10000")])
+
+
+class DecisionForm(FlaskForm):
+    """Approve or reject a proposed plan, with an optional note."""
+
+    note = StringField("审批意见", validators=[Optional(), length(2000)])
+
+
+class RectificationForm(FlaskForm):
+    title = StringField("整改事项", validators=[required(), length(200)])
+    owner = StringField("责任人", validators=[required(), length(120)])
+    due_date = ChineseDateField("完成期限", validators=[InputRequired(message=REQUIRED)])
+    description = TextAreaField("说明", validators=[Optional(), length(10000)])
+
+
+RECTIFICATION_STATES = options([("", "状态不变"), ("done", "标记完成"), ("open", "重新打开")])
+
+
+class RectificationUpdateForm(FlaskForm):
+    owner = StringField("责任人", validators=[required(), length(120)])
+    due_date = ChineseDateField("完成期限", validators=[InputRequired(message=REQUIRED)])
+    state = SelectField("状态", choices=RECTIFICATION_STATES, default="")
+    completion_note = TextAreaField("完成情况", validators=[Optional(), length(5000)], description="标记完成时必填")

@@ -32,6 +32,7 @@ NOTICE_STATUS_LABELS_ZH = {
 }
 NOTICE_STATUS_ORDER = tuple(NOTICE_STATUS_LABELS_ZH)
 COMPENSATION_FIRST_ROWS = 5
+DISPUTE_STATUS_LABELS_ZH = {"proposed": "待审批", "approved": "已批准", "rejected": "已驳回"}
 REPORT_FORMATS = {"html": "HTML", "md": "Markdown", "pdf": "PDF"}
 # The progress-update SMS shown before anything is typed, so the template's own length counts.
 SMS_PREVIEW_PLACEHOLDER = "（进展内容）"
@@ -103,9 +104,10 @@ def sms_preview(incident_id: int, message: str) -> dict[str, Any]:
 
 # --- compensation ----------------------------------------------------------------------------
 
-def compensation_panel(incident: Incident) -> dict[str, Any] | None:
+def compensation_panel(incident: Incident, user: User) -> dict[str, Any] | None:
     """The preview (after recovery) or the final ledger (after closure): header, totals, first
-    rows with masked phones, and the rectification items. None while the outage still runs."""
+    rows with masked phones, the disputes and the rectification items, and what this user may
+    do with them. None while the outage still runs."""
     if incident.status not in (Status.recovered.value, Status.closed.value):
         return None
     try:
@@ -118,7 +120,12 @@ def compensation_panel(incident: Incident) -> dict[str, Any] | None:
     today = utcnow().astimezone(current_policy().zone).date()
     rectifications = [{"item": item, "overdue": accountability.is_overdue(item, today)}
                       for item in accountability.list_rectifications(incident.id)]
-    return {**{k: v for k, v in page.items() if k != "items"}, "rows": rows, "rectifications": rectifications}
+    return {**{k: v for k, v in page.items() if k != "items"}, "rows": rows, "rectifications": rectifications,
+            "disputes": ledger.disputes_of(incident.id) if page["final"] else [],
+            "may_dispute": page["final"] and permissions.may(user, "dispute_compensation"),
+            "may_decide": permissions.may(user, "approve_compensation"),
+            "may_rectify": permissions.may(user, "manage_rectifications"),
+            "dispute_status_labels": DISPUTE_STATUS_LABELS_ZH}
 
 
 # --- analysis report -------------------------------------------------------------------------

@@ -56,7 +56,9 @@ def incident_detail(incident_id: int):
 
 
 def detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, status: int = 200,
-                 formal_form: FlaskForm | None = None):
+                panel_forms: dict[str, FlaskForm] | None = None):
+    """The incident page; ``bound`` holds a lifecycle form and ``panel_forms`` a panel's form
+    (formal notice, dispute, decision, rectification) that was refused, shown as typed."""
     incident = service.get_incident(incident_id)
     actions = lifecycle.available_actions(incident, g.current_user)
     action_forms = {name: _blank_form(name, incident) for name in actions}
@@ -64,6 +66,7 @@ def detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, sta
     timeline = service.timeline_of(incident_id)
     affected = service.affected_count(incident)
     report = panels.report_panel(incident)
+    compensation = panels.compensation_panel(incident, g.current_user)
     return render_template(
         "web/incident/detail.html", incident=incident, actions=actions, forms=action_forms,
         open_form=next(iter(bound), None) if bound else None, timeline=timeline,
@@ -73,10 +76,24 @@ def detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, sta
         closure_blockers=service.closure_blockers(incident) if incident.status == Status.recovered.value else [],
         cause_labels=CAUSES, category_labels=CATEGORY_LABELS_ZH, default_parties=DEFAULT_PARTY_ZH,
         deadlines=panels.deadlines_panel(incident), notices=panels.notices_panel(incident, g.current_user),
-        formal_form=formal_form or forms.FormalNoticeForm(formdata=None, prefix="formal"),
         sms_preview=panels.sms_preview(incident.id, "") if "update" in actions else None,
-        compensation=panels.compensation_panel(incident), report=report, report_work=panels.report_work(report, g.current_user),
+        compensation=compensation, report=report, report_work=panels.report_work(report, g.current_user),
+        panel_forms=_panel_forms(compensation, panel_forms or {}), open_panel_form=next(iter(panel_forms or {}), None),
     ), status
+
+
+def _panel_forms(compensation: dict[str, Any] | None, refused: dict[str, FlaskForm]) -> dict[str, FlaskForm]:
+    blank: dict[str, FlaskForm] = {
+        "formal": forms.FormalNoticeForm(formdata=None, prefix="formal"),
+        "dispute": forms.DisputeForm(formdata=None, prefix="dispute"),
+        "decision": forms.DecisionForm(formdata=None, prefix="decision"),
+        "rectification": forms.RectificationForm(formdata=None, prefix="rectification"),
+    }
+    for entry in (compensation or {}).get("rectifications", []):
+        item = entry["item"]
+        blank[f"rect-{item.id}"] = forms.RectificationUpdateForm(
+            formdata=None, prefix=f"rect-{item.id}", data={"owner": item.owner, "due_date": item.due_date})
+    return {**blank, **refused}
 
 
 def _blank_form(name: str, incident: Incident) -> FlaskForm:
