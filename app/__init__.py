@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from app import security_headers
 from app.config import PROJECT_ROOT, Settings, engine_options
 from app.errors import NocApi, register_domain_errors
 from app.extensions import db, migrate
@@ -38,17 +39,18 @@ def create_app(overrides: dict | None = None) -> Flask:
     _register_blueprints(app, api)
     _register_commands(app)
     _init_domains(app)
+    security_headers.init_app(app)
     return app
 
 
 def _init_domains(app: Flask) -> None:
-    """Each domain connects its signal receivers, workers and health probes here."""
-    from app import compensation, notify, scheduling, web
+    """Each domain registers its workers, health probes and settings here. The order does not
+    matter: what one domain's transition does in another is called from ``app.incidents.flows``."""
+    from app import notify, scheduling, web
 
     scheduling.init_app(app)
     notify.init_app(app)
     web.init_app(app)
-    compensation.init_app(app)
 
 
 def _import_models() -> None:

@@ -25,6 +25,8 @@ class Settings:
     # Scheduler, sender and local gateway inside `flask serve` (the embedded default); a
     # deployment that runs `flask scheduler run` / `flask sender run` sets this to 0.
     run_workers_in_process: bool
+    # The site is served over HTTPS (behind a TLS proxy): session cookies are Secure, HSTS is sent.
+    https: bool = False
 
     @classmethod
     def from_environment(cls, instance_path: Path) -> "Settings":
@@ -39,6 +41,7 @@ class Settings:
             port=int(os.environ.get("PORT", "5000")),
             policy_path=Path(os.environ.get("NOC_POLICY_FILE", str(DEFAULT_POLICY_PATH))),
             run_workers_in_process=_bool(os.environ.get("NOC_IN_PROCESS_WORKERS"), default=True),
+            https=_bool(os.environ.get("NOC_HTTPS")),
         )
 
     def flask_config(self) -> dict:
@@ -50,6 +53,10 @@ class Settings:
             "NOC_POLICY_FILE": str(self.policy_path),
             "NOC_IN_PROCESS_WORKERS": self.run_workers_in_process,
             "JSON_AS_ASCII": False,
+            "NOC_HTTPS": self.https,
+            # Set outright: Flask defines these keys, so a setdefault elsewhere would change nothing.
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_HTTPONLY": True,
             # flask-smorest / OpenAPI
             "API_TITLE": "NOC 故障指挥系统 API",
             "API_VERSION": "v1",

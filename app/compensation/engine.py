@@ -234,11 +234,6 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
     return totals["subscribers"]
 
 
-def finalise_on_close(sender, *, incident: Incident, actor: User | None = None, **_) -> None:
-    """Receiver of ``signals.incident_closed``: the final ledger commits with the closure."""
-    finalise(incident, current_policy(), actor)
-
-
 def credited_subscriber_ids(incident_id: int) -> Select:
     return select(CompensationEntry.subscriber_id).where(
         of_incident(incident_id),

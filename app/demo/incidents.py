@@ -1,7 +1,7 @@
 """The demo's incidents: one in every state, driven only through the real service functions.
 
 Nothing here writes an incident, deadline, notice or ledger row itself: each step is the
-call an operator's click would make, so the signals create the deadlines, queue the
+call an operator's click would make, so the incident flows create the deadlines, queue the
 notices, record breaches and finalise the ledger exactly as in production. Only
 ``detected_at`` is set in the past (the API allows it), which is what makes some
 deadlines already late — the scheduler judges those that are still pending when it starts.

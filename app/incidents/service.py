@@ -1,7 +1,8 @@
 """The incident lifecycle (RULES §3). Only this module changes an incident's state.
 
 Each public function is one unit of work: it validates, changes the incident, appends
-to the timeline, tells the other domains through ``signals`` and commits.
+to the timeline, runs the transition's effects in the other domains (``flows``, in order)
+and commits.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from app.auth.models import User
 from app.clock import ensure_aware_utc, utcnow
 from app.errors import InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
-from app.incidents import signals, timeline
+from app.incidents import flows, timeline
 from app.incidents.causes import CAUSES
 from app.incidents.grading import is_regulator_reportable, outage_minutes, propose_level
 from app.incidents.models import Incident, Responsibility, Status
@@ -145,7 +146,7 @@ def declare(actor: User, *, title: str, services: list[str], regions: list[str],
         after=_snapshot(incident, "number", "title", "services", "regions", "level", "proposed_level",
                         "level_reason", "major", "major_reason", "detected_at", "estimated_recovery_at"),
     )
-    signals.incident_declared.send("app.incidents.service", incident=incident, actor=actor)
+    flows.declared(incident)
     _commit()
     return incident
 
@@ -190,7 +191,7 @@ def report(incident_id: int, actor: User, *, fault_type: str, scope_summary: str
     incident.updated_at = now
     timeline.record(incident, "reported", actor=actor, message=f"已上报服务调度中心：{fault_type}",
                     before=before, after=_snapshot(incident, "status", "fault_type", "scope_summary", "estimated_recovery_at"))
-    signals.incident_reported.send("app.incidents.service", incident=incident, actor=actor)
+    flows.reported(incident)
     _commit()
     return incident
 
@@ -211,8 +212,7 @@ def respond(incident_id: int, actor: User, *, responder: str, emergency_response
     message = f"{incident.responder} 负责处理" + ("，已启动应急响应" if emergency_response else "")
     timeline.record(incident, "responded", actor=actor, message=message, before=before,
                     after=_snapshot(incident, "status", "responder", "emergency_response_at"))
-    signals.incident_responded.send("app.incidents.service", incident=incident, actor=actor,
-                                    emergency_response=emergency_response)
+    flows.responded(incident)
     _commit()
     return incident
 
@@ -224,8 +224,7 @@ def post_update(incident_id: int, actor: User, *, message: str, notify_subscribe
     event = timeline.record(incident, "progress_update", actor=actor, message=message,
                             after={"notify_subscribers": notify_subscribers})
     db.session.flush()
-    signals.progress_update_posted.send("app.incidents.service", incident=incident, actor=actor, update=event,
-                                        notify_subscribers=notify_subscribers)
+    flows.update_posted(incident, event, notify_subscribers)
     _commit()
     return event
 
@@ -248,7 +247,7 @@ def regrade(incident_id: int, actor: User, *, level: int, reason: str, major: bo
     after = _snapshot(incident, "level", "major", "major_reason", "level_reason")
     timeline.record(incident, "regraded", actor=actor,
                     message=f"定级由 {before['level']} 级调整为 {level} 级：{reason}", before=before, after=after)
-    signals.incident_regraded.send("app.incidents.service", incident=incident, actor=actor, before=before, after=after)
+    flows.regraded(incident, actor)
     _commit()
     return incident
 
@@ -285,7 +284,6 @@ def set_responsibility(incident_id: int, actor: User, entries: list[Responsibili
     incident.updated_at = utcnow()
     after = {"entries": responsibility_as_dicts(incident)}
     timeline.record(incident, "responsibility_set", actor=actor, message="责任认定已更新", before=before, after=after)
-    signals.responsibility_changed.send("app.incidents.service", incident=incident, actor=actor)
     _commit()
     return incident
 
@@ -314,7 +312,7 @@ def recover(incident_id: int, actor: User, *, summary: str, recovered_at: dateti
     timeline.record(incident, "recovered", actor=actor, message=f"业务已恢复：{summary}", before=before,
                     after=_snapshot(incident, "status", "recovered_at", "affected_subscribers_at_recovery",
                                     "user_minutes_at_recovery"))
-    signals.incident_recovered.send("app.incidents.service", incident=incident, actor=actor)
+    flows.recovered(incident)
     _commit()
     return incident
 
@@ -345,7 +343,7 @@ def close(incident_id: int, actor: User) -> Incident:
     incident.updated_at = now
     timeline.record(incident, "closed", actor=actor, message="故障已闭环", before={"status": Status.recovered.value},
                     after={"status": Status.closed.value, "closed_at": _iso(now)})
-    signals.incident_closed.send("app.incidents.service", incident=incident, actor=actor)
+    flows.closed(incident, actor)
     _commit()
     return incident
 
@@ -361,7 +359,7 @@ def cancel(incident_id: int, actor: User, *, reason: str) -> Incident:
     incident.updated_at = now
     timeline.record(incident, "cancelled", actor=actor, message=f"误报撤销：{reason}", before=before,
                     after=_snapshot(incident, "status", "cancelled_at", "cancel_reason"))
-    signals.incident_cancelled.send("app.incidents.service", incident=incident, actor=actor)
+    flows.cancelled(incident)
     _commit()
     return incident
 

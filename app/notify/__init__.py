@@ -11,14 +11,12 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    from app.notify import receivers
     from app.notify.settings import from_environment
 
     # The twilio library logs every request and its headers at INFO: far too much at 2,000/s.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     settings = from_environment(port=app.config.get("PORT", 5000))
     app.extensions["noc_notify_settings"] = settings
-    receivers.connect_once()
     app.extensions["noc_in_process_workers"] = app.extensions.get("noc_in_process_workers", [])
     app.extensions["noc_in_process_workers"].append(start_in_process)
     app.extensions["noc_health_probes"]["sms_sender"] = lambda: sender_probe(app)

@@ -16,8 +16,8 @@ from app.clock import utcnow
 from app.extensions import db
 from app.incidents.models import Incident
 from app.notify import kinds
-from app.notify.deadline_hooks import notice_deadline_met
 from app.notify.models import Notice, NoticeBatch
+from app.scheduling import service as deadlines
 
 
 def all_accepted(batch_id: int) -> bool:
@@ -41,6 +41,14 @@ def recovery_notices_accepted(incident: Incident) -> bool:
     return batch_id is not None and all_accepted(batch_id)
 
 
+def fulfil_if_nothing_pending(incident: Incident, kind: str) -> None:
+    """Just queued notice ``kind`` (sequence 1): with nothing left to send (nobody to notify),
+    its deadline is met now. Does not commit."""
+    batch_id = db.session.scalar(select(NoticeBatch.id).where(
+        NoticeBatch.incident_id == incident.id, NoticeBatch.kind == kind, NoticeBatch.sequence == 1))
+    check_fulfilment({batch_id})
+
+
 def check_fulfilment(batch_ids: set[int]) -> list[NoticeBatch]:
     """Mark each deadline-bearing batch whose notices are all accepted, and tell scheduling. Does not commit."""
     if not batch_ids:
@@ -62,6 +70,6 @@ def check_fulfilment(batch_ids: set[int]) -> list[NoticeBatch]:
             Notice.batch_id == batch.id)) or utcnow()
         batch.fulfilled_at = at
         incident = db.session.get(Incident, batch.incident_id)
-        notice_deadline_met(incident, kinds.DEADLINES[batch.kind][0], at)
+        deadlines.fulfil(incident, kinds.DEADLINES[batch.kind][0], at)
         fulfilled.append(batch)
     return fulfilled

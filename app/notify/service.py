@@ -11,7 +11,7 @@ from app.extensions import db
 from app.incidents.models import Incident, Status
 from app.incidents.service import get_incident
 from app.notify import kinds
-from app.notify.fulfilment import check_fulfilment
+from app.notify.fulfilment import fulfil_if_nothing_pending
 from app.notify.models import Notice, NoticeBatch
 from app.notify.outbox import incident_context, queue_for_affected
 from app.notify.templates import count_segments, render
@@ -40,9 +40,7 @@ def queue_by_operator(incident_id: int, kind: str, explanation: str | None) -> d
     else:
         raise InvalidInput("kind", "只能手动发送故障通知或正式通知 (only outage or formal notices are queued by hand)")
     queued = queue_for_affected(incident, kind, context=context)
-    batch_id = db.session.scalar(select(NoticeBatch.id).where(
-        NoticeBatch.incident_id == incident.id, NoticeBatch.kind == kind, NoticeBatch.sequence == 1))
-    check_fulfilment({batch_id})
+    fulfil_if_nothing_pending(incident, kind)
     db.session.commit()
     return {"kind": kind, "sequence": 1, "queued": queued}
 

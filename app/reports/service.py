@@ -16,8 +16,9 @@ from app.incidents import service as incidents
 from app.incidents.models import Incident, Status
 from app.models import record_policy_version
 from app.policy import current_policy
-from app.reports import signals
 from app.reports.models import AnalysisReport, AnalysisReportVersion, ReportState
+from app.scheduling import service as deadlines
+from app.scheduling.models import DeadlineKind
 
 FREE_TEXT_FIELDS = ("preventive_measures", "lessons", "rectification_notes")
 REPORTABLE_STATES = (Status.recovered.value, Status.closed.value)
@@ -130,7 +131,7 @@ def submit(incident_id: int, actor: User) -> AnalysisReport:
     report.submitted_at = now
     report.submitted_by = actor.id
     incidents.mark_analysis_report_submitted(incident, actor, now)
-    signals.analysis_report_submitted.send("app.reports.service", incident=incident, actor=actor, submitted_at=now)
+    deadlines.fulfil(incident, DeadlineKind.analysis_report, now)
     _commit()
     return report
 
@@ -153,6 +154,5 @@ def approve(incident_id: int, actor: User) -> AnalysisReport:
 
     timeline.record(incident, "analysis_report_approved", actor=actor, message="故障分析报告已审核通过",
                     after={"approved_at": now.isoformat(), "version": report.submitted_version})
-    signals.analysis_report_approved.send("app.reports.service", incident=incident, actor=actor, approved_at=now)
     _commit()
     return report

@@ -1,7 +1,8 @@
 """Deadline enforcement (RULES §2): deadline records, the idempotent judge, the scheduler.
 
-``init_app`` connects the incident signals, registers the scheduler as an in-process
-worker of ``flask serve`` and its /healthz probe.
+``init_app`` registers the scheduler as an in-process worker of ``flask serve`` and its
+/healthz probe. The incident transitions change deadlines through ``service``, called
+from ``app.incidents.flows``.
 """
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.scheduling import receivers
     from app.scheduling.health import scheduler_probe
     from app.scheduling.runner import start_in_process
 
-    receivers.connect()
     app.extensions.setdefault("noc_in_process_workers", []).append(start_in_process)
     app.extensions["noc_health_probes"]["scheduler"] = scheduler_probe

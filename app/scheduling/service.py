@@ -95,12 +95,6 @@ def fulfil(incident: Incident, kind: DeadlineKind | str, at: datetime) -> str | 
         select(Deadline.id, Deadline.state, Deadline.due_at, Deadline.met_at)
         .where(Deadline.incident_id == incident.id, Deadline.kind == kind.value)
     ).first()
-    if row is None and kind in applicable_kinds(incident):
-        # The fulfiller's signal receiver ran before ours (e.g. the recovery notice queued in
-        # the same recovery transaction): create the owed deadline now, then fulfil it.
-        create_deadlines(incident, (kind,))
-        db.session.flush()
-        return fulfil(incident, kind, at)
     if row is None or row.state == CANCELLED or row.met_at is not None:
         return None
     on_time = at <= row.due_at

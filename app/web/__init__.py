@@ -12,6 +12,4 @@ def init_app(app: Flask) -> None:
     # A console page stays open through a whole shift: the token lives as long as the session.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.config.setdefault("WTF_I18N_ENABLED", False)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     csrf.init_app(app)

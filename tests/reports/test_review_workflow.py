@@ -180,23 +180,21 @@ def test_closure_is_refused_until_the_report_is_submitted(app_ctx, operator_api,
         assert reviewer.post(path + "/analysis-report/approve").status_code == 200
 
 
-def test_a_crash_during_submission_leaves_everything_as_it_was(worked_incident, reviewer, manager_api):
-    """The submission is one transaction: a failure in a receiver (e.g. the deadline judge) undoes all of it."""
-    from app.reports import signals
+def test_a_crash_during_submission_leaves_everything_as_it_was(worked_incident, reviewer, manager_api, monkeypatch):
+    """The submission is one transaction: a failure meeting its deadline undoes all of it."""
+    from app.scheduling import service as deadlines
 
     path = REPORT.format(worked_incident)
 
-    def crash(sender, **kwargs):
+    def crash(*args, **kwargs):
         raise RuntimeError("scheduler crashed mid-submission")
 
     with freeze_time(AFTER):
         reviewer.put(path, json={"preventive_measures": "增加主控板冗余配置"})
-        signals.analysis_report_submitted.connect(crash)
-        try:
+        with monkeypatch.context() as patched:
+            patched.setattr(deadlines, "fulfil", crash)
             with pytest.raises(RuntimeError):
-                manager_api.post(path + "/submit")  # TESTING propagates the receiver's exception
-        finally:
-            signals.analysis_report_submitted.disconnect(crash)
+                manager_api.post(path + "/submit")  # TESTING propagates the exception
         db.session.rollback()
         assert manager_api.get(f"/incidents/{worked_incident}").json["analysis_report_submitted_at"] is None
         assert reviewer.get(path).json["state"] == "draft"

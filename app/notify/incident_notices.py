@@ -1,0 +1,46 @@
+"""The notices an incident's own transitions queue (called by ``app.incidents.flows``).
+
+Each function runs inside the transition's transaction: its notices commit, or roll back,
+with the transition.
+
+- 故障通知 (outage): queued when the policy's ``notices.initial_notice_on`` says — on
+  declaration, on the report to the dispatch center (default: scope and estimated
+  recovery are confirmed then), or only by ``POST /incidents/{id}/notices``.
+- 进展通报 (progress): each update posted with ``notify_subscribers`` true; the sequence is
+  the update's timeline event id, so each update is its own notice.
+- 恢复通知 (recovery): automatically on recovery, due ``recovery_notice_minutes`` later.
+- 满意度调查 (survey): queued on recovery too, held until ``survey_delay_minutes`` after it.
+- 正式通知 (formal, major only): needs the operator's detailed explanation, so it is queued
+  by ``POST /incidents/{id}/notices`` with kind ``formal`` (its 4 h deadline runs from recovery).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from app.incidents.models import Incident, TimelineEvent
+from app.notify import kinds
+from app.notify.fulfilment import fulfil_if_nothing_pending
+from app.notify.outbox import queue_for_affected
+from app.policy import Policy, current_policy
+
+
+def queue_initial_notice(incident: Incident, trigger: str) -> None:
+    """The outage notice, when the policy names ``trigger`` ("declared" or "reported") as its moment."""
+    if current_policy().data["notices"]["initial_notice_on"] == trigger:
+        queue_for_affected(incident, kinds.OUTAGE)
+
+
+def queue_progress_notice(incident: Incident, update: TimelineEvent) -> None:
+    queue_for_affected(incident, kinds.PROGRESS, sequence=update.id, context={"message": update.message})
+
+
+def queue_recovery_notice(incident: Incident, policy: Policy) -> None:
+    """The recovery notice; with nobody to notify its deadline is met at once."""
+    queue_for_affected(incident, kinds.RECOVERY, policy=policy)
+    fulfil_if_nothing_pending(incident, kinds.RECOVERY)
+
+
+def queue_survey(incident: Incident, policy: Policy) -> None:
+    """The satisfaction survey, held until ``survey_delay_minutes`` after recovery."""
+    delay = timedelta(minutes=policy.data["notices"]["survey_delay_minutes"])
+    queue_for_affected(incident, kinds.SURVEY, not_before=incident.recovered_at + delay, policy=policy)
