@@ -11,7 +11,6 @@ from app.clock import utcnow
 from app.db_types import UTCDateTime
 from app.errors import NotFound, NotPermitted
 from app.extensions import db
-from app.incidents import service as incidents
 from app.incidents import timeline
 from app.incidents.models import Incident
 from app.phones import mask
@@ -129,7 +128,7 @@ def acknowledge(alert_id: int, actor: User) -> StaffAlert:
     ).rowcount
     if claimed and alert.incident_id is not None:
         label = ALERT_KIND_LABELS_ZH.get(alert.kind, alert.kind)
-        timeline.record(incidents.get_incident(alert.incident_id), "staff_alert_acknowledged", actor=actor,
+        timeline.record(db.session.get(Incident, alert.incident_id), "staff_alert_acknowledged", actor=actor,
                         message=f"{actor.name} 已确认{label}：{alert.message}",
                         after={"alert_id": alert.id, "kind": alert.kind, "acknowledged_at": now.isoformat()})
     db.session.commit()
