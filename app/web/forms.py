@@ -33,8 +33,17 @@ def required():
     return DataRequired(message=REQUIRED)
 
 
+class TextLimit(Length):
+    """A length checked on the server and said as a message, never a ``maxlength`` attribute:
+    the browser would silently cut a pasted title instead of saying it is too long."""
+
+    def __init__(self, maximum: int) -> None:
+        super().__init__(max=maximum, message=f"不超过 {maximum} 个字符，当前 %(length)d 个 (at most {maximum} characters)")
+        self.field_flags = {}
+
+
 def length(maximum: int):
-    return Length(max=maximum, message=f"不超过 {maximum} 个字符 (at most {maximum} characters)")
+    return TextLimit(maximum)
 
 
 class LocalDateTimeField(DateTimeLocalField):

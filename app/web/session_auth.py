@@ -7,6 +7,7 @@ from flask import g, session
 
 from app.auth.models import User
 from app.extensions import db
+from app.web import stale_forms
 
 SESSION_USER_KEY = "console_user_id"
 
@@ -27,13 +28,21 @@ def load_session_user() -> User | None:
 
 
 def log_in(user: User) -> None:
-    # A fresh session on log-in: nothing from before (a planted id, an old CSRF token) survives.
+    # A fresh session on log-in: nothing from before (a planted id, an old CSRF token) survives,
+    # except the typed text of a form posted after the last session ended (its owner's only).
+    stale_form = stale_forms.keep_through_log_in(user.id)
     session.clear()
     session[SESSION_USER_KEY] = user.id
+    if stale_form:
+        session[stale_forms.STASH_KEY] = stale_form
 
 
 def log_out() -> None:
+    # Who was here, so a form posted from a page left open is given back to them alone.
+    user_id = session.get(SESSION_USER_KEY)
     session.clear()
+    if user_id is not None:
+        session[stale_forms.LAST_USER_KEY] = user_id
 
 
 def safe_next_url(target: str | None) -> str | None:

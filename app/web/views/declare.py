@@ -9,7 +9,7 @@ from app.auth.permissions import requires
 from app.errors import InvalidInput
 from app.extensions import db
 from app.incidents import schemas, service
-from app.web import forms, grade_preview
+from app.web import forms, grade_preview, stale_forms
 from app.web.views import bp
 from app.web.views.form_input import attach_invalid, load, put_text, put_time
 
@@ -27,7 +27,8 @@ def grade_preview_json():
 @bp.route("/incidents/new", methods=["GET", "POST"])
 @requires("declare")
 def declare():
-    form = forms.DeclareForm()
+    restored = stale_forms.take(request.path) if request.method == "GET" else None
+    form = forms.DeclareForm(formdata=restored[1]) if restored else forms.DeclareForm()
     proposal = None
     if request.method == "POST" and form.validate():
         services, regions = forms.split_list(form.services.data), forms.split_list(form.regions.data)

@@ -16,7 +16,7 @@ from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH
 from app.policy import current_policy
 from app.service_names import service_name
 from app.staff import service as staff_service
-from app.web import forms, lifecycle, messages, timefmt
+from app.web import forms, lifecycle, messages, stale_forms, timefmt
 from app.web.csrf import csrf
 from app.web.session_auth import load_session_user
 from app.web.views import bp
@@ -27,13 +27,22 @@ from app.web.views import bp
 def _guard():
     if request.endpoint == "console.static":
         return None
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        csrf.protect()  # raises CSRFError → 400 before anything is read or changed
-    if load_session_user() is None and request.endpoint != "console.login":
+    if load_session_user() is None and request.endpoint not in ("console.login", "console.logout"):
         if request.method == "GET":
             return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
-        flash("请先登录 (please log in)", "error")
-        return redirect(url_for("console.login"))
+        if not stale_forms.posted_after_log_out():
+            csrf.protect()
+            flash("请先登录 (please log in)", "error")
+            return redirect(url_for("console.login"))
+        # A form posted from a page left open after log-out: nothing is changed (no user), what
+        # was typed is kept for the same person.
+        page, dropped = stale_forms.stash(request)
+        flash("登录已失效，请重新登录；您填写的内容已保留，登录后请检查并重新提交"
+              + (f"（过长未能保留：{'、'.join(dropped)}）" if dropped else "")
+              + " (session ended: log in again; your form was kept)", "error")
+        return redirect(url_for("console.login", next=page))
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()  # raises CSRFError → 400 before anything is read or changed
     return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from marshmallow import ValidationError
 
@@ -15,7 +15,7 @@ from app.incidents import schemas, service
 from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES, DEFAULT_PARTY_ZH
 from app.incidents.models import Incident, Status
 from app.reports import sections as report_sections
-from app.web import forms, lifecycle, panels, timefmt
+from app.web import forms, lifecycle, panels, stale_forms, timefmt
 from app.web.views import bp
 from app.web.views.board import elapsed_text
 from app.web.views.form_input import attach_invalid, load, put_text, put_time, text_of
@@ -46,12 +46,33 @@ FORM_CLASSES: dict[str, type[FlaskForm]] = {
     "cancel": forms.CancelForm,
     "close": forms.ButtonForm,
 }
+# The forms a stale post (after log-out) can be given back in, by the endpoint it was posted to.
+ACTION_OF_ENDPOINT = {
+    "console.report": "report", "console.respond": "respond", "console.post_update": "update",
+    "console.regrade": "regrade", "console.set_responsibility": "responsibility", "console.recover": "recover",
+    "console.cancel": "cancel",
+}
+PANEL_FORM_OF_ENDPOINT: dict[str, tuple[str, type[FlaskForm]]] = {
+    "console.queue_formal_notice": ("formal", forms.FormalNoticeForm),
+    "console.record_dispute": ("dispute", forms.DisputeForm),
+    "console.add_rectification": ("rectification", forms.RectificationForm),
+}
 
 
 
 @bp.get("/incidents/<int:incident_id>")
 @requires("view_incidents")
 def incident_detail(incident_id: int):
+    restored = stale_forms.take(request.path)
+    if restored is None:
+        return detail_page(incident_id)
+    endpoint, formdata = restored
+    if endpoint in ACTION_OF_ENDPOINT:
+        name = ACTION_OF_ENDPOINT[endpoint]
+        return detail_page(incident_id, bound={name: FORM_CLASSES[name](formdata=formdata, prefix=name)})
+    if endpoint in PANEL_FORM_OF_ENDPOINT:
+        name, form_class = PANEL_FORM_OF_ENDPOINT[endpoint]
+        return detail_page(incident_id, panel_forms={name: form_class(formdata=formdata, prefix=name)})
     return detail_page(incident_id)
 
 

@@ -14,7 +14,7 @@ from app.reports import generator as report_generator
 from app.reports import render as report_render
 from app.reports import service as report_service
 from app.reports.schemas import ReportEditSchema
-from app.web import forms, messages, panels
+from app.web import forms, messages, panels, stale_forms
 from app.web.views import bp
 from app.web.views.form_input import attach_invalid, load
 
@@ -25,6 +25,9 @@ REPORT_MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charse
 @bp.get("/incidents/<int:incident_id>/analysis-report")
 @requires("view_analysis_report")
 def analysis_report_page(incident_id: int):
+    restored = stale_forms.take(request.path)
+    if restored and restored[0] == "console.edit_analysis_report":
+        return _report_page(incident_id, forms.AnalysisReportForm(formdata=restored[1], prefix="report"))
     return _report_page(incident_id)
 
 
