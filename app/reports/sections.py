@@ -20,6 +20,7 @@ from app.incidents.service import (
     user_minutes,
 )
 from app.policy import Policy
+from app.service_names import service_name
 from app.reports import charts, compliance, providers
 from app.reports.formatting import duration, local_time, thousands, user_hours, yuan
 
@@ -84,6 +85,7 @@ def overview(incident: Incident, policy: Policy) -> Section:
         "status": incident.status,
         "status_zh": STATUS_LABELS_ZH[Status(incident.status)],
         "services": list(incident.services),
+        "services_zh": [service_name(code) for code in incident.services],
         "regions": list(incident.regions),
         "affected_subscribers": affected,
         "affected_subscribers_text": thousands(affected),
@@ -140,6 +142,7 @@ def scope(incident: Incident, policy: Policy) -> Section:
     outage = outage_minutes_so_far(incident)
     return Section("scope", "影响范围", "Scope and impact", data={
         "services": list(incident.services),
+        "services_zh": [service_name(code) for code in incident.services],
         "regions": list(incident.regions),
         "scope_summary": incident.scope_summary,
         "affected_subscribers": affected,

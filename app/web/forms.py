@@ -23,6 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES
+from app.service_names import service_code
 from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Status
 
 REQUIRED = "必填 (required)"
@@ -75,6 +76,11 @@ def split_list(text: str | None) -> list[str]:
     return [part for part in LIST_SEPARATORS.split(text or "") if part]
 
 
+def service_codes(text: str | None) -> list[str]:
+    """"移动数据、宽带" (or the codes themselves) → ['mobile_data', 'broadband']."""
+    return [service_code(part) for part in split_list(text)]
+
+
 def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
@@ -95,7 +101,7 @@ class DeclareForm(FlaskForm):
     title = StringField("故障标题", validators=[required(), length(200)])
     description = TextAreaField("故障描述", validators=[Optional(), length(10000)])
     services = StringField("受影响业务", validators=[required()],
-                           description="业务代码，多个用逗号或空格分隔，如 mobile_data, broadband")
+                           description="业务名称，多个用逗号或顿号分隔，如 移动数据、宽带")
     regions = StringField("受影响区域", validators=[required()],
                           description="区域名称，多个用逗号或顿号分隔；全网填“全网”")
     detected_at = LocalDateTimeField("故障发生时间", description="留空为当前时间；可回溯填写")

@@ -85,3 +85,16 @@ def test_a_post_from_another_site_without_a_session_is_still_refused(console_cli
     refused = console_client.post("/incidents/new", data=FORM)
     assert refused.status_code == 400  # no session cookie: the CSRF check answers, nothing is kept
     assert incident_count() == 0
+
+
+def test_services_are_typed_and_shown_by_name_never_by_code(operator):
+    declared = operator.post("/incidents/new", {**FORM, "services": "移动数据、宽带"}, token_from="/incidents/new")
+    assert declared.status_code == 302, declared.get_data(as_text=True)
+    incident = db.session.scalar(select(Incident))
+    assert incident.services == ["mobile_data", "broadband"]
+    for page in ("/incidents", f"/incidents/{incident.id}", "/incidents/new"):
+        html = operator.get(page).get_data(as_text=True)
+        assert "mobile_data" not in html and "broadband" not in html, page
+    assert "移动数据" in operator.get(f"/incidents/{incident.id}").get_data(as_text=True)
+    preview = operator.get("/incidents/grade-preview?services=移动数据&regions=杭州").get_json()
+    assert preview["proposed_level"] is not None
