@@ -17,7 +17,7 @@ from app.phones import mask
 from app.staff.models import StaffAlert
 
 log = logging.getLogger(__name__)
-BIGINT_MAX = 2**63 - 1
+INT_MAX = 2**31 - 1  # the id column is INTEGER: past it PostgreSQL fails the transaction
 
 
 def on_call_duty_managers() -> list[User]:
@@ -116,7 +116,7 @@ def acknowledge(alert_id: int, actor: User) -> StaffAlert:
     same moment, changes nothing more. Whatever escalates an unanswered alert reads
     ``acknowledged_at`` and stops.
     """
-    alert = db.session.get(StaffAlert, alert_id) if 0 < alert_id <= BIGINT_MAX else None
+    alert = db.session.get(StaffAlert, alert_id) if 0 < alert_id <= INT_MAX else None
     if alert is None:
         raise NotFound(f"告警 {alert_id} 不存在 (staff alert not found)", alert_id=alert_id)
     if alert.user_id != actor.id:
