@@ -15,6 +15,8 @@ STASH_KEY = "stale_form"
 LAST_USER_KEY = "last_user_id"
 COOKIE_BUDGET = 3600  # bytes of the session cookie; browsers drop a cookie past 4096
 NEVER_KEPT = ("csrf_token", "password")
+# Posts made by the page's script as someone types (the SMS preview), not a form a person sent.
+NOT_FORMS = {"console.sms_preview"}
 
 
 def _page_of(request: Request) -> str:

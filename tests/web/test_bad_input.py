@@ -98,3 +98,9 @@ def test_services_are_typed_and_shown_by_name_never_by_code(operator):
     assert "移动数据" in operator.get(f"/incidents/{incident.id}").get_data(as_text=True)
     preview = operator.get("/incidents/grade-preview?services=移动数据&regions=杭州").get_json()
     assert preview["proposed_level"] is not None
+
+
+def test_the_sms_preview_after_log_out_keeps_no_form(operator):
+    incident = incidents.declare(operator.user, title="t", services=["mobile_data"], regions=["杭州"])
+    answer = stale_post(operator, f"/incidents/{incident.id}", f"/incidents/{incident.id}/sms-preview", {"message": "x"})
+    assert answer.status_code == 401 and answer.get_json()["message"].startswith("登录已失效")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Forbidden
 
@@ -30,6 +30,8 @@ def _guard():
     if load_session_user() is None and request.endpoint not in ("console.login", "console.logout"):
         if request.method == "GET":
             return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+        if request.endpoint in stale_forms.NOT_FORMS:
+            return jsonify(message="登录已失效，请重新登录 (session ended)"), 401
         if not stale_forms.posted_after_log_out():
             csrf.protect()
             flash("请先登录 (please log in)", "error")
