@@ -21,16 +21,22 @@ def add_subscriber(phone: str) -> None:
     db.session.commit()
 
 
-def act(console, action: str, fields: dict[str, str], *, select: dict[str, str] | None = None) -> None:
-    """Open the action's panel, fill it in and submit; wait for the page it leads to."""
+def fill_and_send(console, container: str, fields: dict[str, str], *, select: dict[str, str] | None = None,
+                  button: str = "button[type=submit]") -> None:
+    """Open the folded form in ``container`` (if folded), fill it in, submit; wait for the next page."""
     page = console.page
-    page.click(f"#action-{action} summary")
+    if page.locator(f"{container} > summary").count():
+        page.click(f"{container} > summary")
     for name, value in (select or {}).items():
         page.select_option(f"[name='{name}']", value)
     for name, value in fields.items():
         page.fill(f"[name='{name}']", value)
     with page.expect_navigation():
-        page.click(f"#action-{action} button[type=submit]")
+        page.click(f"{container} {button}")
+
+
+def act(console, action: str, fields: dict[str, str], **kwargs) -> None:
+    fill_and_send(console, f"#action-{action}", fields, **kwargs)
 
 
 def flash(console) -> str:
@@ -43,11 +49,8 @@ def test_declare_to_close_with_the_report_approved_and_a_dispute_decided(console
     operator.page.on("dialog", lambda dialog: dialog.accept())
 
     operator.open("/incidents/new")
-    operator.page.fill("[name=title]", "杭州城区移动数据业务中断")
-    operator.page.fill("[name=services]", "移动数据")
-    operator.page.fill("[name=regions]", "杭州")
-    with operator.page.expect_navigation():
-        operator.page.click("button.primary:has-text('登记')")
+    fill_and_send(operator, "form.declare", {"title": "杭州城区移动数据业务中断", "services": "移动数据", "regions": "杭州"},
+                  button="button.primary")
     assert "已登记" in flash(operator)
     incident_path = operator.page.url.split(operator.base_url)[1]
     incident_id = int(incident_path.rsplit("/", 1)[1])
@@ -91,13 +94,8 @@ def test_declare_to_close_with_the_report_approved_and_a_dispute_decided(console
 
     agent = console_as(Role.agent)
     agent.open(incident_path)
-    agent.page.click("#dispute-form summary")
-    agent.page.fill("[name=dispute-phone]", "138 0000 0001")
-    agent.page.fill("[name=dispute-reason]", "用户称影响营业")
-    agent.page.fill("[name=dispute-economic_credit]", "5.00")
-    agent.page.fill("[name=dispute-data_credit_gb]", "2")
-    with agent.page.expect_navigation():
-        agent.page.click("#dispute-form button[type=submit]")
+    fill_and_send(agent, "#dispute-form", {"dispute-phone": "138 0000 0001", "dispute-reason": "用户称影响营业",
+                                           "dispute-economic_credit": "5.00", "dispute-data_credit_gb": "2"})
     assert "补偿异议已登记" in flash(agent)
 
     manager.open(incident_path)
