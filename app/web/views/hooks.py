@@ -30,12 +30,12 @@ def _guard():
     if load_session_user() is None and request.endpoint not in ("console.login", "console.logout"):
         if request.method == "GET":
             return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
-        if request.endpoint in stale_forms.NOT_FORMS:
-            return jsonify(message="登录已失效，请重新登录 (session ended)"), 401
         if not stale_forms.posted_after_log_out():
             csrf.protect()
             flash("请先登录 (please log in)", "error")
             return redirect(url_for("console.login"))
+        if request.endpoint in stale_forms.NOT_FORMS:
+            return jsonify(message="登录已失效，请重新登录 (session ended)"), 401
         # A form posted from a page left open after log-out: nothing is changed (no user), what
         # was typed is kept for the same person.
         page, dropped = stale_forms.stash(request)
