@@ -56,6 +56,7 @@ def _init_domains(app: Flask) -> None:
 def _import_models() -> None:
     """Every model module, so metadata (and Alembic) sees every table."""
     import app.auth.models  # noqa: F401
+    import app.complaints.models  # noqa: F401
     import app.compensation.models  # noqa: F401
     import app.incidents.models  # noqa: F401
     import app.models  # noqa: F401
@@ -69,6 +70,7 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app import health, policy_views
     from app.compensation import views as compensation_views
+    from app.complaints import views as complaint_views
     from app.incidents import views as incident_views
     from app.notify import views as notify_views
     from app.notify import webhooks
@@ -87,6 +89,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     api.register_blueprint(scheduling_views.blp)
     api.register_blueprint(subscriber_views.blp)
     api.register_blueprint(notify_views.blp)
+    api.register_blueprint(complaint_views.blp)
     api.register_blueprint(staff_views.blp)
     app.register_blueprint(webhooks.blp)
 

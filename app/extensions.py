@@ -1,8 +1,8 @@
-"""Flask extensions, created once and bound in the application factory."""
+"""Flask extensions, created once and bound in the application factory (the API object is
+made there too, ``app.extensions["noc_api"]``)."""
 from __future__ import annotations
 
 from flask_migrate import Migrate
-from app.errors import NocApi
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -24,7 +24,6 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-api = NocApi()
 
 
 @event.listens_for(Engine, "connect")

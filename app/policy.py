@@ -9,7 +9,7 @@ import hashlib
 import json
 import tomllib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -80,6 +80,8 @@ class CompensationSchema(_Strict):
 
 
 NOTICE_KINDS = ("outage", "progress", "recovery", "formal", "compensation", "survey")
+# Messages to a complainant (RULES §8): always sent (the complainant asked), never to a scope.
+COMPLAINT_NOTICE_KINDS = ("complaint_ack", "complaint_result", "complaint_survey")
 
 
 class NoticesSchema(_Strict):
@@ -90,6 +92,51 @@ class NoticesSchema(_Strict):
     # to the dispatch center (scope and estimated recovery confirmed), or never automatically.
     initial_notice_on = fields.String(required=True, validate=validate.OneOf(["declared", "reported", "manual"]))
     survey_delay_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+COMPLAINT_CATEGORIES = ("service_quality", "billing", "business", "other")
+
+
+class ComplaintCategorySchema(_Strict):
+    investigate_hours = fields.Integer(strict=True, validate=validate.Range(min=1), load_default=None)
+    feedback_hours = _positive_int()
+
+
+class ComplaintsSchema(_Strict):
+    register_hours = _positive_int()
+    acknowledge_hours = _positive_int()
+    follow_up_hours = _positive_int()
+    written_feedback_working_days = _positive_int()
+    appeal_investigation_working_days = _positive_int()
+    appeal_review_working_days = _positive_int()
+    appeal_close_working_days = _positive_int()
+    repeat_window_days = _positive_int()
+    link_recovered_within_hours = _positive_int()
+    on_time_target_percent = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100))
+    duty_manager_from_grade = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    categories = fields.Dict(keys=fields.String(validate=validate.OneOf(COMPLAINT_CATEGORIES)),
+                             values=fields.Nested(ComplaintCategorySchema), required=True)
+
+    @validates("categories")
+    def _every_category(self, value: dict, **_: Any) -> None:
+        missing = [c for c in COMPLAINT_CATEGORIES if c not in value]
+        if missing:
+            raise ValidationError(f"missing categor(ies) {', '.join(missing)}")
+
+
+def _iso_date(value: str) -> None:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+class CalendarYearSchema(_Strict):
+    """Corrections or a whole year the calendar library does not know: weekday days off, worked weekend days."""
+
+    # Kept as ISO text ("2027-10-08") so the policy stays plain JSON in its recorded versions.
+    holidays = fields.List(fields.String(validate=lambda v: _iso_date(v)), load_default=list)
+    workdays = fields.List(fields.String(validate=lambda v: _iso_date(v)), load_default=list)
 
 
 class PolicySchema(_Strict):
@@ -106,6 +153,9 @@ class PolicySchema(_Strict):
     regulator = fields.Nested(RegulatorSchema, required=True)
     compensation = fields.Nested(CompensationSchema, required=True)
     notices = fields.Nested(NoticesSchema, required=True)
+    complaints = fields.Nested(ComplaintsSchema, required=True)
+    working_days = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{4}$")),
+                               values=fields.Nested(CalendarYearSchema), load_default=dict)
 
     @validates("timezone")
     def _known_zone(self, value: str, **_: Any) -> None:
@@ -178,6 +228,14 @@ class Policy:
     @property
     def regulator(self) -> dict:
         return self.data["regulator"]
+
+    @property
+    def complaints(self) -> dict:
+        return self.data["complaints"]
+
+    def complaint_hours(self, hours: int) -> timedelta:
+        """A complaint limit given in hours, in the policy's window unit (seconds in drills)."""
+        return self._window(hours * 60)
 
     def as_public_dict(self) -> dict:
         return {**self.data, "version": self.version, "label": self.data["version"]}

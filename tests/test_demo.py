@@ -47,8 +47,8 @@ def test_demo_creates_every_state_and_refuses_a_second_run(app_ctx):
     assert db.session.scalar(select(func.count()).where(Subscriber.opted_out_at.is_not(None))) > 0
 
     closed = _incident(Status.closed.value)
-    record = engine.finalised_record(closed.id)
-    assert record is not None and record["subscribers"] > 0 and record["economic_credit_fen"] > 0
+    ledger = engine.final_ledger(closed.id)
+    assert ledger is not None and ledger.subscribers > 0 and ledger.economic_credit_fen > 0
     assert db.session.scalar(select(AnalysisReport.state).where(AnalysisReport.incident_id == closed.id)) == "approved"
     assert db.session.scalar(select(func.count()).where(RectificationItem.incident_id == closed.id)) == 1
     recovered = _incident(Status.recovered.value)

@@ -53,6 +53,15 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     "edit_analysis_report": (_RV,),
     "submit_analysis_report": (_RV, _DM),  # the duty manager answers to the dispatch center
     "approve_analysis_report": (_RV,),
+    # Complaints and appeals (投诉与申诉, RULES §8): agents register and handle; grades from the
+    # policy's duty_manager_from_grade (二级 and up) and appeal reviews are the duty manager's.
+    "view_complaints": _STAFF,
+    "register_complaint": (_AG, _DM),
+    "assign_complaint": (_AG, _DM),
+    "handle_complaint": (_AG, _DM),
+    "accept_appeal": (_AG, _DM),
+    "review_appeal": (_DM,),
+    "feed_back_incident_complaints": (_AG, _DM),
     # Staff alerts (warnings and escalations): each person reads and acknowledges their own
     "view_staff_alerts": _STAFF,
     "acknowledge_staff_alert": _STAFF,

@@ -58,3 +58,7 @@ def user_for_password(name: str, password: str) -> User | None:
 
 def user_count() -> int:
     return db.session.scalar(select(func.count(User.id))) or 0
+
+
+def active_user_by_name(name: str) -> User | None:
+    return db.session.scalar(select(User).where(User.name == name.strip(), User.active.is_(True)))

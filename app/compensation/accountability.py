@@ -15,12 +15,13 @@ from sqlalchemy import select
 from app.auth.models import User
 from app.clock import utcnow
 from app.compensation.models import RectificationItem
-from app.errors import InvalidInput, NotFound, TransitionNotAllowed
+from app.errors import InvalidInput, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents import timeline
 from app.incidents.causes import CATEGORY_LABELS_ZH
 from app.incidents.models import Incident, Status, TimelineEvent
+from app.sql import get_or_404
 
 
 def _not_cancelled(incident: Incident, action: str) -> None:
@@ -89,13 +90,8 @@ def add_rectification(incident_id: int, actor: User, *, title: str, owner: str, 
 
 
 def get_rectification(incident_id: int, item_id: int) -> RectificationItem:
-    if not 0 < item_id < 2**31:  # past INTEGER PostgreSQL fails the transaction instead of finding nothing
-        raise NotFound(f"整改项 {item_id} 不存在 (rectification item not found)", item_id=item_id)
-    item = db.session.scalar(select(RectificationItem).where(
-        RectificationItem.id == item_id, RectificationItem.incident_id == incident_id).with_for_update())
-    if item is None:
-        raise NotFound(f"整改项 {item_id} 不存在 (rectification item not found)", item_id=item_id)
-    return item
+    return get_or_404(RectificationItem, item_id, label=("整改项", "rectification item"), field="item_id",
+                      for_update=True, where=[RectificationItem.incident_id == incident_id])
 
 
 def update_rectification(incident_id: int, item_id: int, actor: User, *, completed: bool | None = None,

@@ -28,14 +28,14 @@ from sqlalchemy import BigInteger, Integer, Select, String, case, func, insert, 
 from app.auth.models import User
 from app.clock import utcnow
 from app.compensation import notices
-from app.compensation.models import ENTRY_ID_BASE, CompensationEntry, of_incident
+from app.compensation.models import ENTRY_ID_BASE, CompensationEntry, CompensationLedger, of_incident
 from app.compensation.money import check_no_overflow, fen_to_yuan, round_half_up_sql
 from app.db_types import UTCDateTime
 from app.scheduling.service import window_exceeded
 from app.extensions import db
 from app.incidents import timeline
 from app.incidents.grading import outage_minutes
-from app.incidents.models import Incident, TimelineEvent
+from app.incidents.models import Incident
 from app.models import record_policy_version
 from app.policy import Policy, current_policy
 from app.subscribers.affected import affected_subscriber_ids
@@ -189,20 +189,13 @@ def preview(incident: Incident, policy: Policy | None = None) -> tuple[CreditTer
 FINALISED_EVENT = "compensation_finalised"
 
 
-def finalised_record(incident_id: int) -> dict | None:
-    """The terms and totals recorded on the timeline when the ledger was written, else None.
-
-    The timeline event is written in the same transaction as the ledger rows, so it marks a
-    final ledger even when no subscriber was affected (and there are no rows at all).
-    """
-    return db.session.scalar(
-        select(TimelineEvent.after).where(TimelineEvent.incident_id == incident_id, TimelineEvent.kind == FINALISED_EVENT)
-        .order_by(TimelineEvent.id).limit(1)
-    )
+def final_ledger(incident_id: int) -> CompensationLedger | None:
+    """The header of the incident's final ledger (its terms and totals), else None before closure."""
+    return db.session.get(CompensationLedger, incident_id)
 
 
 def is_final(incident_id: int) -> bool:
-    return finalised_record(incident_id) is not None
+    return final_ledger(incident_id) is not None
 
 
 def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> int:
@@ -224,6 +217,8 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
     )
     db.session.execute(statement)
     totals = final_totals(incident.id)
+    db.session.add(CompensationLedger(incident_id=incident.id, finalised_at=terms.computed_at,
+                                      finalised_by=actor.id if actor else None, **terms_record(terms), **totals))
     timeline.record(
         incident, FINALISED_EVENT, actor=actor,
         message=(f"补偿已结算：{totals['subscribers']} 户，经济补偿合计 {fen_to_yuan(totals['economic_credit_fen'])} 元，"

@@ -25,6 +25,7 @@ from app.incidents import timeline
 from app.incidents.models import Incident, Status
 from app.phones import InvalidPhone, mask, to_e164
 from app.policy import current_policy
+from app.sql import get_or_404
 from app.subscribers.models import Subscriber
 
 
@@ -89,10 +90,10 @@ def compensation_of(incident_id: int) -> dict:
     if incident.status == Status.cancelled.value:
         raise TransitionNotAllowed("compensation", incident.status,
                                    "误报撤销的故障不产生补偿 (a cancelled false alarm has no compensation)")
-    record = engine.finalised_record(incident.id)
-    if record is not None:
+    final = engine.final_ledger(incident.id)
+    if final is not None:
         rows = final_rows(incident.id)
-        header = {"final": True, **{k: record[k] for k in HEADER_FIELDS}}
+        header = {"final": True, **{k: getattr(final, k) for k in HEADER_FIELDS}}
     else:
         terms, preview = engine.preview(incident, current_policy())
         rows = preview.order_by(None).order_by(preview.selected_columns.subscriber_id)
@@ -149,20 +150,9 @@ def billing_csv(incident_id: int) -> tuple[Incident, Iterator[str]]:
     return incident, chunks()
 
 
-BIGINT_MAX = 2**63 - 1
-
-
 def get_entry(entry_id: int, *, for_update: bool = False) -> CompensationEntry:
-    if not 0 < entry_id <= BIGINT_MAX:
-        # A path id past BIGINT is no entry; asking PostgreSQL would fail the whole transaction (500).
-        raise NotFound(f"补偿记录 {entry_id} 不存在 (compensation entry not found)", entry_id=entry_id)
-    query = select(CompensationEntry).where(CompensationEntry.id == entry_id)
-    if for_update:
-        query = query.with_for_update()
-    entry = db.session.scalar(query)
-    if entry is None:
-        raise NotFound(f"补偿记录 {entry_id} 不存在 (compensation entry not found)", entry_id=entry_id)
-    return entry
+    return get_or_404(CompensationEntry, entry_id, label=("补偿记录", "compensation entry"), field="entry_id",
+                      for_update=for_update)
 
 
 def versions_of(entry: CompensationEntry) -> list[CompensationVersion]:

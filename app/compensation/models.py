@@ -78,6 +78,31 @@ class CompensationEntry(db.Model):
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class CompensationLedger(db.Model):
+    """The ledger's header: one row per incident whose ledger is final (written at closure).
+
+    It is written in the same transaction as the entries, so it marks a final ledger even
+    when no subscriber was affected (and there are no entries at all), and it keeps the
+    terms every entry shares and the totals as computed (before any dispute).
+    """
+
+    __tablename__ = "compensation_ledgers"
+
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), primary_key=True, autoincrement=False)
+    finalised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finalised_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    policy_version: Mapped[str] = mapped_column(String(60))
+    outage_minutes: Mapped[int] = mapped_column(Integer)
+    operator_share: Mapped[int] = mapped_column(Integer)  # percent
+    recovery_window_breached: Mapped[bool] = mapped_column()
+    multiplier: Mapped[int] = mapped_column(Integer)
+    below_minimum_outage: Mapped[bool] = mapped_column()
+    data_credit_gb_per_data_subscriber: Mapped[int] = mapped_column(Integer)
+    subscribers: Mapped[int] = mapped_column(Integer)
+    economic_credit_fen: Mapped[int] = mapped_column(BigInteger)
+    data_credit_gb: Mapped[int] = mapped_column(BigInteger)
+
+
 class VersionStatus(str, enum.Enum):
     proposed = "proposed"   # recorded by an agent from a dispute, awaiting a duty manager
     approved = "approved"   # current unless a later version is approved

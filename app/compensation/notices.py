@@ -11,7 +11,7 @@ import logging
 from sqlalchemy import Select
 
 from app.incidents.models import Incident
-from app.notify.outbox import queue_notice
+from app.notify.outbox import queue_for_subscribers
 
 log = logging.getLogger(__name__)
 NOTICE_KIND = "compensation"
@@ -21,4 +21,4 @@ NOTICE_SEQUENCE = 1
 
 def queue_compensation_notices(incident: Incident, subscriber_ids: Select) -> int:
     """Queue one compensation notice per subscriber in ``subscriber_ids``; returns how many were new."""
-    return queue_notice(incident, NOTICE_KIND, NOTICE_SEQUENCE, subscriber_ids)
+    return queue_for_subscribers(incident, NOTICE_KIND, NOTICE_SEQUENCE, subscriber_ids)

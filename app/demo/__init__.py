@@ -87,9 +87,9 @@ def _print_summary(imported, opted_out: int, credentials, incidents: list[Incide
         major = "，重大服务中断" if incident.major else ""
         click.echo(f"  {incident.number}  [{STATUS_LABELS_ZH[Status(incident.status)]}] {LEVEL_LABELS_ZH[incident.level]}{major}"
                    f"  {incident.title}")
-        record = engine.finalised_record(incident.id)
-        if record is not None:
-            click.echo(f"      补偿已结算：{record['subscribers']} 户，经济补偿 {fen_to_yuan(record['economic_credit_fen'])} 元，"
-                       f"流量 {record['data_credit_gb']} GB（倍数 ×{record['multiplier']}）")
+        ledger = engine.final_ledger(incident.id)
+        if ledger is not None:
+            click.echo(f"      补偿已结算：{ledger.subscribers} 户，经济补偿 {fen_to_yuan(ledger.economic_credit_fen)} 元，"
+                       f"流量 {ledger.data_credit_gb} GB（倍数 ×{ledger.multiplier}）")
     click.echo("已超时未处理的时限将在调度器启动（flask serve）时判定并升级。")
     click.echo("=" * 72)

@@ -1,25 +1,11 @@
 """Human-readable, unique incident numbers: INC-YYYYMMDD-NNNN, by day in the operator's zone."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
-
-from app.extensions import db
+from app.daily_numbers import next_daily_number
 from app.incidents.models import IncidentNumberCounter
 
 
 def next_incident_number(moment: datetime, zone) -> str:
-    """Bump the day's counter in one atomic upsert, so concurrent declarations never collide."""
-    day: date = moment.astimezone(zone).date()
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = IncidentNumberCounter.__table__
-    statement = (
-        insert(table)
-        .values(day=day, last_value=1)
-        .on_conflict_do_update(index_elements=[table.c.day], set_={"last_value": table.c.last_value + 1})
-        .returning(table.c.last_value)
-    )
-    value = db.session.execute(statement).scalar_one()
-    return f"INC-{day:%Y%m%d}-{value:04d}"
+    return next_daily_number(IncidentNumberCounter.__table__, "INC", moment, zone)

@@ -114,6 +114,7 @@ class IncidentSchema(Schema):
     regulator_reportable = fields.Method("_reportable")
     deadlines = fields.Method("_deadlines")
     next_deadline = fields.Method("_next_deadline")
+    complaint_count = fields.Method("_complaint_count", metadata={"description": "complaints linked to the incident (投诉量)"})
 
     def _responsibility(self, incident):
         from app.incidents.service import responsibility_as_dicts
@@ -142,6 +143,11 @@ class IncidentSchema(Schema):
 
         upcoming = next_due_for_api(incident)
         return NextDeadlineSchema().dump(upcoming) if upcoming else None
+
+    def _complaint_count(self, incident):
+        from app.complaints.service import complaint_count
+
+        return complaint_count(incident.id)
 
     def _reportable(self, incident):
         from app.incidents.service import regulator_reportable

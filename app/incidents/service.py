@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.models import User
 from app.clock import ensure_aware_utc, utcnow
-from app.errors import InvalidInput, NotFound, TransitionNotAllowed
+from app.errors import InvalidInput, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import flows, timeline
 from app.incidents.causes import CAUSES
@@ -24,6 +24,7 @@ from app.incidents.models import Incident, Responsibility, Status
 from app.incidents.numbering import next_incident_number
 from app.models import record_policy_version
 from app.policy import Policy, current_policy
+from app.sql import get_or_404
 from app.subscribers.affected import count_affected
 
 OPEN_BEFORE_RECOVERY = (Status.declared, Status.reported, Status.responding)
@@ -65,19 +66,8 @@ def _commit() -> None:
         raise TransitionNotAllowed("update", "changed", "故障单已被他人同时修改，请刷新后重试 (the incident changed concurrently; reload and retry)")
 
 
-MAX_ID = 2**31 - 1  # incidents.id is a 32-bit integer on PostgreSQL
-
-
 def get_incident(incident_id: int, *, for_update: bool = False) -> Incident:
-    if not 0 < incident_id <= MAX_ID:
-        raise NotFound(f"故障单 {incident_id} 不存在 (incident not found)", incident_id=incident_id)
-    query = select(Incident).where(Incident.id == incident_id)
-    if for_update:
-        query = query.with_for_update()
-    incident = db.session.scalar(query)
-    if incident is None:
-        raise NotFound(f"故障单 {incident_id} 不存在 (incident not found)", incident_id=incident_id)
-    return incident
+    return get_or_404(Incident, incident_id, label=("故障单", "incident"), field="incident_id", for_update=for_update)
 
 
 def affected_count(incident: Incident, policy: Policy | None = None) -> int:

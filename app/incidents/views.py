@@ -30,7 +30,7 @@ LIVE_IMPACT_FIELDS = ("affected_subscribers", "user_minutes", "regulator_reporta
 
 class IncidentSummarySchema(IncidentSchema):
     class Meta:
-        exclude = LIVE_IMPACT_FIELDS
+        exclude = (*LIVE_IMPACT_FIELDS, "complaint_count")  # a count per row: the detail has it
 
 
 IncidentPageSchema = page_envelope_schema(IncidentSummarySchema, "IncidentPage")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.clock import utcnow
 from app.extensions import db
 from app.notify import kinds
+from app.notify.complainants import last_complaint_survey
 from app.notify.models import Notice, NoticeBatch, SatisfactionScore
 from app.phones import InvalidPhone, mask, to_e164
 from app.subscribers.models import Subscriber
@@ -29,8 +30,12 @@ def handle(from_phone: str, body: str, sid: str | None) -> str | None:
         return None
     subscriber = db.session.scalar(select(Subscriber).where(Subscriber.phone == phone).with_for_update())
     if subscriber is None:
-        log.info("inbound SMS from unknown number %s ignored", mask(phone))
-        return None
+        # A complainant need not be a subscriber: only a survey reply means anything here.
+        reply = _complaint_survey_answer(phone, (body or "").strip())
+        if reply is None:
+            log.info("inbound SMS from unknown number %s ignored", mask(phone))
+        db.session.commit()
+        return reply
     word = (body or "").strip().upper()
     now = utcnow()
     reply = None
@@ -48,18 +53,14 @@ def handle(from_phone: str, body: str, sid: str | None) -> str | None:
 
 
 def _survey_answer(subscriber: Subscriber, score: int, sid: str | None, now) -> str | None:
-    # The newest surveys first; each lookup uses the outbox's unique key (no scan of the outbox).
-    incident_id = None
-    for batch in db.session.scalars(select(NoticeBatch).where(NoticeBatch.kind == kinds.SURVEY)
-                                    .order_by(NoticeBatch.queued_at.desc()).limit(50)):
-        status = db.session.scalar(select(Notice.status).where(
-            Notice.incident_id == batch.incident_id, Notice.kind == kinds.SURVEY, Notice.sequence == batch.sequence,
-            Notice.subscriber_id == subscriber.id))
-        if status in kinds.ACCEPTED_BY_PROVIDER:
-            incident_id = batch.incident_id
-            break
-    if incident_id is None:
+    """The reply answers the newest survey this number received: an incident's or a complaint's."""
+    incident_survey = _last_incident_survey(subscriber)
+    complaint_survey = last_complaint_survey(subscriber.phone)
+    if complaint_survey and (incident_survey is None or _later(complaint_survey[1], incident_survey[1])):
+        return _complaint_survey_answer(subscriber.phone, str(score))
+    if incident_survey is None:
         return None  # a digit with no survey sent: not a rating
+    incident_id = incident_survey[0]
     existing = db.session.scalar(select(SatisfactionScore).where(
         SatisfactionScore.incident_id == incident_id, SatisfactionScore.subscriber_id == subscriber.id))
     if existing is None:
@@ -67,4 +68,33 @@ def _survey_answer(subscriber: Subscriber, score: int, sid: str | None, now) -> 
                                          provider_sid=sid, received_at=now))
     else:
         existing.score, existing.provider_sid, existing.received_at = score, sid, now
+    return REPLY_THANKS
+
+
+def _later(first, second) -> bool:
+    return second is None or (first is not None and first >= second)
+
+
+def _last_incident_survey(subscriber: Subscriber):
+    """(incident id, accepted_at) of the newest incident survey the provider took for this subscriber."""
+    # The newest surveys first; each lookup uses the outbox's unique key (no scan of the outbox).
+    for batch in db.session.scalars(select(NoticeBatch).where(NoticeBatch.kind == kinds.SURVEY)
+                                    .order_by(NoticeBatch.queued_at.desc()).limit(50)):
+        row = db.session.execute(select(Notice.status, Notice.accepted_at).where(
+            Notice.incident_id == batch.incident_id, Notice.kind == kinds.SURVEY, Notice.sequence == batch.sequence,
+            Notice.subscriber_id == subscriber.id)).first()
+        if row is not None and row.status in kinds.ACCEPTED_BY_PROVIDER:
+            return batch.incident_id, row.accepted_at
+    return None
+
+
+def _complaint_survey_answer(phone: str, word: str) -> str | None:
+    if word not in {"1", "2", "3", "4", "5"}:
+        return None
+    survey = last_complaint_survey(phone)
+    if survey is None:
+        return None
+    from app.complaints.service import record_survey_reply
+
+    record_survey_reply(survey[0], int(word))
     return REPLY_THANKS

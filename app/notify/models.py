@@ -19,10 +19,14 @@ class NoticeBatch(db.Model):
     """One notice to the affected set: its deadline, texts and when it was (last) queued."""
 
     __tablename__ = "notice_batches"
-    __table_args__ = (UniqueConstraint("incident_id", "kind", "sequence"),)
+    __table_args__ = (UniqueConstraint("incident_id", "kind", "sequence"),
+                      UniqueConstraint("complaint_id", "kind", "sequence"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # An incident's notice, or a message about one complaint (RULES §8); the result offered to
+    # an incident's complainants belongs to the incident.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
     kind: Mapped[str] = mapped_column(String(20))
     sequence: Mapped[int] = mapped_column(Integer)
     mandatory: Mapped[bool] = mapped_column(default=False)  # sent to opted-out subscribers too
@@ -53,6 +57,8 @@ class Notice(db.Model):
     __tablename__ = "notices"
     __table_args__ = (
         UniqueConstraint("incident_id", "kind", "sequence", "subscriber_id"),
+        # A complainant's message, once per complaint (the phone may be no subscriber's).
+        UniqueConstraint("complaint_id", "kind", "sequence"),
         # Partial indexes, so each question reads only the rows it is about, even with a
         # million notices waiting (e.g. a survey held for an hour):
         # the sender's claim — the due queued rows, oldest first;
@@ -64,6 +70,9 @@ class Notice(db.Model):
         # "is anything of this notice still waiting?" (the deadline is met when nothing is).
         Index("ix_notices_pending_batch", "batch_id", postgresql_where=text("status IN ('queued', 'sending')"),
               sqlite_where=text("status IN ('queued', 'sending')")),
+        # "which complaint survey did this number last get?" for an inbound 1–5 reply.
+        Index("ix_notices_phone_kind", "phone", "kind", postgresql_where=text("phone IS NOT NULL"),
+              sqlite_where=text("phone IS NOT NULL")),
     )
 
     # No foreign keys on this table, on purpose: rows are only ever written by INSERT … SELECT
@@ -71,10 +80,12 @@ class Notice(db.Model):
     # triggers tripled the time to queue a 1,000,000-subscriber notice (bench/fanout.py).
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(Integer)
-    incident_id: Mapped[int] = mapped_column(Integer)
+    incident_id: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))
     sequence: Mapped[int] = mapped_column(Integer)
-    subscriber_id: Mapped[int] = mapped_column(Integer)
+    subscriber_id: Mapped[int | None] = mapped_column(Integer)  # None: a complainant who is no subscriber
+    complaint_id: Mapped[int | None] = mapped_column(Integer)
+    phone: Mapped[str | None] = mapped_column(String(20))      # E.164; complaint messages carry their own
     status: Mapped[str] = mapped_column(String(12))
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     # Bumped when the handset was unreachable (30003) and the notice goes out again as a new

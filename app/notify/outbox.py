@@ -1,6 +1,6 @@
 """Queuing notices into the outbox — the notifier's public entry point.
 
-``queue_notice(incident, kind, sequence, subscriber_ids_select, context)`` is what every
+``queue_for_subscribers(incident, kind, sequence, subscriber_ids_select, context)`` is what every
 domain calls (the compensation engine queues its 补偿通知 this way, with a SELECT of the
 credited subscriber ids). It renders the notice once per language, then adds one outbox
 row per subscriber with ONE ``INSERT … SELECT … ON CONFLICT DO NOTHING``: never a Python
@@ -14,7 +14,6 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, literal, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 
 from app.clock import utcnow
 from app.extensions import db
@@ -26,6 +25,7 @@ from app.notify.templates import LANGUAGES, count_segments, local_time, render
 from app.policy import Policy, current_policy
 from app.subscribers.affected import affected_subscriber_ids
 from app.service_names import service_name
+from app.sql import dialect_insert
 from app.subscribers.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -52,11 +52,7 @@ def notice_deadline(incident: Incident, kind: str, policy: Policy) -> datetime |
     return incident.recovered_at + policy.minutes(kinds.DEADLINES[kind][1])
 
 
-def _insert(dialect: str):
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-def queue_notice(incident: Incident, kind: str, sequence: int, subscriber_ids_select: Select,
+def queue_for_subscribers(incident: Incident, kind: str, sequence: int, subscriber_ids_select: Select,
                  context: dict | None = None, *, not_before: datetime | None = None,
                  policy: Policy | None = None) -> int:
     """Queue notice (incident, kind, sequence) to every subscriber id the SELECT yields.
@@ -89,7 +85,7 @@ def queue_notice(incident: Incident, kind: str, sequence: int, subscriber_ids_se
         literal(kinds.QUEUED), literal(0), literal(batch.not_before or now, type_=Notice.next_attempt_at.type),
         maintain_column_froms=True,
     )
-    statement = _insert(db.session.get_bind().dialect.name)(Notice).from_select(
+    statement = dialect_insert(Notice).from_select(
         ["batch_id", "incident_id", "kind", "sequence", "subscriber_id", "status", "attempts", "next_attempt_at"],
         rows,
     ).on_conflict_do_nothing(index_elements=["incident_id", "kind", "sequence", "subscriber_id"])
@@ -103,7 +99,7 @@ def queue_for_affected(incident: Incident, kind: str, sequence: int = 1, context
     """Queue a notice to the subscribers in the incident's scope as it is now (the scope can grow)."""
     policy = policy or current_policy()
     ids = affected_subscriber_ids(incident.services, incident.regions, policy)
-    return queue_notice(incident, kind, sequence, ids, context, not_before=not_before, policy=policy)
+    return queue_for_subscribers(incident, kind, sequence, ids, context, not_before=not_before, policy=policy)
 
 
 def _batch(incident: Incident, kind: str, sequence: int, context: dict, not_before: datetime | None,
@@ -119,13 +115,18 @@ def _batch(incident: Incident, kind: str, sequence: int, context: dict, not_befo
                         policy_version=record_policy_version(policy), queued_at=now)
     db.session.add(batch)
     db.session.flush()
+    render_texts(batch, context)
+    return batch
+
+
+def render_texts(batch: NoticeBatch, context: dict) -> None:
+    """The batch's text in every language, rendered once (flushed, not committed)."""
     for language in LANGUAGES:
         localized = {**context, "services": context.get("services_en", context.get("services"))} if language == "en" else context
-        body = render(kind, language, localized)
+        body = render(batch.kind, language, localized)
         db.session.add(NoticeText(batch_id=batch.id, language=language, body=body,
                                   segments=count_segments(body).segments))
     db.session.flush()
-    return batch
 
 
 def validity_seconds(deadline_at: datetime | None, now: datetime) -> int | None:

@@ -41,9 +41,10 @@ from app.notify.models import Notice, NoticeBatch, NoticeText
 from app.notify.outbox import backoff, validity_seconds
 from app.notify.rate_limit import SegmentRateLimiter
 from app.notify.settings import NotifySettings
+from app.notify.templates import count_segments
 from app.notify.twilio_client import ThreadLocalClients, sender_identity
 from app.phones import mask
-from app.staff.models import StaffAlert
+from app.staff import service as staff_alerts
 from app.subscribers.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class Sender:
         ids = self._claim_notices(token, limit)
         if not ids:
             return 0
-        outgoing = self._load_notices(ids, token)
+        outgoing = self._load_notices(token)
         outcomes = self._send_all(outgoing, parallel)
         self._record_notices(outcomes, token)
         return len(ids)
@@ -172,15 +173,16 @@ class Sender:
         db.session.commit()
         return ids
 
-    def _load_notices(self, ids: list[int], token: str) -> list[Outgoing]:
+    def _load_notices(self, token: str) -> list[Outgoing]:
         default_language = self.app.extensions["noc_policy"].data["notices"]["default_language"]
         own, default = aliased(NoticeText), aliased(NoticeText)
         rows = db.session.execute(
-            select(Notice.id, Subscriber.phone, func.coalesce(own.body, default.body),
+            select(Notice.id, func.coalesce(Notice.phone, Subscriber.phone), func.coalesce(own.body, default.body),
                    func.coalesce(own.segments, default.segments), NoticeBatch.deadline_at, Notice.batch_id,
                    Notice.subscriber_id, Notice.attempts, Subscriber.opted_out_at, NoticeBatch.mandatory,
                    Notice.delivery_round)
-            .join(Subscriber, Subscriber.id == Notice.subscriber_id)
+            # Outer: a complainant's message may go to a number that is no subscriber's.
+            .outerjoin(Subscriber, Subscriber.id == Notice.subscriber_id)
             .join(NoticeBatch, NoticeBatch.id == Notice.batch_id)
             .outerjoin(own, and_(own.batch_id == Notice.batch_id, own.language == Subscriber.language))
             .join(default, and_(default.batch_id == Notice.batch_id, default.language == default_language))
@@ -220,7 +222,8 @@ class Sender:
                 WHERE id = :id AND claim_token = :token AND status = 'sending'""").bindparams(
                 bindparam("now", type_=_UTC)),
                 [{"id": o.outgoing.id, "code": o.code, "token": token, "now": now} for o in failed + give_up])
-        opted_out = [o.outgoing.subscriber_id for o in failed if o.code in OPTED_OUT_CODES]
+        opted_out = [o.outgoing.subscriber_id for o in failed
+                     if o.code in OPTED_OUT_CODES and o.outgoing.subscriber_id is not None]
         if opted_out:
             db.session.execute(update(Subscriber).where(
                 Subscriber.id.in_(opted_out), Subscriber.opted_out_at.is_(None)).values(
@@ -232,36 +235,20 @@ class Sender:
     # -- staff alerts ------------------------------------------------------------------
     def _staff_alerts(self, parallel: bool) -> int:
         token = uuid.uuid4().hex[:20]
-        dialect = db.session.get_bind().dialect.name
-        lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
-        # staff_alerts has no lease column: the claim token lives in provider_sid until the SID replaces it.
-        claimed = db.session.execute(text(f"""
-            UPDATE staff_alerts SET status = 'sending', attempts = attempts + 1, provider_sid = :token
-            WHERE id IN (SELECT id FROM staff_alerts WHERE status = 'queued' ORDER BY id LIMIT :limit {lock})
-            RETURNING id"""), {"token": "claim:" + token, "limit": self.settings.batch_size}).all()
+        claimed = staff_alerts.claim_queued(token, self.settings.batch_size)
         db.session.commit()
         if not claimed:
             return 0
-        rows = db.session.execute(text("""
-            SELECT a.id, u.phone, a.message, a.attempts FROM staff_alerts a JOIN users u ON u.id = a.user_id
-            WHERE a.provider_sid = :token"""), {"token": "claim:" + token}).all()
         base = self.settings.public_base_url + WEBHOOK_PATH
-        from app.notify.templates import count_segments
-
-        outgoing = [Outgoing(id=r[0], phone=r[1] or "", body=r[2], segments=count_segments(r[2]).segments,
-                             deadline_at=None, callback=f"{base}?staff_alert={r[0]}", attempts=r[3],
-                             skip_reason=None if r[1] else "no_phone") for r in rows]
+        outgoing = [Outgoing(id=a.id, phone=a.phone or "", body=a.message, segments=count_segments(a.message).segments,
+                             deadline_at=None, callback=f"{base}?staff_alert={a.id}", attempts=a.attempts,
+                             skip_reason=None if a.phone else "no_phone") for a in claimed]
         now = utcnow()
         for outcome in self._send_all(outgoing, parallel):
-            values: dict = {"provider_sid": outcome.sid, "error_code": outcome.code}
-            if outcome.result == "accepted":
-                values.update(status="sent", sent_at=now)
-            elif outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts:
-                values.update(status="queued", provider_sid=None)
-            else:
-                values.update(status="failed")
-            db.session.execute(update(StaffAlert).where(
-                StaffAlert.id == outcome.outgoing.id, StaffAlert.provider_sid == "claim:" + token).values(**values))
+            staff_alerts.record_attempt(
+                outcome.outgoing.id, token, accepted=outcome.result == "accepted",
+                retry=outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts,
+                sid=outcome.sid, error_code=outcome.code, now=now)
         db.session.commit()
         return len(outgoing)
 
@@ -302,9 +289,7 @@ def release_expired_claims(now: datetime) -> int:
 
 
 def requeue_orphaned_staff_alerts() -> int:
-    """At start-up: staff alerts left ``sending`` by a dead sender go back to the queue (the callback
-    URL carries the alert id, so the local gateway answers a repeat with the same message)."""
-    result = db.session.execute(update(StaffAlert).where(
-        StaffAlert.status == "sending", StaffAlert.provider_sid.like("claim:%")).values(status="queued", provider_sid=None))
+    """At start-up: staff alerts left ``sending`` by a dead sender go back to the queue."""
+    requeued = staff_alerts.requeue_orphaned()
     db.session.commit()
-    return result.rowcount or 0
+    return requeued

@@ -14,7 +14,7 @@ from app.notify.fulfilment import check_fulfilment
 from app.notify.models import Notice
 from app.notify.outbox import backoff
 from app.notify.settings import current_settings
-from app.staff.models import StaffAlert
+from app.staff import service as staff_alerts
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,6 @@ TWILIO_TO_OURS = {
     "sent": kinds.SENT, "delivered": kinds.DELIVERED, "read": kinds.DELIVERED,
     "undelivered": kinds.UNDELIVERED, "failed": kinds.FAILED, "canceled": kinds.FAILED,
 }
-STAFF_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
 UNREACHABLE = "30003"
 
 
@@ -73,18 +72,5 @@ def _notice(notice_id: int, sid: str, ours: str, error_code: str | None) -> bool
 
 
 def _staff_alert(alert_id: int, sid: str, ours: str, error_code: str | None) -> bool:
-    alert = db.session.scalar(select(StaffAlert).where(StaffAlert.id == alert_id).with_for_update())
-    if alert is None:
-        return False
     status = {kinds.ACCEPTED: "sent", kinds.SENT: "sent", kinds.DELIVERED: "delivered"}.get(ours, "failed")
-    if STAFF_RANK[status] <= STAFF_RANK.get(alert.status, 0):
-        return False
-    alert.status = status
-    alert.provider_sid = sid
-    alert.sent_at = alert.sent_at or utcnow()
-    if error_code:
-        alert.error_code = error_code
-    return True
-
-
-
+    return staff_alerts.apply_delivery_status(alert_id, status, sid, error_code)

@@ -1,8 +1,8 @@
 """时限达标情况: each window's due time and outcome (met / breached, by how much).
 
-The deadline table (scheduling) is the authority when it is wired; until then, and for
-any incident it has no rows for, the outcome is computed from the incident's own
-timestamps against the policy's windows, and labelled as such.
+The deadline table (scheduling) is the authority. An incident it has no rows for (declared
+before the table existed) has its outcomes computed from its own timestamps against the
+policy's windows, labelled as such.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ STATE_LABELS = {"met": "达标", "breached": "超时", "pending": "未到期", "
 
 SOURCE_DEADLINES = "deadlines"
 SOURCE_FALLBACK = "incident_timestamps"
-FALLBACK_NOTE = "根据故障单自身时间与策略时限计算（时限表尚未接入） (computed from the incident's timestamps; deadline table not wired)"
+FALLBACK_NOTE = "根据故障单自身时间与策略时限计算（该故障单无时限记录） (computed from the incident's timestamps; it has no deadline records)"
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,17 @@
-"""What the report needs from the deadline, notifier and compensation domains.
+"""What the report reads from the deadline, notifier and compensation domains.
 
-Each function below is the report's whole dependency on another domain: a documented
-contract returning plain data, or ``None`` when that domain is not installed (its module
-is not importable), so the report says "暂无数据" with the reason instead of failing.
-Wiring a domain means pointing ``_SOURCES[name]`` at that domain's function (module path,
-attribute name) with the same signature and return shape; nothing else in the report
-changes. Tests replace these functions to feed the sections.
+Each name below is the report's whole dependency on another domain: that domain's
+``report_feed`` function, returning plain data in the shape documented here.
 """
 from __future__ import annotations
 
-import importlib
 from datetime import datetime
-from typing import Any, Callable, TypedDict
+from typing import Callable, TypedDict
 
+from app.compensation import report_feed as compensation_feed
 from app.incidents.models import Incident
+from app.notify import report_feed as notice_feed
+from app.scheduling import report_feed as deadline_feed
 
 
 class DeadlineRow(TypedDict):
@@ -62,62 +60,18 @@ class Satisfaction(TypedDict):
     distribution: dict[int, int]   # score → replies
 
 
-# name → (module, attribute) of the other domain's function. The lead fills these at merge.
-_SOURCES: dict[str, tuple[str, str]] = {
-    "deadline_rows": ("app.scheduling.reporting", "deadline_rows"),
-    "notice_counts": ("app.notify.reporting", "notice_counts"),
-    "notice_delivery_series": ("app.notify.reporting", "notice_delivery_series"),
-    "satisfaction": ("app.notify.reporting", "satisfaction"),
-    "compensation_totals": ("app.compensation.reporting", "compensation_totals"),
-    "compensation_paid_fen": ("app.compensation.reporting", "compensation_paid_fen"),
-    "rectification_items": ("app.compensation.reporting", "rectification_items"),
-}
-
-
-def _source(name: str) -> Callable[..., Any] | None:
-    module_name, attribute = _SOURCES[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    return getattr(module, attribute, None)
-
-
-def _call(name: str, *args: Any) -> Any:
-    function = _source(name)
-    return None if function is None else function(*args)
-
-
-def deadline_rows(incident: Incident) -> list[DeadlineRow] | None:
-    """Every deadline of the incident (the ``deadlines`` table), or None without the scheduler."""
-    return _call("deadline_rows", incident)
-
-
-def notice_counts(incident: Incident) -> list[NoticeCount] | None:
-    """Notices to subscribers by kind and delivery status, or None without the notifier."""
-    return _call("notice_counts", incident)
-
-
-def notice_delivery_series(incident: Incident) -> list[DeliveryPoint] | None:
-    """Deliveries per kind per minute (one GROUP BY in the notifier), for the delivery curve."""
-    return _call("notice_delivery_series", incident)
-
-
-def satisfaction(incident: Incident) -> Satisfaction | None:
-    """Survey results (满意度调查), or None without the notifier or before any survey."""
-    return _call("satisfaction", incident)
-
-
-def compensation_totals(incident: Incident) -> CompensationTotals | None:
-    """The ledger's totals (final after closure, else the preview), or None without compensation."""
-    return _call("compensation_totals", incident)
-
-
-def compensation_paid_fen(incident_ids: list[int]) -> int | None:
-    """Economic credit booked in the final ledgers of these incidents, integer fen."""
-    return _call("compensation_paid_fen", incident_ids)
-
-
-def rectification_items(incident: Incident) -> list[RectificationItem] | None:
-    """Rectification items (整改) with owners and state, or None where nobody tracks them yet."""
-    return _call("rectification_items", incident)
+# Every deadline of the incident (the ``deadlines`` table); empty for an incident declared
+# before the table existed.
+deadline_rows: Callable[[Incident], list[DeadlineRow]] = deadline_feed.deadline_rows
+# Notices to subscribers by kind and delivery status.
+notice_counts: Callable[[Incident], list[NoticeCount]] = notice_feed.notice_counts
+# Deliveries per kind per minute (one GROUP BY in the notifier), for the delivery curve.
+notice_delivery_series: Callable[[Incident], list[DeliveryPoint]] = notice_feed.notice_delivery_series
+# Survey results (满意度调查), or None before any survey.
+satisfaction: Callable[[Incident], Satisfaction | None] = notice_feed.satisfaction
+# The ledger's totals: final after closure, else the live preview.
+compensation_totals: Callable[[Incident], CompensationTotals] = compensation_feed.compensation_totals
+# Economic credit booked in the final ledgers of these incidents, integer fen.
+compensation_paid_fen: Callable[[list[int]], int] = compensation_feed.compensation_paid_fen
+# Rectification items (整改) with owners and state.
+rectification_items: Callable[[Incident], list[RectificationItem]] = compensation_feed.rectification_items

@@ -24,10 +24,6 @@ from app.service_names import service_name
 from app.reports import charts, compliance, providers
 from app.reports.formatting import duration, local_time, thousands, user_hours, yuan
 
-NO_NOTIFIER = "通知模块未接入 (notifier not installed)"
-NO_COMPENSATION = "补偿模块未接入 (compensation module not installed)"
-NO_RECTIFICATION = "整改跟踪模块未接入 (rectification tracking not installed)"
-
 NOTICE_KIND_LABELS = {
     "outage": "故障通知", "progress": "进展通报", "recovery": "恢复通知", "formal": "正式通知",
     "compensation": "补偿通知", "survey": "满意度调查",
@@ -180,15 +176,13 @@ def deadlines(incident: Incident, policy: Policy) -> Section:
 
 def notices(incident: Incident, policy: Policy) -> Section:
     counts = providers.notice_counts(incident)
-    if counts is None:
-        return Section("notices", "用户通知", "Notices to subscribers", missing=NO_NOTIFIER)
     rows = [{**c, "kind_zh": NOTICE_KIND_LABELS.get(c["kind"], c["kind"])} for c in counts]
     totals = {key: sum(r[key] for r in rows) for key in ("sent", "delivered", "failed", "opted_out")}
     _, outcomes = compliance.outcomes(incident, policy)
     windows = [{"kind": o.kind, "label_zh": o.label_zh, "state": o.state, "state_zh": o.state_zh,
                 "late_text": duration(o.late_minutes) if o.late_minutes else ""}
                for o in outcomes if o.kind in ("recovery_notice", "formal_notice")]
-    series = providers.notice_delivery_series(incident) or []
+    series = providers.notice_delivery_series(incident)
     return Section("notices", "用户通知", "Notices to subscribers",
                    data={"rows": rows, "totals": totals, "windows": windows},
                    missing=None if rows else "尚未发送任何通知 (no notice sent)",
@@ -197,8 +191,6 @@ def notices(incident: Incident, policy: Policy) -> Section:
 
 def compensation(incident: Incident, policy: Policy) -> Section:
     totals = providers.compensation_totals(incident)
-    if totals is None:
-        return Section("compensation", "补偿情况", "Compensation", missing=NO_COMPENSATION)
     return Section("compensation", "补偿情况", "Compensation", data={
         **totals,
         "final_zh": "最终台账" if totals["final"] else "闭环前预览",
@@ -213,29 +205,26 @@ def compensation(incident: Incident, policy: Policy) -> Section:
 def measures(incident: Incident, policy: Policy, text: dict[str, str] | None = None) -> Section:
     """后续预防措施 / 整改: the reviewer's text (latest version) and the tracked rectification items."""
     text = text or {}
-    items = providers.rectification_items(incident)
-    rows = None if items is None else [{
+    rows = [{
         **item,
         # ISO text like every other time in the JSON (a bare datetime would dump as an HTTP date).
         "due_at": _iso(item.get("due_at")), "done_at": _iso(item.get("done_at")),
         "state_zh": RECTIFICATION_STATE_LABELS.get(item["state"], item["state"]),
         "due_local": local_time(item.get("due_at"), policy.zone),
         "done_local": local_time(item.get("done_at"), policy.zone),
-    } for item in items]
+    } for item in providers.rectification_items(incident)]
     return Section("measures", "后续预防措施与整改", "Preventive measures and rectification", data={
         "preventive_measures": text.get("preventive_measures", ""),
         "lessons": text.get("lessons", ""),
         "rectification_notes": text.get("rectification_notes", ""),
         "rectification_items": rows,
-        "rectification_items_missing": NO_RECTIFICATION if rows is None else None,
     })
 
 
 def satisfaction(incident: Incident, policy: Policy) -> Section:
     result = providers.satisfaction(incident)
     if result is None or not result.get("replies"):
-        reason = NO_NOTIFIER if providers.notice_counts(incident) is None else "尚无调查回复 (no survey replies yet)"
-        return Section("satisfaction", "满意度调查", "Satisfaction", missing=reason)
+        return Section("satisfaction", "满意度调查", "Satisfaction", missing="尚无调查回复 (no survey replies yet)")
     average = result.get("average")
     return Section("satisfaction", "满意度调查", "Satisfaction", data={
         **result,

@@ -45,7 +45,7 @@ def summarize(start: datetime, end: datetime, policy: Policy) -> dict[str, Any]:
             "unknown": states["unknown"],
             "rate": round(states["met"] / judged, 4) if judged else None,
         })
-    paid = providers.compensation_paid_fen([i.id for i in counted]) if counted else 0
+    paid = providers.compensation_paid_fen([i.id for i in counted])
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
@@ -66,6 +66,5 @@ def summarize(start: datetime, end: datetime, policy: Policy) -> dict[str, Any]:
         # Recovered incidents only: an open incident's figure is still growing.
         "user_minutes": sum(i.user_minutes_at_recovery or 0 for i in counted),
         "compensation_paid_fen": paid,
-        "compensation_paid": None if paid is None else yuan(paid).replace(",", ""),
-        "compensation_note": "补偿模块未接入 (compensation module not installed)" if paid is None else None,
+        "compensation_paid": yuan(paid).replace(",", ""),
     }

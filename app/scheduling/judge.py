@@ -13,7 +13,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import ARRAY, Integer, String, any_, case, cast, func, literal, select, update
 
@@ -22,7 +22,7 @@ from app.extensions import db
 from app.incidents import timeline
 from app.incidents.models import Incident
 from app.policy import current_policy
-from app.scheduling.models import KIND_LABELS_ZH, Deadline, DeadlineKind, DeadlineState
+from app.scheduling.models import LABELS_BY_VALUE, Deadline, DeadlineState
 from app.staff.service import alert_on_call_duty_managers_from_select
 
 log = logging.getLogger(__name__)
@@ -117,22 +117,53 @@ def escalate_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: It
 
 def _announce(ids: list[int], now: datetime, *, event: str, alert: str, tier: str, text: tuple[str, str, str],
               english: str) -> None:
-    """The timeline event and the duty-manager alert of each claimed deadline: two INSERT … SELECTs.
+    """The timeline event and the duty-manager alert of each claimed deadline: two INSERT … SELECTs
+    per kind of owner (incidents, complaints).
 
     Message: ``<prefix><number>「<title>」<kind label><middle><due, local time><suffix>``.
     """
     if not ids:
         return
     dialect = db.session.get_bind().dialect.name
+    for owner in _owners():
+        _announce_for(owner, ids, now, dialect, event=event, alert=alert, tier=tier, text=text, english=english)
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """Who a deadline belongs to, for its messages: the row, how to name it, where its history goes."""
+
+    table: Any
+    key: Any            # Deadline's column pointing at the owner
+    owner_column: str   # the history's column naming the owner
+    title: Any          # SQL text naming the owner in messages
+    incident_id: Any    # the incident a staff alert is filed under (a complaint's linked incident)
+    record_from_select: Callable
+
+
+def _owners() -> tuple[_Owner, ...]:
+    from app.complaints import timeline as complaint_timeline
+    from app.complaints.models import Complaint
+
+    return (
+        _Owner(Incident, Deadline.incident_id, "incident_id", Incident.number + "「" + Incident.title + "」",
+               Deadline.incident_id, timeline.record_from_select),
+        _Owner(Complaint, Deadline.complaint_id, "complaint_id", Complaint.number + "「投诉」",
+               Complaint.incident_id, complaint_timeline.record_from_select),
+    )
+
+
+def _announce_for(owner: _Owner, ids: list[int], now: datetime, dialect: str, *, event: str, alert: str, tier: str,
+                  text: tuple[str, str, str], english: str) -> None:
     prefix, middle, suffix = text
     label = case(LABELS, value=Deadline.kind, else_=Deadline.kind)
-    message = (literal(prefix, String()) + Incident.number + "「" + Incident.title + "」" + label + middle
+    message = (literal(prefix, String()) + owner.title + label + middle
                + _local_time_text(Deadline.due_at, now, dialect) + suffix)
-    claimed = (select(Deadline.incident_id, Deadline.kind, Deadline.id, Deadline.due_at, message.label("message"))
-               .join(Incident, Incident.id == Deadline.incident_id).where(_among(Deadline.id, ids, dialect)))
+    claimed = (select(owner.key, Deadline.kind, Deadline.id, Deadline.due_at, message.label("message"))
+               .join(owner.table, owner.table.id == owner.key).where(_among(Deadline.id, ids, dialect)))
     due_iso = _iso_utc(Deadline.due_at, dialect)
-    timeline.record_from_select(claimed.with_only_columns(
-        Deadline.incident_id, literal(event, String()).label("kind"),
+    owner.record_from_select(claimed.with_only_columns(
+        owner.key.label(owner.owner_column), literal(event, String()).label("kind"),
         (message + " (" + Deadline.kind + " " + english + ")").label("message"),
         _json_object(dialect, kind=Deadline.kind, due_at=due_iso, at=literal(now.isoformat(), String()),
                      judged_by=literal(JUDGE_IDENTITY, String())).label("after"),
@@ -143,7 +174,8 @@ def _announce(ids: list[int], now: datetime, *, event: str, alert: str, tier: st
     if tier == "warning":
         dedupe = dedupe + ":" + due_iso
     alert_on_call_duty_managers_from_select(claimed.with_only_columns(
-        Deadline.incident_id, literal(alert, String()).label("kind"), message.label("message"), dedupe.label("dedupe_key"),
+        owner.incident_id.label("incident_id"), literal(alert, String()).label("kind"), message.label("message"),
+        dedupe.label("dedupe_key"),
     ))
 
 
@@ -155,7 +187,7 @@ def _among(column, ids: list[int], dialect: str):
     return column.in_(ids)
 
 
-LABELS = {kind.value: label for kind, label in KIND_LABELS_ZH.items()}
+LABELS = LABELS_BY_VALUE
 
 
 def _local_time_text(column, now: datetime, dialect: str):

@@ -23,6 +23,20 @@ class DeadlineKind(str, enum.Enum):
     analysis_report = "analysis_report"        # 故障分析报告, from recovered_at
 
 
+class ComplaintDeadlineKind(str, enum.Enum):
+    """The limits of a complaint (RULES §8), named as API.md names them."""
+
+    register = "register"                          # 登记, from received_at
+    acknowledge = "acknowledge"                    # 投诉确认 SMS, from received_at
+    investigate = "investigate"                    # 初步调查, service quality only
+    feedback = "feedback"                          # 反馈处理结果, category hours
+    written_feedback = "written_feedback"          # 书面反馈, working days
+    follow_up = "follow_up"                        # 回访, from the feedback
+    appeal_investigation = "appeal_investigation"  # 申诉调查, working days from acceptance
+    appeal_review = "appeal_review"                # 申诉复核
+    appeal_close = "appeal_close"                  # 申诉办结
+
+
 class DeadlineState(str, enum.Enum):
     pending = "pending"
     met = "met"
@@ -38,11 +52,22 @@ KIND_LABELS_ZH = {
     DeadlineKind.recovery_notice: "恢复通知",
     DeadlineKind.formal_notice: "正式通知",
     DeadlineKind.analysis_report: "故障分析报告",
+    ComplaintDeadlineKind.register: "投诉登记",
+    ComplaintDeadlineKind.acknowledge: "投诉确认",
+    ComplaintDeadlineKind.investigate: "初步调查",
+    ComplaintDeadlineKind.feedback: "反馈处理结果",
+    ComplaintDeadlineKind.written_feedback: "书面反馈",
+    ComplaintDeadlineKind.follow_up: "回访",
+    ComplaintDeadlineKind.appeal_investigation: "申诉调查",
+    ComplaintDeadlineKind.appeal_review: "申诉复核",
+    ComplaintDeadlineKind.appeal_close: "申诉办结",
 }
+# By value, for either owner's kinds.
+LABELS_BY_VALUE = {kind.value: label for kind, label in KIND_LABELS_ZH.items()}
 
 
 class Deadline(db.Model):
-    """One obligation of one incident. Only app.scheduling writes these rows.
+    """One obligation of one incident or one complaint. Only app.scheduling writes these rows.
 
     ``warn_at`` and ``escalate_at`` are stored (not derived in SQL) so that judging is a
     plain indexed comparison on both databases.
@@ -51,6 +76,9 @@ class Deadline(db.Model):
     __tablename__ = "deadlines"
     __table_args__ = (
         UniqueConstraint("incident_id", "kind"),
+        UniqueConstraint("complaint_id", "kind"),
+        # Exactly one owner: an incident (RULES §2) or a complaint (RULES §8).
+        CheckConstraint("(incident_id IS NULL) <> (complaint_id IS NULL)", name="one_owner"),
         CheckConstraint("state IN ('pending', 'met', 'breached', 'cancelled')", name="state_known"),
         Index("ix_deadlines_state_due_at", "state", "due_at"),
         Index("ix_deadlines_state_warn_at", "state", "warn_at"),
@@ -58,9 +86,10 @@ class Deadline(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))  # uq (incident_id, kind) indexes it
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))  # uq (incident_id, kind) indexes it
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))  # uq (complaint_id, kind) too
     kind: Mapped[str] = mapped_column(String(30))
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())   # detected_at or recovered_at
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())   # detected_at, recovered_at, received_at …
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     warn_at: Mapped[datetime] = mapped_column(UTCDateTime())     # early warning (policy fraction)
     escalate_at: Mapped[datetime] = mapped_column(UTCDateTime())  # tier 2 when still unmet

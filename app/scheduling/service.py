@@ -29,7 +29,7 @@ from app.incidents.models import Incident
 from app.models import record_policy_version
 from app.policy import Policy, current_policy
 from app.scheduling import judge
-from app.scheduling.models import KIND_LABELS_ZH, Deadline, DeadlineKind, DeadlineState
+from app.scheduling.models import KIND_LABELS_ZH, LABELS_BY_VALUE, Deadline, DeadlineKind, DeadlineState
 from app.scheduling.windows import FROM_DETECTION, FROM_RECOVERY, MAJOR_ONLY, Window, applicable_kinds, window_for
 
 log = logging.getLogger(__name__)
@@ -233,7 +233,7 @@ def describe(deadline: Deadline, now: datetime | None = None) -> dict[str, Any]:
     elif deadline.state == BREACHED:
         seconds_late = int(((deadline.met_at or now) - deadline.due_at).total_seconds())
     return {
-        "kind": deadline.kind, "label": KIND_LABELS_ZH[DeadlineKind(deadline.kind)], "starts_at": deadline.starts_at,
+        "kind": deadline.kind, "label": LABELS_BY_VALUE[deadline.kind], "starts_at": deadline.starts_at,
         "due_at": deadline.due_at, "state": deadline.state, "met_at": deadline.met_at,
         "breached_at": deadline.breached_at, "warned_at": deadline.warned_at, "escalated_at": deadline.escalated_at,
         "seconds_left": seconds_left, "seconds_late": seconds_late, "policy_version": deadline.policy_version,

@@ -21,7 +21,7 @@ class StaffAlert(db.Model):
     kind: Mapped[str] = mapped_column(String(40))  # e.g. deadline_warning, deadline_breach, escalation_tier2
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # Delivery, written by the notifier: queued -> sending -> sent/delivered/failed
+    # Delivery (the SMS sender records it through app.staff.service): queued -> sending -> sent/delivered/failed
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     provider_sid: Mapped[str | None] = mapped_column(String(64))

@@ -1,10 +1,18 @@
-"""Alert the duty managers on call. Called inside the caller's transaction; never commits."""
+"""Staff alerts (messages to NOC staff): the only writer of ``staff_alerts``.
+
+Other domains raise alerts here (the deadline judge), and the SMS sender claims, records
+and re-queues their delivery through the functions below: those run inside the caller's
+transaction and never commit. ``acknowledge`` (the console's and the API's button) is a unit
+of work of its own and commits.
+"""
 from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Integer, Select, String, cast, func, literal, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Integer, Select, String, cast, func, literal, select, text, true, update
 
 from app.auth.models import Role, User
 from app.clock import utcnow
@@ -14,10 +22,10 @@ from app.extensions import db
 from app.incidents import timeline
 from app.incidents.models import Incident
 from app.phones import mask
+from app.sql import dialect_insert, get_or_404
 from app.staff.models import StaffAlert
 
 log = logging.getLogger(__name__)
-INT_MAX = 2**31 - 1  # the id column is INTEGER: past it PostgreSQL fails the transaction
 
 
 def on_call_duty_managers() -> list[User]:
@@ -32,12 +40,10 @@ def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: s
 
     Returns how many alerts were newly queued (0 when this alert was already raised).
     """
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     queued = 0
     now = utcnow()
     for user in on_call_duty_managers():
-        statement = insert(StaffAlert.__table__).values(
+        statement = dialect_insert(StaffAlert.__table__).values(
             dedupe_key=f"{dedupe_key}:u{user.id}", user_id=user.id, incident_id=incident.id if incident else None,
             kind=kind, message=message, created_at=now, status="queued", attempts=0,
         ).on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -57,15 +63,13 @@ def alert_on_call_duty_managers_from_select(alerts: Select) -> int:
     few statements, not 70,000. Returns how many alerts were newly queued.
     """
     source = alerts.subquery()
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = (
         select(source.c.dedupe_key + ":u" + cast(User.id, String), User.id, source.c.incident_id, source.c.kind,
                source.c.message, literal(utcnow(), UTCDateTime()), literal("queued", String()), literal(0, Integer()))
         .select_from(source).join(User, true())
         .where(User.role == Role.duty_manager.value, User.on_call.is_(True), User.active.is_(True))
     )
-    statement = insert(StaffAlert.__table__).from_select(
+    statement = dialect_insert(StaffAlert.__table__).from_select(
         ["dedupe_key", "user_id", "incident_id", "kind", "message", "created_at", "status", "attempts"], rows,
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
     queued = db.session.execute(statement).rowcount or 0
@@ -74,6 +78,74 @@ def alert_on_call_duty_managers_from_select(alerts: Select) -> int:
     elif not on_call_duty_managers():
         log.warning("no on-call duty manager: staff alerts not queued")
     return queued
+
+
+# -- delivery, for the SMS sender --------------------------------------------------------
+
+CLAIM_PREFIX = "claim:"  # staff_alerts has no lease column: the claim token lives in provider_sid until the SID replaces it
+RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
+
+
+@dataclass(frozen=True)
+class ClaimedAlert:
+    id: int
+    phone: str | None
+    message: str
+    attempts: int
+
+
+def claim_queued(token: str, limit: int) -> list[ClaimedAlert]:
+    """Mark up to ``limit`` queued alerts ``sending`` under ``token`` (PostgreSQL: rows other senders
+    hold are skipped) and return them with their recipient's phone. The caller commits the claim."""
+    lock = "FOR UPDATE SKIP LOCKED" if db.session.get_bind().dialect.name == "postgresql" else ""
+    claimed = db.session.execute(text(f"""
+        UPDATE staff_alerts SET status = 'sending', attempts = attempts + 1, provider_sid = :token
+        WHERE id IN (SELECT id FROM staff_alerts WHERE status = 'queued' ORDER BY id LIMIT :limit {lock})
+        RETURNING id"""), {"token": CLAIM_PREFIX + token, "limit": limit}).all()
+    if not claimed:
+        return []
+    rows = db.session.execute(
+        select(StaffAlert.id, User.phone, StaffAlert.message, StaffAlert.attempts)
+        .join(User, User.id == StaffAlert.user_id).where(StaffAlert.provider_sid == CLAIM_PREFIX + token)
+    ).all()
+    return [ClaimedAlert(*row) for row in rows]
+
+
+def record_attempt(alert_id: int, token: str, *, accepted: bool, retry: bool, sid: str | None,
+                   error_code: str | None, now: datetime) -> None:
+    """The provider's answer to one claimed alert; ignored when the claim is no longer ``token``'s."""
+    values: dict = {"provider_sid": sid, "error_code": error_code}
+    if accepted:
+        values.update(status="sent", sent_at=now)
+    elif retry:
+        values.update(status="queued", provider_sid=None)
+    else:
+        values.update(status="failed")
+    db.session.execute(update(StaffAlert).where(
+        StaffAlert.id == alert_id, StaffAlert.provider_sid == CLAIM_PREFIX + token).values(**values))
+
+
+def requeue_orphaned() -> int:
+    """Alerts left ``sending`` by a dead sender go back to the queue (the callback URL carries the
+    alert id, so the local gateway answers a repeat with the same message)."""
+    result = db.session.execute(update(StaffAlert).where(
+        StaffAlert.status == "sending", StaffAlert.provider_sid.like(CLAIM_PREFIX + "%"))
+        .values(status="queued", provider_sid=None))
+    return result.rowcount or 0
+
+
+def apply_delivery_status(alert_id: int, status: str, sid: str, error_code: str | None) -> bool:
+    """A delivery callback for one alert (``sent``, ``delivered`` or ``failed``); statuses only move
+    forward. Returns whether anything changed."""
+    alert = db.session.scalar(select(StaffAlert).where(StaffAlert.id == alert_id).with_for_update())
+    if alert is None or RANK[status] <= RANK.get(alert.status, 0):
+        return False
+    alert.status = status
+    alert.provider_sid = sid
+    alert.sent_at = alert.sent_at or utcnow()
+    if error_code:
+        alert.error_code = error_code
+    return True
 
 
 # --- the inbox: what was sent to me, and acknowledging it ---------------------------------------
@@ -116,9 +188,7 @@ def acknowledge(alert_id: int, actor: User) -> StaffAlert:
     same moment, changes nothing more. Whatever escalates an unanswered alert reads
     ``acknowledged_at`` and stops.
     """
-    alert = db.session.get(StaffAlert, alert_id) if 0 < alert_id <= INT_MAX else None
-    if alert is None:
-        raise NotFound(f"告警 {alert_id} 不存在 (staff alert not found)", alert_id=alert_id)
+    alert = get_or_404(StaffAlert, alert_id, label=("告警", "staff alert"), field="alert_id")
     if alert.user_id != actor.id:
         raise NotPermitted("只能确认发给本人的告警 (only the addressee may acknowledge an alert)", alert_id=alert_id)
     now = utcnow()

@@ -67,3 +67,9 @@ def affected_page(incident: Incident, page: int, per_page: int) -> dict:
              .options(selectinload(Subscriber.service_rows)).order_by(Subscriber.id))
     result = paginate(query, page, per_page)
     return {"count": result["total"], **result}
+
+
+def subscriber_by_phone(e164: str) -> tuple[int, str] | None:
+    """(id, region) of the subscriber with this E.164 number, or None: one unique-index lookup."""
+    row = db.session.execute(select(Subscriber.id, Subscriber.region).where(Subscriber.phone == e164)).first()
+    return (row.id, row.region) if row else None

@@ -1,14 +1,14 @@
 """staff alerts: who acknowledged them and when
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0012
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0010'
-down_revision = '0005'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -132,10 +132,10 @@ def test_an_incident_with_nobody_to_notify_meets_its_recovery_notice_deadline_at
 
 
 
-def test_queue_notice_takes_any_select_of_subscriber_ids_for_other_domains(app_ctx, no_outage_notice,
+def test_queue_for_subscribers_takes_any_select_of_subscriber_ids_for_other_domains(app_ctx, no_outage_notice,
                                                                             recovered_incident):
     """The compensation engine's entry point: its own SELECT of credited subscriber ids."""
-    from app.notify.outbox import queue_notice
+    from app.notify.outbox import queue_for_subscribers
     from app.subscribers.models import SubscriberService
 
     data = add_subscribers(phones(3), services=("mobile_data", "broadband"))
@@ -143,7 +143,7 @@ def test_queue_notice_takes_any_select_of_subscriber_ids_for_other_domains(app_c
     (stopped,) = add_subscribers(phones(1, start=20), services=("broadband",), opted_out=True)
     incident = recovered_incident()
     credited = select(SubscriberService.subscriber_id).where(SubscriberService.service == "broadband")
-    queued = queue_notice(incident, kinds.COMPENSATION, 1, credited, {"compensation": "赠送1GB流量"})
+    queued = queue_for_subscribers(incident, kinds.COMPENSATION, 1, credited, {"compensation": "赠送1GB流量"})
     db.session.commit()
     assert queued == 3                                          # the opted-out one is left out
     rows = notices(kinds.COMPENSATION)
@@ -151,4 +151,4 @@ def test_queue_notice_takes_any_select_of_subscriber_ids_for_other_domains(app_c
     text = db.session.scalar(select(NoticeText.body).join(NoticeBatch).where(
         NoticeBatch.kind == kinds.COMPENSATION, NoticeText.language == "zh-CN"))
     assert "赠送1GB流量" in text and incident.number in text
-    assert queue_notice(incident, kinds.COMPENSATION, 1, credited, {"compensation": "x"}) == 0
+    assert queue_for_subscribers(incident, kinds.COMPENSATION, 1, credited, {"compensation": "x"}) == 0

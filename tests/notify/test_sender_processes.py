@@ -46,7 +46,7 @@ def slow_gateway(app_ctx):
     settings = app_ctx.extensions["noc_notify_settings"]
     # 5 ms a request: a batch is in flight long enough to be killed in its middle.
     running = RunningGateway(GatewayApp(settings.account_sid, settings.auth_token, callbacks=False,
-                                        latency_seconds=0.005), threads=8).start()
+                                        latency_seconds=0.005)).start()
     yield running
     running.stop()
 
@@ -104,7 +104,7 @@ def test_two_senders_on_postgresql_share_the_work_and_send_nothing_twice(
         pytest.skip("PostgreSQL only: SQLite allows one writer, so there is nothing to share")
     settings = app_ctx.extensions["noc_notify_settings"]
     running = RunningGateway(GatewayApp(settings.account_sid, settings.auth_token, callbacks=False,
-                                        latency_seconds=0.002), threads=8).start()
+                                        latency_seconds=0.002)).start()
     try:
         count = 600
         add_subscribers(phones(count, start=1000))   # no number the gateway fails on purpose

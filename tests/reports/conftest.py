@@ -12,7 +12,6 @@ from freezegun import freeze_time
 
 from app.clock import utcnow
 from app.extensions import db
-from app.reports import providers
 from app.subscribers.models import Subscriber, SubscriberService
 from tests.reports.worked import DECLARED, DETECTED, RECOVERED, REPORTED, RESPONDED
 
@@ -80,10 +79,3 @@ def worked_incident(app_ctx, operator_api, manager_api):
     """The worked incident with 3 subscribers hit; its notices are queued but nobody sends them."""
     add_in_scope_subscribers()
     return walk_worked_incident(operator_api)
-
-
-@pytest.fixture
-def domains_absent(monkeypatch):
-    """Every other domain as if not installed: its module cannot be imported."""
-    for name, (_, attribute) in list(providers._SOURCES.items()):
-        monkeypatch.setitem(providers._SOURCES, name, ("tests.reports.no_such_domain_module", attribute))

@@ -78,8 +78,8 @@ class _Server(socketserver.ThreadingTCPServer):
 
 
 class RunningGateway:
-    def __init__(self, gateway: GatewayApp, host: str = "127.0.0.1", port: int = 0, threads: int = 0) -> None:
-        # ``threads`` is kept for callers: this server uses one thread per connection.
+    def __init__(self, gateway: GatewayApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        # One thread per connection (a ThreadingMixIn server).
         self.gateway = gateway
         self.server = _Server((host, port), _Connection)
         self.server.wsgi_app = gateway

@@ -1,4 +1,4 @@
-"""What the analysis report reads from the notifier (see app/reports/providers.py).
+"""What the analysis report reads from the notifier (its shapes: app/reports/providers.py).
 
 Every figure is a GROUP BY or COUNT over the outbox, whatever the number of subscribers.
 """

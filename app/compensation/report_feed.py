@@ -1,4 +1,4 @@
-"""What the analysis report reads from compensation (see app/reports/providers.py)."""
+"""What the analysis report reads from compensation (its shapes: app/reports/providers.py)."""
 from __future__ import annotations
 
 from datetime import datetime, time
@@ -14,10 +14,8 @@ from app.incidents.models import Incident
 from app.policy import current_policy
 
 
-def compensation_totals(incident: Incident) -> dict | None:
-    """Totals of the final ledger after closure, else of the live preview."""
-    if incident.status == "cancelled":
-        return None
+def compensation_totals(incident: Incident) -> dict:
+    """Totals of the final ledger after closure, else of the live preview (never for a cancelled incident)."""
     result = ledger.compensation_of(incident.id)
     totals = result["totals"]
     disputes = db.session.scalar(

@@ -1,4 +1,4 @@
-"""What the analysis report reads from the deadline table (see app/reports/providers.py)."""
+"""What the analysis report reads from the deadline table (its shapes: app/reports/providers.py)."""
 from __future__ import annotations
 
 from app.incidents.models import Incident

@@ -7,7 +7,7 @@ from freezegun import freeze_time
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.notify import reporting
+from app.notify import report_feed
 from app.notify.models import Notice, SatisfactionScore
 from tests.notify.helpers import add_subscribers, phones
 
@@ -32,20 +32,20 @@ def test_counts_curve_and_satisfaction_come_from_the_outbox(app_ctx, no_outage_n
     _set(ids[3:4], status="failed", error_code="21211", updated_at=RECOVERED + timedelta(minutes=2))
     _set(ids[4:5], status="failed", error_code="21610", updated_at=RECOVERED + timedelta(minutes=2))
 
-    recovery = next(c for c in reporting.notice_counts(incident) if c["kind"] == "recovery")
+    recovery = next(c for c in report_feed.notice_counts(incident) if c["kind"] == "recovery")
     assert recovery == {"kind": "recovery", "sent": 3, "delivered": 3, "failed": 2, "opted_out": 3}
-    assert reporting.notice_delivery_series(incident) == [
+    assert report_feed.notice_delivery_series(incident) == [
         {"kind": "recovery", "minute": RECOVERED + timedelta(minutes=1), "delivered": 2},
         {"kind": "recovery", "minute": RECOVERED + timedelta(minutes=3), "delivered": 1},
     ]
 
-    assert reporting.satisfaction(incident) is None or reporting.satisfaction(incident)["replies"] == 0
+    assert report_feed.satisfaction(incident) is None or report_feed.satisfaction(incident)["replies"] == 0
     subscribers = db.session.scalars(select(Notice.subscriber_id).where(Notice.id.in_(ids[:3]))).all()
     for subscriber_id, score in zip(subscribers, (5, 4, 5)):
         db.session.add(SatisfactionScore(incident_id=incident.id, subscriber_id=subscriber_id, score=score,
                                          received_at=RECOVERED + timedelta(hours=2)))
     db.session.commit()
-    result = reporting.satisfaction(incident)
+    result = report_feed.satisfaction(incident)
     assert (result["replies"], result["average"], result["distribution"]) == (3, 4.67, {4: 1, 5: 2})
 
 
@@ -75,6 +75,6 @@ def test_opted_out_counts_each_subscriber_once_per_kind_through_the_real_sender(
     stop("+8613800000088")               # 退订 after the 恢复通知 was queued for them: the sender skips it
     drain(sender)
 
-    counts = {c["kind"]: c for c in reporting.notice_counts(incident)}
+    counts = {c["kind"]: c for c in report_feed.notice_counts(incident)}
     assert counts["outage"] == {"kind": "outage", "sent": 4, "delivered": 0, "failed": 1, "opted_out": 2}
     assert counts["recovery"] == {"kind": "recovery", "sent": 2, "delivered": 0, "failed": 1, "opted_out": 4}
