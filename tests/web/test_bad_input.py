@@ -104,3 +104,13 @@ def test_the_sms_preview_after_log_out_keeps_no_form(operator):
     incident = incidents.declare(operator.user, title="t", services=["mobile_data"], regions=["杭州"])
     answer = stale_post(operator, f"/incidents/{incident.id}", f"/incidents/{incident.id}/sms-preview", {"message": "x"})
     assert answer.status_code == 401 and answer.get_json()["message"].startswith("登录已失效")
+
+
+def test_a_form_too_long_for_the_session_keeps_what_fits_and_names_the_rest(operator):
+    long_description = "".join(chr(0x4E00 + i) for i in range(3000))  # does not compress: past the cookie budget
+    stale_post(operator, "/incidents/new", "/incidents/new", {**FORM, "description": long_description})
+    login_page = operator.client.get("/login?next=/incidents/new").get_data(as_text=True)
+    assert "过长未能保留：故障描述" in login_page
+    assert log_in(operator.client, operator.user.name).status_code == 302
+    form = operator.client.get("/incidents/new").get_data(as_text=True)
+    assert 'value="杭州城区移动数据业务中断"' in form and long_description not in form

@@ -40,7 +40,8 @@ def _guard():
         # was typed is kept for the same person.
         page, dropped = stale_forms.stash(request)
         flash("登录已失效，请重新登录；您填写的内容已保留，登录后请检查并重新提交"
-              + (f"（过长未能保留：{'、'.join(dropped)}）" if dropped else "")
+              + (f"（过长未能保留：{'、'.join(messages.field_label(name.rsplit('-', 1)[-1]) for name in dropped)}）"
+                 if dropped else "")
               + " (session ended: log in again; your form was kept)", "error")
         return redirect(url_for("console.login", next=page))
     if request.method not in ("GET", "HEAD", "OPTIONS"):
