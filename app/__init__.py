@@ -1,15 +1,15 @@
 """The application factory: configuration, policy, extensions, blueprints and commands."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
 
 from app import security_headers
 from app.config import PROJECT_ROOT, Settings, engine_options
-from app.errors import NocApi, register_domain_errors
+from app.errors import NocApi, register_database_unavailable, register_domain_errors
 from app.extensions import db, migrate
+from app.ops.logs import configure_logging
 from app.policy import load_policy
 
 
@@ -23,7 +23,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         if "SQLALCHEMY_DATABASE_URI" in overrides and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
             app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(overrides["SQLALCHEMY_DATABASE_URI"])
     app.json.ensure_ascii = False  # Chinese text round-trips unchanged
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
 
     # A bad policy stops start-up here, with a message naming the key.
     app.extensions["noc_policy"] = load_policy(app.config["NOC_POLICY_FILE"])
@@ -36,6 +36,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     app.extensions["noc_api"] = api
     register_domain_errors(app)
+    register_database_unavailable(app)
     _register_blueprints(app, api)
     _register_commands(app)
     _init_domains(app)
@@ -61,6 +62,8 @@ def _import_models() -> None:
     import app.incidents.models  # noqa: F401
     import app.models  # noqa: F401
     import app.notify.models  # noqa: F401
+    import app.notify.provider_events  # noqa: F401
+    import app.ops.models  # noqa: F401
     import app.reports.models  # noqa: F401
     import app.scheduling.models  # noqa: F401
     import app.staff.models  # noqa: F401
@@ -69,6 +72,7 @@ def _import_models() -> None:
 
 def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app import health, policy_views
+    from app.ops import metrics
     from app.compensation import views as compensation_views
     from app.complaints import views as complaint_views
     from app.incidents import views as incident_views
@@ -81,6 +85,8 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app.web.views import bp as console_bp
 
     app.register_blueprint(health.blp)
+    app.register_blueprint(metrics.blp)
+    metrics.init_app(app)
     app.register_blueprint(console_bp)
     api.register_blueprint(policy_views.blp)
     api.register_blueprint(incident_views.blp)

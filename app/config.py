@@ -16,6 +16,10 @@ def _bool(value: str | None, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int_env(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -25,8 +29,20 @@ class Settings:
     # Scheduler, sender and local gateway inside `flask serve` (the embedded default); a
     # deployment that runs `flask scheduler run` / `flask sender run` sets this to 0.
     run_workers_in_process: bool
+    # Health: every worker rewrites its heartbeat row this often; a row older than
+    # ``worker_stale_seconds`` is a dead worker; notices due longer than ``queue_wait_seconds``
+    # with no live sender mean the sender is down.
+    heartbeat_seconds: float = 5.0
+    worker_stale_seconds: float = 30.0
+    queue_wait_seconds: float = 60.0
+    # PostgreSQL: give up connecting (and notice a dead server) in seconds, not minutes.
+    db_connect_timeout_seconds: int = 5
+    db_statement_timeout_seconds: int = 0   # 0: none (a 1,000,000-row fan-out is one statement)
     # The site is served over HTTPS (behind a TLS proxy): session cookies are Secure, HSTS is sent.
     https: bool = False
+    # Reverse proxies in front of the product (0: none). Only with this set is the client
+    # address taken from X-Forwarded-For, so that log-in failures count per real client.
+    proxy_hops: int = 0
 
     @classmethod
     def from_environment(cls, instance_path: Path) -> "Settings":
@@ -41,19 +57,35 @@ class Settings:
             port=int(os.environ.get("PORT", "5000")),
             policy_path=Path(os.environ.get("NOC_POLICY_FILE", str(DEFAULT_POLICY_PATH))),
             run_workers_in_process=_bool(os.environ.get("NOC_IN_PROCESS_WORKERS"), default=True),
+            heartbeat_seconds=float(os.environ.get("NOC_HEARTBEAT_SECONDS", "5")),
+            worker_stale_seconds=float(os.environ.get("NOC_WORKER_STALE_SECONDS", "30")),
+            queue_wait_seconds=float(os.environ.get("NOC_QUEUE_WAIT_SECONDS", "60")),
+            db_connect_timeout_seconds=int(os.environ.get("NOC_DB_CONNECT_TIMEOUT_SECONDS", "5")),
+            db_statement_timeout_seconds=int(os.environ.get("NOC_DB_STATEMENT_TIMEOUT_SECONDS", "0")),
             https=_bool(os.environ.get("NOC_HTTPS")),
+            proxy_hops=int(os.environ.get("NOC_PROXY_HOPS", "0")),
         )
 
     def flask_config(self) -> dict:
         return {
             "SECRET_KEY": self.secret_key,
             "SQLALCHEMY_DATABASE_URI": self.database_url,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(self.database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options(self.database_url, self.db_connect_timeout_seconds,
+                                                        self.db_statement_timeout_seconds),
             "PORT": self.port,
             "NOC_POLICY_FILE": str(self.policy_path),
             "NOC_IN_PROCESS_WORKERS": self.run_workers_in_process,
+            "NOC_HEARTBEAT_SECONDS": self.heartbeat_seconds,
+            "NOC_WORKER_STALE_SECONDS": self.worker_stale_seconds,
+            "NOC_QUEUE_WAIT_SECONDS": self.queue_wait_seconds,
+            "NOC_DB_CONNECT_TIMEOUT_SECONDS": self.db_connect_timeout_seconds,
             "JSON_AS_ASCII": False,
+            # Request bodies: 1 MiB of JSON is far above any form of the API (a 5.5 MB body
+            # took 5 s and tripled memory); CSV imports stream up to NOC_MAX_IMPORT_BYTES.
+            "MAX_CONTENT_LENGTH": _int_env("NOC_MAX_JSON_BYTES", 1 << 20),
+            "NOC_MAX_IMPORT_BYTES": _int_env("NOC_MAX_IMPORT_BYTES", 512 << 20),
             "NOC_HTTPS": self.https,
+            "NOC_PROXY_HOPS": self.proxy_hops,
             # Set outright: Flask defines these keys, so a setdefault elsewhere would change nothing.
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_HTTPONLY": True,
@@ -67,8 +99,21 @@ class Settings:
         }
 
 
-def engine_options(database_url: str) -> dict:
+def engine_options(database_url: str, connect_timeout: int = 5, statement_timeout: int = 0) -> dict:
     if database_url.startswith("sqlite"):
         # Several threads (web, scheduler, sender) share the embedded file: wait for locks.
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # pool_pre_ping: a pooled connection the server dropped (a restart, an outage) is replaced
+    # before use, so the product recovers without a restart of its own.
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10,
+            "connect_args": postgresql_connect_args(connect_timeout, statement_timeout)}
+
+
+def postgresql_connect_args(connect_timeout: int, statement_timeout: int = 0) -> dict:
+    """libpq options: a bounded connect, and TCP keepalives so a vanished server is noticed in
+    seconds rather than at the operating system's default of two hours."""
+    args = {"connect_timeout": connect_timeout, "keepalives": 1, "keepalives_idle": 5,
+            "keepalives_interval": 2, "keepalives_count": 3}
+    if statement_timeout:
+        args["options"] = f"-c statement_timeout={int(statement_timeout) * 1000}"
+    return args

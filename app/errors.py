@@ -3,8 +3,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app, render_template, request
 from flask_smorest import Api
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+# The database is unreachable, closed the connection, is shutting down, refused a write for
+# lack of space, or every pooled connection is busy: nothing the caller did, so a 503 with
+# Retry-After, never a 500. (A PostgreSQL deadlock or serialization failure is also an
+# OperationalError; a retry answers it best too.)
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+RETRY_AFTER_SECONDS = 5
+DISK_FULL = "database or disk is full"
 
 
 class DomainError(Exception):
@@ -23,9 +33,8 @@ class NotFound(DomainError):
     status_code = 404
 
 
-class NotPermitted(DomainError):
-    """403 for a rule about people, not roles: whoever proposes or submits never approves;
-    only the addressee acknowledges an alert."""
+class Forbidden(DomainError):
+    """403 for a rule about people, not roles: e.g. whoever proposed a thing may not approve it."""
 
     status_code = 403
 
@@ -93,3 +102,30 @@ def register_domain_errors(app) -> None:
         app.logger.warning("input reached the database and was refused: %s", type(error.orig).__name__)
         return {"code": 422, "status": "Unprocessable Entity",
                 "message": "输入值超出允许范围 (a value is out of the accepted range)"}, 422
+
+
+def register_database_unavailable(app) -> None:
+    for error_class in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error_class, _database_unavailable)
+
+
+def _database_unavailable(error: Exception):
+    from app.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection may be gone already; the pool replaces it
+        db.session.remove()
+    disk_full = DISK_FULL in str(getattr(error, "orig", error))
+    if disk_full:
+        message = "数据库磁盘已满，暂时无法保存任何修改 (database or disk is full: nothing was saved)"
+    else:
+        message = "数据库暂时不可用，请稍后重试 (the database is unavailable: nothing was changed, retry shortly)"
+    detail = (str(getattr(error, "orig", error)).strip().splitlines() or [""])[0][:200]
+    current_app.logger.error("database unavailable on %s %s: %s: %s", request.method, request.path,
+                             type(error).__name__, detail)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if request.blueprint != "console":
+        return {"code": 503, "status": "Service Unavailable", "message": message,
+                "reason": "disk_full" if disk_full else "database_unavailable"}, 503, headers
+    return render_template("web/unavailable.html", detail=message, retry_after=RETRY_AFTER_SECONDS), 503, headers

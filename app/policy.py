@@ -77,6 +77,16 @@ class CompensationSchema(_Strict):
     data_credit_block_hours = _positive_int()
     data_credit_cap_gb = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     data_credit_requires_minimum_outage = fields.Boolean(load_default=True)
+    # An adjusted plan (补偿方案协商) above either cap — and above the computed figures — needs
+    # a second, different duty manager's approval.
+    max_adjusted_credit_months_of_fee = fields.Integer(load_default=3, strict=True, validate=validate.Range(min=0))
+    max_adjusted_data_credit_gb = fields.Integer(load_default=20, strict=True, validate=validate.Range(min=0))
+
+
+class IncidentsSchema(_Strict):
+    # detected_at may be back-dated (RULES §2), but not beyond this: year 0001 was accepted
+    # once and credited 49,329.96 CNY on a 1 CNY plan.
+    max_backdate_days = _positive_int()
 
 
 NOTICE_KINDS = ("outage", "progress", "recovery", "formal", "compensation", "survey")
@@ -92,6 +102,17 @@ class NoticesSchema(_Strict):
     # to the dispatch center (scope and estimated recovery confirmed), or never automatically.
     initial_notice_on = fields.String(required=True, validate=validate.OneOf(["declared", "reported", "manual"]))
     survey_delay_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class SecuritySchema(_Strict):
+    api_token_days = _positive_int()                 # a bearer token stops working this long after it was issued
+    password_min_length = fields.Integer(required=True, strict=True, validate=validate.Range(min=8, max=128))
+    password_reject_common = fields.Boolean(required=True)  # refuse the list in app/auth/common_passwords.txt
+    login_max_failures = _positive_int()             # per user name, before a lock-out
+    login_address_max_failures = _positive_int()     # per client address, before a lock-out
+    login_lockout_seconds = _positive_int()          # the first lock-out; doubles with each further failure
+    login_lockout_max_seconds = _positive_int()
+    login_failure_memory_minutes = _positive_int()   # failures older than this are forgotten
 
 
 COMPLAINT_CATEGORIES = ("service_quality", "billing", "business", "other")
@@ -152,7 +173,9 @@ class PolicySchema(_Strict):
     grading = fields.Nested(GradingSchema, required=True)
     regulator = fields.Nested(RegulatorSchema, required=True)
     compensation = fields.Nested(CompensationSchema, required=True)
+    incidents = fields.Nested(IncidentsSchema, load_default=lambda: {"max_backdate_days": 30})
     notices = fields.Nested(NoticesSchema, required=True)
+    security = fields.Nested(SecuritySchema, required=True)
     complaints = fields.Nested(ComplaintsSchema, required=True)
     working_days = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{4}$")),
                                values=fields.Nested(CalendarYearSchema), load_default=dict)
@@ -218,6 +241,11 @@ class Policy:
         return self.data["grading"]
 
     @property
+    def max_backdate(self) -> timedelta:
+        """How far before now an incident's detected_at may lie."""
+        return timedelta(days=self.data["incidents"]["max_backdate_days"])
+
+    @property
     def compensation(self) -> dict:
         return self.data["compensation"]
 
@@ -228,6 +256,10 @@ class Policy:
     @property
     def regulator(self) -> dict:
         return self.data["regulator"]
+
+    @property
+    def security(self) -> dict:
+        return self.data["security"]
 
     @property
     def complaints(self) -> dict:

@@ -1,4 +1,5 @@
-"""Security headers on every response the product serves (console, report HTML, any later page).
+"""Security headers on every response the product serves (console, report HTML, any later page),
+the session cookie's flags, and which proxies' X-Forwarded-For to believe.
 
 Every HTML page gets a Content-Security-Policy with no inline script at all: scripts come
 from our own static files only (``script-src 'self'``), so a template may carry no
@@ -14,6 +15,7 @@ import hashlib
 import re
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 _STYLE_BLOCK = re.compile(r"<style(?:\s[^>]*)?>(.*?)</style\s*>", re.DOTALL | re.IGNORECASE)
 
@@ -59,6 +61,11 @@ def add_security_headers(response: Response, *, https: bool = False) -> Response
 
 
 def init_app(app: Flask) -> None:
+    hops = int(app.config.get("NOC_PROXY_HOPS") or 0)
+    if hops:
+        # Behind trusted proxies: the client's address and scheme from their X-Forwarded-* headers
+        # (never trusted otherwise, or anyone could pick the address the log-in throttle counts).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     https = bool(app.config.get("NOC_HTTPS"))
     # One setting says the site is served over HTTPS; the session cookie follows it.
     app.config["SESSION_COOKIE_SECURE"] = https

@@ -5,7 +5,7 @@ from flask import abort, current_app, g, request
 
 from app.auth.models import User
 from app.auth.permissions import permission_of
-from app.auth.service import user_for_token
+from app.auth.service import check_token
 
 
 def authenticate_request() -> None:
@@ -14,9 +14,12 @@ def authenticate_request() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         abort(401, description="需要登录凭据 (missing bearer token)")
-    user = user_for_token(token.strip())
-    if user is None:
+    check = check_token(token.strip())
+    if check.expired:
+        abort(401, description="令牌已过期，请管理员轮换 (token expired; rotate it: flask users rotate-token NAME)")
+    if check.user is None:
         abort(401, description="凭据无效 (invalid or revoked token)")
+    user = check.user
     g.current_user = user
     view = current_app.view_functions.get(request.endpoint)
     # Deny by default: an endpoint someone forgot to put in the permissions table answers 403.

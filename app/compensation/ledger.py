@@ -2,6 +2,10 @@
 
 Nothing is ever overwritten: a dispute adds a ``proposed`` version; approval moves that
 version to ``approved`` (its figures never change) and it becomes the entry's current one.
+Separation of duties: whoever proposed a plan never approves or rejects it. A plan above
+the policy's cap (``compensation.max_adjusted_*``) and above the computed figures needs two
+approvals by two different duty managers: the first is recorded on the version, which stays
+``proposed`` until the second.
 """
 from __future__ import annotations
 
@@ -18,15 +22,16 @@ from app.clock import utcnow
 from app.compensation import engine
 from app.compensation.models import CompensationEntry, CompensationVersion, VersionStatus, of_incident
 from app.compensation.money import fen_to_yuan
-from app.errors import InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
+from app.errors import Forbidden, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents import timeline
 from app.incidents.models import Incident, Status
 from app.phones import InvalidPhone, mask, to_e164
-from app.policy import current_policy
+from app.policy import Policy, current_policy
 from app.sql import get_or_404
 from app.subscribers.models import Subscriber
+from app.transactions import retry_on_conflict
 
 
 def _current_versions(incident_id: int):
@@ -115,6 +120,13 @@ def compensation_page(incident_id: int, page: int, per_page: int) -> dict:
 BILLING_CSV_HEADER = ["entry_id", "incident_number", "subscriber_id", "phone", "monthly_fee", "outage_minutes",
                       "operator_share", "multiplier", "economic_credit", "data_credit_gb", "version", "policy_version"]
 BILLING_CSV_BATCH = 5000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(cell: str) -> str:
+    """A text cell a spreadsheet would evaluate as a formula (every E.164 phone starts with '+')
+    gets a leading apostrophe: shown and read back as text, never run."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def billing_csv(incident_id: int) -> tuple[Incident, Iterator[str]]:
@@ -125,7 +137,7 @@ def billing_csv(incident_id: int) -> tuple[Incident, Iterator[str]]:
         raise TransitionNotAllowed("compensation.csv", incident.status,
                                    "补偿尚未结算（故障闭环后生成） (the ledger is final only after closure; use the JSON preview)")
     rows = final_rows(incident.id)
-    number = incident.number
+    safe_number = spreadsheet_text(incident.number)
 
     def chunks() -> Iterator[str]:
         buffer = io.StringIO()
@@ -137,8 +149,8 @@ def billing_csv(incident_id: int) -> tuple[Incident, Iterator[str]]:
             # Positional unpacking (final_rows' column order): named access on a million rows
             # cost more than the query itself.
             writer.writerows(
-                (entry_id, number, subscriber_id, phone, fen_to_yuan(fee), minutes, share, multiplier,
-                 fen_to_yuan(economic), data_gb, version, policy_version)
+                (entry_id, safe_number, subscriber_id, spreadsheet_text(phone), fen_to_yuan(fee), minutes, share,
+                 multiplier, fen_to_yuan(economic), data_gb, version, spreadsheet_text(policy_version))
                 for (entry_id, subscriber_id, phone, fee, minutes, share, multiplier, _data_service, policy_version,
                      economic, data_gb, version) in batch
             )
@@ -170,6 +182,7 @@ def _phone_of(entry: CompensationEntry) -> str:
     return mask(db.session.scalar(select(Subscriber.phone).where(Subscriber.id == entry.subscriber_id)) or "")
 
 
+@retry_on_conflict
 def dispute(entry_id: int, actor: User, *, reason: str, economic_credit_fen: int, data_credit_gb: int) -> CompensationEntry:
     """An agent records a subscriber's dispute and the adjusted plan proposed (a new version)."""
     entry = get_entry(entry_id, for_update=True)
@@ -180,6 +193,7 @@ def dispute(entry_id: int, actor: User, *, reason: str, economic_credit_fen: int
         entry_id=entry.id, incident_id=entry.incident_id, version=_next_version(entry), status=VersionStatus.proposed.value,
         economic_credit_fen=economic_credit_fen, data_credit_gb=data_credit_gb, dispute_reason=reason.strip(),
         proposed_by=actor.id, proposed_at=utcnow(),
+        second_approval_required=above_cap(entry, economic_credit_fen, data_credit_gb, current_policy()),
     )
     db.session.add(version)
     try:
@@ -200,6 +214,14 @@ def dispute(entry_id: int, actor: User, *, reason: str, economic_credit_fen: int
     )
     db.session.commit()
     return entry
+
+
+def above_cap(entry: CompensationEntry, economic_credit_fen: int, data_credit_gb: int, policy: Policy) -> bool:
+    """Does this plan exceed both the policy's cap and what the engine computed (so it needs two approvals)?"""
+    rules = policy.compensation
+    economic_cap = max(rules["max_adjusted_credit_months_of_fee"] * entry.monthly_fee_fen, entry.economic_credit_fen)
+    data_cap = max(rules["max_adjusted_data_credit_gb"], entry.data_credit_gb)
+    return economic_credit_fen > economic_cap or data_credit_gb > data_cap
 
 
 def entry_for_phone(incident_id: int, phone: str) -> CompensationEntry:
@@ -246,6 +268,8 @@ def disputes_of(incident_id: int) -> list[dict]:
              "phone": mask(phone), "economic_credit": fen_to_yuan(version.economic_credit_fen),
              "data_credit_gb": version.data_credit_gb, "reason": version.dispute_reason,
              "proposed_by": version.proposed_by, "proposed_by_name": proposer_name, "proposed_at": version.proposed_at,
+             "second_approval_required": version.second_approval_required,
+             "first_approved_by": version.first_approved_by, "first_approved_at": version.first_approved_at,
              "decided_by_name": decider_name, "decided_at": version.decided_at, "decision_note": version.decision_note}
             for version, phone, proposer_name, decider_name in rows]
 
@@ -255,11 +279,13 @@ def _next_version(entry: CompensationEntry) -> int:
     return (last or 1) + 1
 
 
+@retry_on_conflict
 def approve(entry_id: int, actor: User, *, note: str | None = None) -> CompensationEntry:
     """A duty manager approves the pending adjusted plan: it becomes the entry's current version."""
     return _decide(entry_id, actor, VersionStatus.approved, note)
 
 
+@retry_on_conflict
 def reject(entry_id: int, actor: User, *, note: str | None = None) -> CompensationEntry:
     """A duty manager rejects the pending plan: the current version stays; a new dispute may follow."""
     return _decide(entry_id, actor, VersionStatus.rejected, note)
@@ -271,9 +297,9 @@ def _decide(entry_id: int, actor: User, decision: VersionStatus, note: str | Non
     if pending is None:
         raise TransitionNotAllowed(decision.value, "no_pending_plan",
                                    "没有待审批的调整方案 (there is no proposed plan to decide on)")
-    if pending.proposed_by == actor.id:
-        raise NotPermitted("提出调整方案的人不能审批自己的方案，请由另一位值班经理审批 "
-                           "(whoever proposed the plan may not decide on it)")
+    _require_separation(pending, actor, decision)
+    if decision is VersionStatus.approved and pending.second_approval_required and pending.first_approved_by is None:
+        return _first_approval(entry, pending, actor, note)
     pending.status = decision.value
     pending.decided_by = actor.id
     pending.decided_at = utcnow()
@@ -282,11 +308,39 @@ def _decide(entry_id: int, actor: User, decision: VersionStatus, note: str | Non
     timeline.record(
         incidents.get_incident(entry.incident_id), f"compensation_adjustment_{decision.value}", actor=actor,
         message=f"已{verb}用户 {_phone_of(entry)} 的补偿调整方案（第 {pending.version} 版）" + (f"：{note}" if note else ""),
-        after={"entry_id": entry.id, "version": pending.version,
-               "economic_credit": fen_to_yuan(pending.economic_credit_fen), "data_credit_gb": pending.data_credit_gb},
+        after=_plan_figures(entry, pending),
     )
     db.session.commit()
     return entry
+
+
+def _require_separation(pending: CompensationVersion, actor: User, decision: VersionStatus) -> None:
+    """403 (nothing changed) when the actor proposed the plan, or would approve it a second time."""
+    if pending.proposed_by == actor.id:
+        raise Forbidden("提出调整方案者不能审批自己的方案 (whoever proposed an adjusted plan may not approve or reject it)",
+                        proposed_by=actor.name, version=pending.version)
+    if decision is VersionStatus.approved and pending.first_approved_by == actor.id:
+        raise Forbidden("超出上限的方案须由另一位值班经理复核 (above the cap a second, different duty manager must approve)",
+                        first_approved_by=actor.name, version=pending.version)
+
+
+def _first_approval(entry: CompensationEntry, pending: CompensationVersion, actor: User,
+                    note: str | None) -> CompensationEntry:
+    pending.first_approved_by = actor.id
+    pending.first_approved_at = utcnow()
+    timeline.record(
+        incidents.get_incident(entry.incident_id), "compensation_adjustment_first_approved", actor=actor,
+        message=(f"用户 {_phone_of(entry)} 的补偿调整方案（第 {pending.version} 版）超出上限，已初审同意，"
+                 "待另一位值班经理复核" + (f"：{note}" if note else "")),
+        after={**_plan_figures(entry, pending), "awaiting_second_approval": True},
+    )
+    db.session.commit()
+    return entry
+
+
+def _plan_figures(entry: CompensationEntry, version: CompensationVersion) -> dict:
+    return {"entry_id": entry.id, "version": version.version,
+            "economic_credit": fen_to_yuan(version.economic_credit_fen), "data_credit_gb": version.data_credit_gb}
 
 
 def entry_detail(entry: CompensationEntry) -> dict:
@@ -295,6 +349,8 @@ def entry_detail(entry: CompensationEntry) -> dict:
     approved = [v for v in versions if v.status == VersionStatus.approved.value]
     current = approved[-1] if approved else None
     phone = db.session.scalar(select(Subscriber.phone).where(Subscriber.id == entry.subscriber_id))
+    people = {v.proposed_by for v in versions} | {v.first_approved_by for v in versions} | {v.decided_by for v in versions}
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(people - {None}))).all())
     return {
         "entry_id": entry.id, "incident_id": entry.incident_id, "subscriber_id": entry.subscriber_id, "phone": phone,
         "monthly_fee": fen_to_yuan(entry.monthly_fee_fen), "outage_minutes": entry.outage_minutes,
@@ -308,6 +364,9 @@ def entry_detail(entry: CompensationEntry) -> dict:
              "data_credit_gb": entry.data_credit_gb, "at": entry.computed_at, "reason": None},
             *[{"version": v.version, "status": v.status, "economic_credit": fen_to_yuan(v.economic_credit_fen),
                "data_credit_gb": v.data_credit_gb, "at": v.proposed_at, "reason": v.dispute_reason,
-               "decided_at": v.decided_at, "decision_note": v.decision_note} for v in versions],
+               "proposed_by": names.get(v.proposed_by), "second_approval_required": v.second_approval_required,
+               "first_approved_by": names.get(v.first_approved_by), "first_approved_at": v.first_approved_at,
+               "decided_by": names.get(v.decided_by), "decided_at": v.decided_at, "decision_note": v.decision_note}
+              for v in versions],
         ],
     }

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime
@@ -104,7 +104,7 @@ class CompensationLedger(db.Model):
 
 
 class VersionStatus(str, enum.Enum):
-    proposed = "proposed"   # recorded by an agent from a dispute, awaiting a duty manager
+    proposed = "proposed"   # recorded by an agent from a dispute, awaiting a duty manager (or a second one)
     approved = "approved"   # current unless a later version is approved
     rejected = "rejected"
 
@@ -132,6 +132,12 @@ class CompensationVersion(db.Model):
     dispute_reason: Mapped[str] = mapped_column(Text)
     proposed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Above the policy's cap (compensation.max_adjusted_*) a plan needs two approvals by two
+    # different duty managers, neither of them the proposer; the first is recorded here and
+    # the plan stays proposed until the second.
+    second_approval_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    first_approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    first_approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_note: Mapped[str | None] = mapped_column(Text)

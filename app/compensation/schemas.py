@@ -66,6 +66,13 @@ class VersionSchema(Schema):
     data_credit_gb = fields.Integer()
     at = fields.AwareDateTime(format="iso")
     reason = fields.String(allow_none=True)
+    proposed_by = fields.String(allow_none=True, metadata={"description": "who recorded the dispute (never its approver)"})
+    second_approval_required = fields.Boolean(metadata={
+        "description": "above the policy's cap: two different duty managers must approve"})
+    first_approved_by = fields.String(allow_none=True)
+    first_approved_at = fields.AwareDateTime(format="iso", allow_none=True,
+                                             metadata={"description": "set while a capped plan awaits its second approval"})
+    decided_by = fields.String(allow_none=True)
     decided_at = fields.AwareDateTime(format="iso", allow_none=True)
     decision_note = fields.String(allow_none=True)
 

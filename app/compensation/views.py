@@ -70,7 +70,10 @@ def dispute(data, entry_id):
 @blp.arguments(DecisionSchema)
 @blp.response(200, EntrySchema)
 def approve(data, entry_id):
-    """A duty manager approves the proposed plan; it becomes the entry's current version."""
+    """A duty manager (never the proposer) approves the proposed plan; it becomes the entry's current version.
+
+    Above the policy's cap the first approval is recorded and the plan stays proposed until a
+    second, different duty manager approves it (403 for the proposer or the same approver)."""
     return ledger.entry_detail(ledger.approve(entry_id, current_user(), note=data.get("note")))
 
 
@@ -79,7 +82,7 @@ def approve(data, entry_id):
 @blp.arguments(DecisionSchema)
 @blp.response(200, EntrySchema)
 def reject(data, entry_id):
-    """A duty manager rejects the proposed plan; the current version stays."""
+    """A duty manager (never the proposer) rejects the proposed plan; the current version stays."""
     return ledger.entry_detail(ledger.reject(entry_id, current_user(), note=data.get("note")))
 
 

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 from app.complaints.models import Category, Channel, Status
 from app.incidents.schemas import TimelineEventSchema  # noqa: F401 - the same shape for a complaint's history
 from app.phones import mask
+from app.schema_fields import Moment
 
 
 def _text(max_length: int, **kwargs):
@@ -15,7 +16,7 @@ class ComplaintCreateSchema(Schema):
     phone = _text(40, required=True, metadata={"description": "the complainant's phone, any common format; stored E.164"})
     name = _text(120, required=True)
     channel = fields.String(required=True, validate=validate.OneOf([c.value for c in Channel]))
-    received_at = fields.AwareDateTime(format="iso", metadata={"description": "受理时间, ISO 8601 with offset; default now; not in the future"})
+    received_at = Moment(format="iso", metadata={"description": "受理时间, ISO 8601 with offset; default now; not in the future"})
     category = fields.String(required=True, validate=validate.OneOf([c.value for c in Category]))
     grade = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=4))
     content = _text(10000, required=True)

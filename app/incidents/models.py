@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime
@@ -67,7 +67,9 @@ class Incident(db.Model):
     recovery_summary: Mapped[str | None] = mapped_column(Text)
     # Fixed at recovery (RULES §2): the impact measure stops growing then.
     affected_subscribers_at_recovery: Mapped[int | None] = mapped_column(Integer)
-    user_minutes_at_recovery: Mapped[int | None] = mapped_column(Integer)
+    # 64-bit: a million subscribers down 36 hours is already past 2³¹ user-minutes (SQLite's
+    # INTEGER is 64-bit already).
+    user_minutes_at_recovery: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
     analysis_report_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from app.incidents.causes import CAUSES
 from app.incidents.models import Status
+from app.schema_fields import Moment
 
 _name = validate.Length(min=1, max=40)
 
@@ -17,18 +18,19 @@ class IncidentCreateSchema(Schema):
     description = fields.String(load_default="", validate=validate.Length(max=10000))
     services = fields.List(fields.String(validate=_name), required=True, validate=validate.Length(min=1, max=50))
     regions = fields.List(fields.String(validate=_name), required=True, validate=validate.Length(min=1, max=200))
-    detected_at = fields.AwareDateTime(format="iso", metadata={"description": "故障发生时间, ISO 8601 with offset; default now"})
+    detected_at = Moment(format="iso", metadata={
+        "description": "故障发生时间, ISO 8601 with offset; default now; at most policy incidents.max_backdate_days ago"})
     level = fields.Integer(strict=True, validate=validate.Range(min=1, max=3))
     level_reason = _text(2000, metadata={"description": "required when level differs from the proposed grade"})
     major = fields.Boolean()
     major_reason = _text(2000)
-    estimated_recovery_at = fields.AwareDateTime(format="iso")
+    estimated_recovery_at = Moment(format="iso")
 
 
 class ReportSchema(Schema):
     fault_type = _text(200, required=True)
     scope_summary = _text(5000, required=True)
-    estimated_recovery_at = fields.AwareDateTime(format="iso", metadata={"description": "required unless given at declaration"})
+    estimated_recovery_at = Moment(format="iso", metadata={"description": "required unless given at declaration"})
 
 
 class RespondSchema(Schema):
@@ -57,7 +59,7 @@ class ResponsibilityEntrySchema(Schema):
 
 
 class RecoverSchema(Schema):
-    recovered_at = fields.AwareDateTime(format="iso", metadata={"description": "default now"})
+    recovered_at = Moment(format="iso", metadata={"description": "default now"})
     summary = _text(5000, required=True)
 
 
@@ -108,6 +110,8 @@ class IncidentSchema(Schema):
     cancel_reason = fields.String(allow_none=True)
     policy_version = fields.String()
     created_at = fields.AwareDateTime(format="iso")
+    row_version = fields.Integer(metadata={"description": "changes with every change of the incident; also its ETag, "
+                                                          "for If-Match on PUT …/responsibility"})
     responsibility = fields.Method("_responsibility")
     affected_subscribers = fields.Method("_affected")
     user_minutes = fields.Method("_user_minutes")

@@ -26,6 +26,7 @@ from app.models import record_policy_version
 from app.policy import Policy, current_policy
 from app.sql import get_or_404
 from app.subscribers.affected import count_affected
+from app.transactions import retry_on_conflict
 
 OPEN_BEFORE_RECOVERY = (Status.declared, Status.reported, Status.responding)
 
@@ -100,6 +101,7 @@ def regulator_reportable(incident: Incident, policy: Policy | None = None, *, af
     return is_regulator_reportable(affected, outage_minutes_so_far(incident), policy)
 
 
+@retry_on_conflict
 def declare(actor: User, *, title: str, services: list[str], regions: list[str], description: str = "",
             detected_at: datetime | None = None, level: int | None = None, level_reason: str | None = None,
             major: bool | None = None, major_reason: str | None = None,
@@ -107,6 +109,10 @@ def declare(actor: User, *, title: str, services: list[str], regions: list[str],
     policy = current_policy()
     now = utcnow()
     detected_at = _not_in_future("detected_at", detected_at or now, now)
+    if detected_at < now - policy.max_backdate:
+        days = policy.data["incidents"]["max_backdate_days"]
+        raise InvalidInput("detected_at", f"不能早于 {days} 天前 (must not be more than {days} days in the past; policy "
+                                          "incidents.max_backdate_days)")
     if estimated_recovery_at is not None and ensure_aware_utc(estimated_recovery_at) <= detected_at:
         raise InvalidInput("estimated_recovery_at", "必须晚于故障发生时间 (must be after detected_at)")
     services = _distinct(services)
@@ -161,6 +167,7 @@ def _resolve_major(level: int, major: bool | None, major_reason: str | None, pre
     return major
 
 
+@retry_on_conflict
 def report(incident_id: int, actor: User, *, fault_type: str, scope_summary: str,
            estimated_recovery_at: datetime | None) -> Incident:
     incident = get_incident(incident_id, for_update=True)
@@ -186,6 +193,7 @@ def report(incident_id: int, actor: User, *, fault_type: str, scope_summary: str
     return incident
 
 
+@retry_on_conflict
 def respond(incident_id: int, actor: User, *, responder: str, emergency_response: bool) -> Incident:
     incident = get_incident(incident_id, for_update=True)
     _require_state(incident, "respond", [Status.reported])
@@ -207,6 +215,7 @@ def respond(incident_id: int, actor: User, *, responder: str, emergency_response
     return incident
 
 
+@retry_on_conflict
 def post_update(incident_id: int, actor: User, *, message: str, notify_subscribers: bool):
     incident = get_incident(incident_id, for_update=True)
     _require_state(incident, "update", [*OPEN_BEFORE_RECOVERY, Status.recovered])
@@ -219,6 +228,7 @@ def post_update(incident_id: int, actor: User, *, message: str, notify_subscribe
     return event
 
 
+@retry_on_conflict
 def regrade(incident_id: int, actor: User, *, level: int, reason: str, major: bool | None = None,
             major_reason: str | None = None) -> Incident:
     incident = get_incident(incident_id, for_update=True)
@@ -261,8 +271,17 @@ def validate_responsibility(entries: list[ResponsibilityEntry]) -> None:
         raise InvalidInput("entries", f"责任比例合计为 {total}%，应为 100% (shares must sum to 100, got {total})")
 
 
-def set_responsibility(incident_id: int, actor: User, entries: list[ResponsibilityEntry]) -> Incident:
+@retry_on_conflict
+def set_responsibility(incident_id: int, actor: User, entries: list[ResponsibilityEntry],
+                       expected_row_version: int | None = None) -> Incident:
+    """``expected_row_version`` (the client's If-Match): 409 naming the current row_version when stale."""
     incident = get_incident(incident_id, for_update=True)
+    if expected_row_version is not None and expected_row_version != incident.row_version:
+        raise TransitionNotAllowed(
+            "responsibility", "changed",
+            f"故障单已被他人修改（版本 {incident.row_version}），请刷新后重试 (stale write: row_version is "
+            f"{incident.row_version}, If-Match named {expected_row_version})",
+            row_version=incident.row_version)
     _require_state(incident, "responsibility", [*OPEN_BEFORE_RECOVERY, Status.recovered])
     validate_responsibility(entries)
     before = {"entries": responsibility_as_dicts(incident)}
@@ -283,6 +302,7 @@ def responsibility_as_dicts(incident: Incident) -> list[dict[str, Any]]:
             for r in incident.responsibilities]
 
 
+@retry_on_conflict
 def recover(incident_id: int, actor: User, *, summary: str, recovered_at: datetime | None = None) -> Incident:
     incident = get_incident(incident_id, for_update=True)
     _require_state(incident, "recover", [Status.responding])
@@ -316,6 +336,7 @@ def closure_blockers(incident: Incident) -> list[str]:
     return missing
 
 
+@retry_on_conflict
 def close(incident_id: int, actor: User) -> Incident:
     incident = get_incident(incident_id, for_update=True)
     _require_state(incident, "close", [Status.recovered])
@@ -338,6 +359,7 @@ def close(incident_id: int, actor: User) -> Incident:
     return incident
 
 
+@retry_on_conflict
 def cancel(incident_id: int, actor: User, *, reason: str) -> Incident:
     incident = get_incident(incident_id, for_update=True)
     _require_state(incident, "cancel", OPEN_BEFORE_RECOVERY)

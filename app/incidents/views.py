@@ -1,7 +1,9 @@
 """Thin HTTP views: parse with a schema, call one service function, dump with a schema."""
 from __future__ import annotations
 
+from flask import request
 from flask.views import MethodView
+from flask_smorest import abort
 
 from app.api_blueprint import api_blueprint
 from app.auth.access import current_user
@@ -58,12 +60,29 @@ class Incidents(MethodView):
         return service.declare(current_user(), **data)
 
 
+def _with_etag(incident):
+    """The incident and its row_version as a strong ETag (for If-Match)."""
+    return incident, 200, {"ETag": f'"{incident.row_version}"'}
+
+
+def _if_match() -> int | None:
+    """The row_version named by If-Match (``"7"``, ``W/"7"``); None when absent or ``*``."""
+    header = request.headers.get("If-Match", "").strip()
+    if header in ("", "*"):
+        return None
+    tag = header.removeprefix("W/").strip('"')
+    if not tag.isdigit() or len(tag) > 9:
+        abort(422, message="If-Match: 须为 GET 返回的 ETag，如 \"3\" (must be the ETag from GET, e.g. \"3\")",
+              errors={"headers": {"If-Match": ["not an ETag of this incident"]}})
+    return int(tag)
+
+
 @blp.route("/<int:incident_id>")
 class IncidentDetail(MethodView):
     @requires("view_incidents")
     @blp.response(200, IncidentSchema)
     def get(self, incident_id):
-        return service.get_incident(incident_id)
+        return _with_etag(service.get_incident(incident_id))
 
 
 @blp.route("/<int:incident_id>/report", methods=["POST"])
@@ -108,9 +127,12 @@ def regrade(data, incident_id):
 @blp.arguments(ResponsibilityEntrySchema(many=True))
 @blp.response(200, IncidentSchema)
 def set_responsibility(entries, incident_id):
-    """Causes and responsibility shares (责任认定); the shares sum to 100."""
+    """Causes and responsibility shares (责任认定); the shares sum to 100.
+
+    Optional ``If-Match`` with the ETag of GET /incidents/{id}: a stale one is 409 naming the
+    current ``row_version`` and changes nothing. Without it, the write applies as it always did."""
     parsed = [service.ResponsibilityEntry(**entry) for entry in entries]
-    return service.set_responsibility(incident_id, current_user(), parsed)
+    return _with_etag(service.set_responsibility(incident_id, current_user(), parsed, expected_row_version=_if_match()))
 
 
 @blp.route("/<int:incident_id>/recover", methods=["POST"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 from flask import Flask
 
@@ -15,7 +16,7 @@ def init_app(app: Flask) -> None:
 
     # The twilio library logs every request and its headers at INFO: far too much at 2,000/s.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-    settings = from_environment(port=app.config.get("PORT", 5000))
+    settings = from_environment(port=app.config.get("PORT", 5000), instance_path=Path(app.instance_path))
     app.extensions["noc_notify_settings"] = settings
     app.extensions["noc_in_process_workers"] = app.extensions.get("noc_in_process_workers", [])
     app.extensions["noc_in_process_workers"].append(start_in_process)
@@ -26,7 +27,7 @@ def start_in_process(app: Flask) -> None:
     """Under ``flask serve``: the local gateway (unless real Twilio is configured) and one sender thread."""
     from app.notify.gateway.app import GatewayApp
     from app.notify.gateway.server import RunningGateway
-    from app.notify.sender import Sender, requeue_orphaned_staff_alerts
+    from app.notify.sender import Sender
 
     settings = app.extensions["noc_notify_settings"]
     if settings.uses_local_gateway and settings.gateway_url == f"http://127.0.0.1:{settings.gateway_port}":
@@ -37,8 +38,6 @@ def start_in_process(app: Flask) -> None:
             # Another gateway (e.g. ``flask sms-gateway run``) may already own the port: use it.
             log.warning("local SMS gateway not started on port %s (%s); using %s", settings.gateway_port, exc,
                         settings.gateway_url)
-    with app.app_context():
-        requeue_orphaned_staff_alerts()
     sender = Sender(app, settings, name="sender-in-process")
     stop = threading.Event()
     app.extensions["noc_sms_sender"] = (sender, stop)
@@ -46,12 +45,19 @@ def start_in_process(app: Flask) -> None:
 
 
 def sender_probe(app: Flask) -> dict:
+    from app.extensions import db
+    from app.notify.health import queue_health
+
     settings = app.extensions["noc_notify_settings"]
     running = app.extensions.get("noc_sms_sender")
-    state = {"ok": True, "provider": "local-gateway" if settings.uses_local_gateway else "twilio",
-             "in_process": running is not None}
+    try:
+        state = queue_health(app)
+    except Exception as exc:  # noqa: BLE001 - health must answer, whatever broke
+        db.session.rollback()
+        state = {"ok": False, "error": type(exc).__name__}
+    state.update(provider="local-gateway" if settings.uses_local_gateway else "twilio", in_process=running is not None)
     if running is not None:
         sender, stop = running
-        state.update(ok=not stop.is_set(), sent=sender.sent_total,
+        state.update(ok=state["ok"] and not stop.is_set(), sent=sender.sent_total,
                      last_cycle_at=sender.last_cycle_at.isoformat() if sender.last_cycle_at else None)
     return state

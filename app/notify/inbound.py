@@ -1,4 +1,9 @@
-"""Inbound SMS: STOP / 退订 / TD opt out, START opts back in, 1–5 answers the last survey."""
+"""Inbound SMS: STOP / 退订 / TD opt out, START opts back in, 1–5 answers the last survey.
+
+Each MessageSid acts once (a replayed signed request changes nothing and gets no reply), and
+an opt-in/out applies only if no later one from the subscriber was applied already. Twilio's
+inbound webhook carries no send time, so "later" is the time the product received it; the
+subscriber's row is locked while judging, so two web processes cannot apply them out of order."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +12,7 @@ from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.notify import kinds
+from app.notify import kinds, provider_events
 from app.notify.complainants import last_complaint_survey
 from app.notify.models import Notice, NoticeBatch, SatisfactionScore
 from app.phones import InvalidPhone, mask, to_e164
@@ -29,27 +34,55 @@ def handle(from_phone: str, body: str, sid: str | None) -> str | None:
     except InvalidPhone:
         return None
     subscriber = db.session.scalar(select(Subscriber).where(Subscriber.phone == phone).with_for_update())
+    word = (body or "").strip().upper()
+    now = utcnow()
+    if sid and not provider_events.first_inbound(sid, subscriber.id if subscriber else None, _action(word), now):
+        db.session.rollback()
+        log.info("inbound SMS %s from %s already handled: replay ignored", sid, mask(phone))
+        return None
+    reply = None
     if subscriber is None:
         # A complainant need not be a subscriber: only a survey reply means anything here.
         reply = _complaint_survey_answer(phone, (body or "").strip())
         if reply is None:
             log.info("inbound SMS from unknown number %s ignored", mask(phone))
-        db.session.commit()
-        return reply
-    word = (body or "").strip().upper()
-    now = utcnow()
-    reply = None
+    elif _action(word) in OPT_ACTIONS and _superseded(subscriber, sid, now):
+        log.info("inbound %s from %s is older than the last opt-in/out: not applied", word, mask(phone))
+    else:
+        reply = _act(subscriber, word, sid, now)
+    db.session.commit()
+    return reply
+
+
+def _superseded(subscriber: Subscriber, sid: str | None, now) -> bool:
+    """Was a later opt-in/out of this subscriber applied already (by SMS, or an opt-out by any source)?"""
+    if subscriber.opted_out_at is not None and subscriber.opted_out_at > now:
+        return True
+    return bool(sid) and provider_events.newer_opt_change_exists(subscriber.id, now, sid)
+
+
+def _act(subscriber: Subscriber, word: str, sid: str | None, now) -> str | None:
     if word in STOP_WORDS:
         if subscriber.opted_out_at is None:
             subscriber.opted_out_at, subscriber.opted_out_source, subscriber.updated_at = now, "sms_stop", now
-        reply = REPLY_STOPPED
-    elif word in START_WORDS:
+        return REPLY_STOPPED
+    if word in START_WORDS:
         subscriber.opted_out_at, subscriber.opted_out_source, subscriber.updated_at = None, None, now
-        reply = REPLY_STARTED
-    elif word in {"1", "2", "3", "4", "5"}:
-        reply = _survey_answer(subscriber, int(word), sid, now)
-    db.session.commit()
-    return reply
+        return REPLY_STARTED
+    if word in {"1", "2", "3", "4", "5"}:
+        return _survey_answer(subscriber, int(word), sid, now)
+    return None
+
+
+OPT_ACTIONS = ("opt_out", "opt_in")
+
+
+def _action(word: str) -> str:
+    if word in STOP_WORDS:
+        return "opt_out"
+    if word in START_WORDS:
+        return "opt_in"
+    return "score" if word in {"1", "2", "3", "4", "5"} else "none"
 
 
 def _survey_answer(subscriber: Subscriber, score: int, sid: str | None, now) -> str | None:

@@ -93,6 +93,10 @@ class Notice(db.Model):
     delivery_round: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when a claim's lease ran out with no outcome (the sender died mid-send): the earliest
+    # such claim. The provider may hold a message from then on; the next send looks it up first.
+    in_doubt_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     provider_sid: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[str | None] = mapped_column(String(20))
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,22 +1,19 @@
 """The SMS sender: claims batches from the outbox and hands them to the provider.
 
 Exactly once, and nothing lost when a process dies:
-- A claim is committed before anything is sent: ``queued`` rows become ``sending`` with a
-  claim token and a lease (``next_attempt_at`` = now + lease). PostgreSQL claims with
-  ``SELECT … FOR UPDATE SKIP LOCKED`` so concurrent senders take disjoint rows; SQLite
-  (one writer at a time) claims with one conditional ``UPDATE … RETURNING``.
-- Each notice carries its own id in ``status_callback``; that URL is the notice's
-  idempotency key. The local gateway returns the already-created message for a repeated
-  key, and with Twilio itself the status callback records the provider SID against the
-  notice even when the sender died before it could.
-- A row still ``sending`` after its lease ("claimed, outcome unknown") is claimed again
-  and re-sent with the same key. Against the local gateway that yields the same message:
-  exactly once. Against Twilio, whose Messages API takes no idempotency key, a duplicate
-  is possible only if the process died between Twilio's accept and our write AND no
-  status callback for that message arrived within the lease (default 120 s).
+- A claim is committed before anything is sent (app/claims.py): ``queued`` rows become
+  ``sending`` with a claim token, the claim time and a lease.
+- Each notice carries its own id in ``status_callback``; the local gateway returns the
+  already-created message for a repeated callback URL, and a status callback records the
+  provider SID against the notice even when the sender died before it could.
+- A row still ``sending`` after its lease ("claimed, outcome unknown") is queued again, in
+  doubt since its claim. Before re-sending it the sender asks the provider for a message to
+  the same number with the same body sent since that claim and adopts its SID when there is
+  one (app/notify/provider_lookup.py): Twilio's Messages API takes no idempotency key, so
+  this look-up is what keeps a crash from becoming a second SMS.
 - Outcomes are written guarded by the claim token, so a sender whose lease expired can
   never overwrite the work of the one that took over.
-Staff alerts (``staff_alerts``) are drained before any subscriber notice.
+Staff alerts (``staff_alerts``) are drained before any subscriber notice, with the same claims.
 """
 from __future__ import annotations
 
@@ -25,7 +22,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import requests
 import urllib3
@@ -36,13 +33,16 @@ from twilio.base.exceptions import TwilioRestException
 from app.clock import utcnow
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app import claims
 from app.notify.fulfilment import check_fulfilment
 from app.notify.models import Notice, NoticeBatch, NoticeText
 from app.notify.outbox import backoff, validity_seconds
+from app.notify.provider_lookup import find_sent
 from app.notify.rate_limit import SegmentRateLimiter
 from app.notify.settings import NotifySettings
 from app.notify.templates import count_segments
 from app.notify.twilio_client import ThreadLocalClients, sender_identity
+from app.ops.heartbeats import Heartbeat
 from app.phones import mask
 from app.staff import service as staff_alerts
 from app.subscribers.models import Subscriber
@@ -68,6 +68,7 @@ class Outgoing:
     subscriber_id: int | None = None
     attempts: int = 1
     skip_reason: str | None = None   # opted out since queuing: not sent
+    in_doubt_since: datetime | None = None  # an earlier claim may have reached the provider
 
 
 @dataclass
@@ -124,12 +125,14 @@ class Sender:
                  "local gateway " + self.settings.gateway_url if self.settings.uses_local_gateway else "Twilio",
                  self.settings.segments_per_second or "unlimited")
         limit = max(10, self.settings.batch_size // threads)
+        heartbeat = Heartbeat(self.app, "sender").start()
         workers = [threading.Thread(target=self._worker, args=(stop, limit), name=f"{self.name}-{i}", daemon=True)
                    for i in range(threads)]
         for worker in workers:
             worker.start()
         for worker in workers:
             worker.join()
+        heartbeat.stop()
         self.pool.shutdown(wait=True)
 
     def _worker(self, stop: threading.Event, limit: int) -> None:
@@ -158,19 +161,8 @@ class Sender:
         if self._last_release is None or (now - self._last_release).total_seconds() >= self.settings.lease_seconds / 4:
             release_expired_claims(now)
             self._last_release = now
-        dialect = db.session.get_bind().dialect.name
-        lock = "FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
-        statement = text(f"""
-            UPDATE notices SET status = 'sending', claim_token = :token, attempts = attempts + 1,
-                               next_attempt_at = :lease_until, updated_at = :now
-            WHERE id IN (
-                SELECT id FROM notices WHERE status = 'queued' AND next_attempt_at <= :now
-                ORDER BY next_attempt_at LIMIT :limit {lock})
-            RETURNING id""").bindparams(bindparam("now", type_=_UTC), bindparam("lease_until", type_=_UTC))
-        ids = [row[0] for row in db.session.execute(statement, {
-            "token": token, "now": now, "lease_until": now + timedelta(seconds=self.settings.lease_seconds),
-            "limit": limit})]
-        db.session.commit()
+        ids = claims.claim(claims.NOTICES, token, now, self.settings.lease_seconds, limit)
+        db.session.commit()   # the claim is ours before anything is sent
         return ids
 
     def _load_notices(self, token: str) -> list[Outgoing]:
@@ -180,7 +172,7 @@ class Sender:
             select(Notice.id, func.coalesce(Notice.phone, Subscriber.phone), func.coalesce(own.body, default.body),
                    func.coalesce(own.segments, default.segments), NoticeBatch.deadline_at, Notice.batch_id,
                    Notice.subscriber_id, Notice.attempts, Subscriber.opted_out_at, NoticeBatch.mandatory,
-                   Notice.delivery_round)
+                   Notice.delivery_round, Notice.in_doubt_since)
             # Outer: a complainant's message may go to a number that is no subscriber's.
             .outerjoin(Subscriber, Subscriber.id == Notice.subscriber_id)
             .join(NoticeBatch, NoticeBatch.id == Notice.batch_id)
@@ -190,7 +182,8 @@ class Sender:
         base = self.settings.public_base_url + WEBHOOK_PATH
         return [Outgoing(id=r[0], phone=r[1], body=r[2], segments=r[3], deadline_at=r[4],
                          callback=f"{base}?notice={r[0]}" + (f"&round={r[10]}" if r[10] else ""), batch_id=r[5], subscriber_id=r[6], attempts=r[7],
-                         skip_reason="opted_out" if r[8] is not None and not r[9] else None) for r in rows]
+                         skip_reason="opted_out" if r[8] is not None and not r[9] else None,
+                         in_doubt_since=r[11]) for r in rows]
 
     def _record_notices(self, outcomes: list[Outcome], token: str) -> None:
         now = utcnow()
@@ -202,7 +195,7 @@ class Sender:
             db.session.execute(text("""
                 UPDATE notices SET status = CASE WHEN status = 'sending' THEN 'accepted' ELSE status END,
                        provider_sid = :sid, accepted_at = COALESCE(accepted_at, :now), claim_token = NULL,
-                       error_code = NULL, updated_at = :now
+                       in_doubt_since = NULL, error_code = NULL, updated_at = :now
                 WHERE id = :id AND claim_token = :token""").bindparams(bindparam("now", type_=_UTC)),
                 [{**a, "now": now, "token": token} for a in accepted])
         give_up = [o for o in retries if o.outgoing.attempts >= self.settings.max_attempts]
@@ -218,7 +211,8 @@ class Sender:
                                       self.settings.backoff_max_seconds)} for o in retry])
         if failed or give_up:
             db.session.execute(text("""
-                UPDATE notices SET status = 'failed', error_code = :code, claim_token = NULL, updated_at = :now
+                UPDATE notices SET status = 'failed', error_code = :code, claim_token = NULL, in_doubt_since = NULL,
+                       updated_at = :now
                 WHERE id = :id AND claim_token = :token AND status = 'sending'""").bindparams(
                 bindparam("now", type_=_UTC)),
                 [{"id": o.outgoing.id, "code": o.code, "token": token, "now": now} for o in failed + give_up])
@@ -234,21 +228,26 @@ class Sender:
 
     # -- staff alerts ------------------------------------------------------------------
     def _staff_alerts(self, parallel: bool) -> int:
-        token = uuid.uuid4().hex[:20]
-        claimed = staff_alerts.claim_queued(token, self.settings.batch_size)
+        token = uuid.uuid4().hex
+        now = utcnow()
+        staff_alerts.release_expired_claims(now)
+        claimed = staff_alerts.claim_queued(token, self.settings.batch_size, now, self.settings.lease_seconds)
         db.session.commit()
         if not claimed:
             return 0
         base = self.settings.public_base_url + WEBHOOK_PATH
         outgoing = [Outgoing(id=a.id, phone=a.phone or "", body=a.message, segments=count_segments(a.message).segments,
                              deadline_at=None, callback=f"{base}?staff_alert={a.id}", attempts=a.attempts,
-                             skip_reason=None if a.phone else "no_phone") for a in claimed]
+                             skip_reason=None if a.phone else "no_phone", in_doubt_since=a.in_doubt_since)
+                    for a in claimed]
         now = utcnow()
         for outcome in self._send_all(outgoing, parallel):
+            retry = outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts
             staff_alerts.record_attempt(
-                outcome.outgoing.id, token, accepted=outcome.result == "accepted",
-                retry=outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts,
-                sid=outcome.sid, error_code=outcome.code, now=now)
+                outcome.outgoing.id, token, accepted=outcome.result == "accepted", sid=outcome.sid,
+                error_code=outcome.code, now=now, retry_at=now + backoff(
+                    outcome.outgoing.attempts, self.settings.backoff_base_seconds,
+                    self.settings.backoff_max_seconds) if retry else None)
         db.session.commit()
         return len(outgoing)
 
@@ -261,6 +260,17 @@ class Sender:
     def _send_one(self, item: Outgoing) -> Outcome:
         if item.skip_reason:
             return Outcome(item, "failed", code=item.skip_reason)
+        if item.in_doubt_since is not None:
+            try:
+                sid = find_sent(self.clients.get(), item.phone, item.body, item.in_doubt_since)
+            except Exception as exc:  # noqa: BLE001 - unknown: never send blind, try again later
+                result, code = classify_error(exc)
+                log.warning("notice %s to %s: look-up failed %s, retried later", item.id, mask(item.phone), code)
+                return Outcome(item, "retry", code=code)
+            if sid is not None:
+                log.info("notice %s to %s: the provider already has it (%s), not sent again", item.id,
+                         mask(item.phone), sid)
+                return Outcome(item, "accepted", sid=sid)
         self.limiter.acquire(item.segments)
         params = {"to": item.phone, "body": item.body, "status_callback": item.callback,
                   **sender_identity(self.settings)}
@@ -277,19 +287,7 @@ class Sender:
 
 
 def release_expired_claims(now: datetime) -> int:
-    """Claims whose lease ran out with no recorded outcome (their sender died or hung) go back to
-    the queue. They keep their round, so the re-send carries the same idempotency key."""
-    result = db.session.execute(text("""
-        UPDATE notices SET status = 'queued', claim_token = NULL, updated_at = :now
-        WHERE status = 'sending' AND next_attempt_at <= :now""").bindparams(bindparam("now", type_=_UTC)), {"now": now})
+    """Notices claimed by a sender that never reported back go back to the queue, in doubt."""
+    released = claims.release_expired(claims.NOTICES, now)
     db.session.commit()
-    if result.rowcount:
-        log.warning("%d notice(s) claimed by a sender that never reported back: queued again", result.rowcount)
-    return result.rowcount or 0
-
-
-def requeue_orphaned_staff_alerts() -> int:
-    """At start-up: staff alerts left ``sending`` by a dead sender go back to the queue."""
-    requeued = staff_alerts.requeue_orphaned()
-    db.session.commit()
-    return requeued
+    return released

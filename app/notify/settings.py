@@ -7,11 +7,16 @@ product's own local gateway (``flask sms-gateway run``, or in-process under ``fl
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 LOCAL_GATEWAY_ACCOUNT_SID = "AC" + "0" * 30 + "01"
-LOCAL_GATEWAY_DEFAULT_TOKEN = "noc-local-gateway-token"
 LOCAL_GATEWAY_FROM = "+8610690000"
+# The local gateway's auth token (it signs the status callbacks) is random per installation,
+# kept in the instance folder so that `flask serve`, `flask sender run` and
+# `flask sms-gateway run` on this installation share it and nobody else knows it.
+LOCAL_GATEWAY_TOKEN_FILE = "local-gateway-token"
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,33 @@ class NotifySettings:
         return replace(self, **changes)
 
 
-def from_environment(port: int = 5000, env: dict | None = None) -> NotifySettings:
+def local_gateway_token(instance_path: Path) -> str:
+    """This installation's local-gateway token, created (owner-only, 0600) on first start."""
+    path = Path(instance_path) / LOCAL_GATEWAY_TOKEN_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+        try:
+            os.link(draft, path)  # atomic: of processes starting together, the first one's token wins
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
+    token = path.read_text(encoding="utf-8").strip()
+    if len(token) < 32:
+        raise RuntimeError(f"{path} holds no usable token; delete it to have a new one made")
+    return token
+
+
+def from_environment(port: int = 5000, env: dict | None = None, *, instance_path: Path | None = None) -> NotifySettings:
+    """``instance_path``: where the local-gateway token lives (default: the project's instance folder)."""
+    from app.config import PROJECT_ROOT
+
     env = os.environ if env is None else env
+    instance_path = PROJECT_ROOT / "instance" if instance_path is None else instance_path
     real = bool(env.get("TWILIO_ACCOUNT_SID") and env.get("TWILIO_AUTH_TOKEN")
                 and (env.get("TWILIO_MESSAGING_SERVICE_SID") or env.get("TWILIO_FROM")))
     gateway_port = int(env.get("NOC_SMS_GATEWAY_PORT", "5099"))
@@ -64,7 +94,7 @@ def from_environment(port: int = 5000, env: dict | None = None) -> NotifySetting
             from_number=env.get("TWILIO_FROM") or None, gateway_url=None, **common)
     return NotifySettings(
         account_sid=LOCAL_GATEWAY_ACCOUNT_SID,
-        auth_token=env.get("NOC_SMS_GATEWAY_TOKEN", LOCAL_GATEWAY_DEFAULT_TOKEN),
+        auth_token=env.get("NOC_SMS_GATEWAY_TOKEN") or local_gateway_token(instance_path),
         messaging_service_sid=None, from_number=LOCAL_GATEWAY_FROM,
         gateway_url=env.get("NOC_SMS_GATEWAY_URL", f"http://127.0.0.1:{gateway_port}").rstrip("/"), **common)
 

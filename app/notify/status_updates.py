@@ -1,6 +1,7 @@
 """Delivery-status callbacks: statuses only move forward (a late ``sent`` never overwrites
 ``delivered``), like GOV.UK Notify's update_notification_status_by_id. The row is locked
-while it is judged, so two callbacks racing cannot both win."""
+while it is judged, so two callbacks racing cannot both win. Each (MessageSid, status) acts
+once: a replayed callback (a captured signed request posted again) changes nothing."""
 from __future__ import annotations
 
 import logging
@@ -13,6 +14,7 @@ from app.notify import kinds
 from app.notify.fulfilment import check_fulfilment
 from app.notify.models import Notice
 from app.notify.outbox import backoff
+from app.notify.provider_events import first_status_callback, message_finished
 from app.notify.settings import current_settings
 from app.staff import service as staff_alerts
 
@@ -33,18 +35,25 @@ def apply_callback(*, notice_id: int | None, staff_alert_id: int | None, sid: st
     if ours is None or not sid:
         return False
     changed = False
+    finished_before = message_finished(sid)
+    if not first_status_callback(sid, status.lower()):
+        db.session.rollback()
+        log.info("status callback %s/%s already applied: replay ignored", sid, status)
+        return False
     if notice_id is not None:
-        changed = _notice(notice_id, sid, ours, error_code)
+        changed = _notice(notice_id, sid, ours, error_code, finished_before)
     elif staff_alert_id is not None:
         changed = _staff_alert(staff_alert_id, sid, ours, error_code)
     db.session.commit()
     return changed
 
 
-def _notice(notice_id: int, sid: str, ours: str, error_code: str | None) -> bool:
+def _notice(notice_id: int, sid: str, ours: str, error_code: str | None, finished_before: bool) -> bool:
     notice = db.session.scalar(select(Notice).where(Notice.id == notice_id).with_for_update())
-    if notice is None or (notice.provider_sid and notice.provider_sid != sid):
-        return False  # unknown notice, or news of an earlier round's message
+    if notice is None or (notice.provider_sid and notice.provider_sid != sid) or finished_before:
+        # Unknown notice, or news of an earlier round's message (one that had already ended,
+        # e.g. undelivered 30003 before the notice was queued again with no SID).
+        return False
     now = utcnow()
     settings = current_settings()
     if ours in (kinds.UNDELIVERED, kinds.FAILED) and error_code == UNREACHABLE \
@@ -53,6 +62,7 @@ def _notice(notice_id: int, sid: str, ours: str, error_code: str | None) -> bool
         # Handset unreachable: try again later as a new message (a new round, so a new key).
         notice.status, notice.error_code, notice.provider_sid = kinds.QUEUED, UNREACHABLE, None
         notice.claim_token = None
+        notice.in_doubt_since = None   # a new round is a new message: nothing to look up
         notice.delivery_round = (notice.delivery_round or 0) + 1
         notice.next_attempt_at = now + backoff(notice.attempts, settings.backoff_base_seconds,
                                                settings.backoff_max_seconds)

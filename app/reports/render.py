@@ -1,6 +1,7 @@
 """Turn a report document into HTML (self-contained, print-ready), Markdown or PDF."""
 from __future__ import annotations
 
+import html
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -22,8 +23,25 @@ def _md_cell(value: object) -> str:
 
 
 def _md_text(value: object) -> str:
-    """Free text in Markdown: raw HTML neutralised (Markdown viewers would run it), the rest as written."""
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Free text in Markdown: raw HTML and script links neutralised (Markdown viewers would run
+    them), the rest as written."""
+    escaped = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _LINK_CLOSER.sub(_neutralise_link, escaped)
+
+
+# Where a Markdown link or image ends and its destination begins: "](dest" or "]: dest".
+_LINK_CLOSER = re.compile(r"\](?=\s*(?:\(|:)\s*(?:&lt;)?([^\s)]*))")
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):")
+SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def _neutralise_link(match: re.Match) -> str:
+    """Escape the "]" of a link whose destination has a scheme other than http(s)/mailto
+    (javascript:, data:, vbscript:, file: …): it stays as text and never becomes a link."""
+    # As a viewer would read it: entities decoded, escapes and the characters browsers drop removed.
+    destination = re.sub(r"[\\\s\x00-\x1f]", "", html.unescape(match.group(1))).lower()
+    scheme = _SCHEME.match(destination)
+    return "\\]" if scheme and scheme.group(1) not in SAFE_LINK_SCHEMES else "]"
 
 
 def _one_line(value: object) -> str:

@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.policy import current_policy
+from app.schema_fields import check_in_range
 
 _free_text = dict(validate=validate.Length(max=20000))
 
@@ -54,7 +55,7 @@ class PeriodBound(fields.Field):
         text = str(value).strip()
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             try:
-                return datetime.combine(date.fromisoformat(text), time(), tzinfo=current_policy().zone)
+                return check_in_range(datetime.combine(date.fromisoformat(text), time(), tzinfo=current_policy().zone))
             except ValueError:
                 raise ValidationError("不是有效日期 (not a valid date)") from None
         text = re.sub(r"(T[\d:.]+) (\d{2}:?\d{2})$", r"\1+\2", str(value))
@@ -64,7 +65,7 @@ class PeriodBound(fields.Field):
             raise ValidationError("不是有效时间，应为 ISO 8601 日期或带时区的时间 (not a valid date or datetime)") from None
         if moment.tzinfo is None:
             raise ValidationError("须带时区偏移 (must carry a UTC offset)")
-        return moment
+        return check_in_range(moment)
 
 
 class SummaryQuerySchema(Schema):

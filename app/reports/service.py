@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.auth.models import User
 from app.clock import utcnow
-from app.errors import InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
+from app.errors import Forbidden, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents.models import Incident, Status
@@ -19,6 +19,7 @@ from app.policy import current_policy
 from app.reports.models import AnalysisReport, AnalysisReportVersion, ReportState
 from app.scheduling import service as deadlines
 from app.scheduling.models import DeadlineKind
+from app.transactions import retry_on_conflict
 
 FREE_TEXT_FIELDS = ("preventive_measures", "lessons", "rectification_notes")
 REPORTABLE_STATES = (Status.recovered.value, Status.closed.value)
@@ -82,6 +83,7 @@ def _commit() -> None:
                                    "(the report changed concurrently; reload and retry)") from None
 
 
+@retry_on_conflict
 def edit(incident_id: int, actor: User, changes: dict[str, str], base_version: int | None = None) -> AnalysisReportVersion:
     """Append a new version: the given free-text fields replaced, the others carried over."""
     incident = incidents.get_incident(incident_id, for_update=True)
@@ -112,6 +114,7 @@ def edit(incident_id: int, actor: User, changes: dict[str, str], base_version: i
     return row
 
 
+@retry_on_conflict
 def submit(incident_id: int, actor: User) -> AnalysisReport:
     """Submit to the dispatch center: freezes the latest version and meets the analysis_report window."""
     incident = incidents.get_incident(incident_id, for_update=True)
@@ -136,6 +139,7 @@ def submit(incident_id: int, actor: User) -> AnalysisReport:
     return report
 
 
+@retry_on_conflict
 def approve(incident_id: int, actor: User) -> AnalysisReport:
     incident = incidents.get_incident(incident_id, for_update=True)
     require_recovered(incident, "approve_report")
@@ -144,8 +148,8 @@ def approve(incident_id: int, actor: User) -> AnalysisReport:
         raise TransitionNotAllowed("approve_report", report.state,
                                    f"只能审核已提交的报告，当前为 {report.state} (only a submitted report can be approved)")
     if report.submitted_by == actor.id:
-        raise NotPermitted("提交人不能审核自己提交的报告，请由另一位审核人审核 "
-                           "(whoever submitted the report may not approve it)")
+        raise Forbidden("提交报告者不能审核自己提交的报告 (whoever submitted the report may not approve it)",
+                        submitted_by=actor.name)
     now = utcnow()
     report.state = ReportState.approved.value
     report.approved_at = now

@@ -19,11 +19,13 @@ from sqlalchemy import ARRAY, Integer, String, any_, case, cast, func, literal, 
 
 from app.clock import utcnow
 from app.extensions import db
+from app.incidents.locks import lock_incidents
 from app.incidents import timeline
 from app.incidents.models import Incident
 from app.policy import current_policy
 from app.scheduling.models import LABELS_BY_VALUE, Deadline, DeadlineState
 from app.staff.service import alert_on_call_duty_managers_from_select
+from app.transactions import retry_on_conflict
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +55,7 @@ def judge_due(now: datetime | None = None, *, batch: int = BATCH) -> JudgeResult
     for step, bucket in ((breach_deadlines, result.breached), (warn_deadlines, result.warned),
                          (escalate_deadlines, result.escalated)):
         while True:
-            try:
-                claimed = step(now, limit=batch)
-                db.session.commit()
-            except Exception:
-                db.session.rollback()
-                raise
+            claimed = _judge_batch(step, now, batch)
             bucket.extend(claimed)
             # Until a batch claims nothing: a short batch may only mean a concurrent judge
             # took some of its rows, not that none are left.
@@ -70,17 +67,40 @@ def judge_due(now: datetime | None = None, *, batch: int = BATCH) -> JudgeResult
     return result
 
 
+@retry_on_conflict
+def _judge_batch(step, now: datetime, batch: int) -> list[int]:
+    try:
+        claimed = step(now, limit=batch)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return claimed
+
+
 def _claim(now: datetime, limit: int | None, conditions: Sequence, values: dict, only_ids: Iterable[int] | None):
-    """Conditionally update up to ``limit`` rows matching ``conditions``; return the claimed ids."""
+    """Conditionally update up to ``limit`` rows matching ``conditions``; return the claimed ids.
+
+    Locks in the one order (their incidents' rows, then the deadline rows, each in id order),
+    so a transition on one of these incidents and this claim never deadlock.
+    """
+    dialect = db.session.get_bind().dialect.name
+    candidates = select(Deadline.id).where(*conditions).order_by(Deadline.id)
     if only_ids is not None:
-        target = Deadline.id.in_(list(only_ids))
+        candidates = candidates.where(Deadline.id.in_(list(only_ids)))
     else:
-        # Look before writing: an UPDATE matching nothing still takes SQLite's write lock.
-        if db.session.scalar(select(Deadline.id).where(*conditions).limit(1)) is None:
-            return []
-        target = Deadline.id.in_(select(Deadline.id).where(*conditions).limit(limit).scalar_subquery())
+        candidates = candidates.limit(limit)
+    # Look before writing: an UPDATE matching nothing still takes SQLite's write lock.
+    ids = list(db.session.scalars(candidates))
+    if not ids:
+        return []
+    lock_incidents(select(Deadline.incident_id).where(_among(Deadline.id, ids, dialect)))
+    ids = list(db.session.scalars(select(Deadline.id).where(_among(Deadline.id, ids, dialect), *conditions)
+                                  .order_by(Deadline.id).with_for_update()))
+    if not ids:
+        return []
     statement = (
-        update(Deadline).where(target, *conditions).values(**values, updated_at=now)
+        update(Deadline).where(_among(Deadline.id, ids, dialect), *conditions).values(**values, updated_at=now)
         .returning(Deadline.id)
         .execution_options(synchronize_session=False)
     )

@@ -17,11 +17,16 @@ import threading
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from app.config import postgresql_connect_args
+
 log = logging.getLogger(__name__)
 
 # Fixed key of the "deadline scheduler" advisory lock (ASCII "NOCSCHED").
 ADVISORY_LOCK_KEY = 0x4E4F43534348454
 APPLICATION_NAME = f"noc-scheduler-{os.getpid()}"
+# Every statement on the leadership connection is instant (SELECT 1, pg_try_advisory_lock):
+# one that is not means the server is in trouble, and the scheduler stands by at once.
+LEADERSHIP_STATEMENT_TIMEOUT_SECONDS = 3
 
 
 class SingleProcessLeadership:
@@ -37,9 +42,10 @@ class SingleProcessLeadership:
 class AdvisoryLockLeadership:
     kind = "postgresql-advisory-lock"
 
-    def __init__(self, url: sa.engine.URL | str) -> None:
+    def __init__(self, url: sa.engine.URL | str, connect_timeout: int = 5) -> None:
+        connect_args = postgresql_connect_args(connect_timeout, LEADERSHIP_STATEMENT_TIMEOUT_SECONDS)
         self._engine = sa.create_engine(url, poolclass=NullPool,
-                                        connect_args={"application_name": APPLICATION_NAME, "connect_timeout": 5})
+                                        connect_args={**connect_args, "application_name": APPLICATION_NAME})
         self._connection: sa.Connection | None = None
         self.held = False
         self._closed = False
@@ -92,7 +98,7 @@ class AdvisoryLockLeadership:
             self._engine.dispose()
 
 
-def leadership_for(engine: sa.Engine):
+def leadership_for(engine: sa.Engine, connect_timeout: int = 5):
     if engine.dialect.name == "postgresql":
-        return AdvisoryLockLeadership(engine.url)
+        return AdvisoryLockLeadership(engine.url, connect_timeout)
     return SingleProcessLeadership()

@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from app.clock import utcnow
 from app.extensions import db
-from app.scheduling.judge import JudgeResult, judge_due, next_wake_time
+from app.ops.heartbeats import Heartbeat
+from app.scheduling.judge import BATCH, JudgeResult, judge_due, next_wake_time
 from app.scheduling.leadership import leadership_for
 from app.scheduling.service import CHANGED_FLAG
 
@@ -48,12 +49,15 @@ class DeadlineScheduler:
         self.app = app
         self.poll_seconds = float(poll_seconds or app.config.get("NOC_SCHEDULER_POLL_SECONDS")
                                   or os.environ.get("NOC_SCHEDULER_POLL_SECONDS") or DEFAULT_POLL_SECONDS)
+        # Rows judged per transaction (NOC_JUDGE_BATCH): smaller keeps SQLite's write lock shorter.
+        self.batch = int(app.config.get("NOC_JUDGE_BATCH") or os.environ.get("NOC_JUDGE_BATCH") or BATCH)
         self.scheduler = BackgroundScheduler(
             timezone=timezone.utc,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         with app.app_context():
-            self.leadership = leadership_for(db.engine)
+            self.leadership = leadership_for(db.engine, int(app.config.get("NOC_DB_CONNECT_TIMEOUT_SECONDS", 5)))
+        self.heartbeat = Heartbeat(app, "scheduler", role=lambda: "active" if self.is_leader else "standby")
         self.is_leader = False
         self.last_pass_at: datetime | None = None
         self.next_judge_at: datetime | None = None
@@ -70,12 +74,14 @@ class DeadlineScheduler:
         self.scheduler.add_job(self._watch, IntervalTrigger(seconds=self.poll_seconds, timezone=timezone.utc),
                                id="deadline-watch", next_run_time=datetime.now(timezone.utc))
         self.scheduler.start()
+        self.heartbeat.start()
         _running.add(self)
         log.info("deadline scheduler started (%s, poll %.1fs)", self.leadership.kind, self.poll_seconds)
 
     def shutdown(self, timeout: float = 60) -> None:
         _running.discard(self)
         self._stopping = True
+        self.heartbeat.stop()
         if self.scheduler.running:
             # Not wait=True: APScheduler would hold its job-store lock while waiting for a pass
             # that itself needs that lock to plan the next job. Wait for the pass ourselves.
@@ -151,7 +157,7 @@ class DeadlineScheduler:
     def _one_pass(self) -> None:
         with self.app.app_context():
             try:
-                result = judge_due()
+                result = judge_due(batch=self.batch)
                 upcoming = next_wake_time()
                 self.last_error = None
             except Exception as exc:  # noqa: BLE001 - a failed pass is retried on the next tick

@@ -24,6 +24,7 @@ from sqlalchemy import exists, select, update
 from app.auth.models import User
 from app.clock import ensure_aware_utc, utcnow
 from app.extensions import db
+from app.incidents.locks import lock_incidents
 from app.incidents import timeline
 from app.incidents.models import Incident
 from app.models import record_policy_version
@@ -91,6 +92,9 @@ def fulfil(incident: Incident, kind: DeadlineKind | str, at: datetime) -> str | 
     """
     kind = DeadlineKind(kind)
     at = ensure_aware_utc(at)
+    # The one lock order, incident then deadlines: a no-op inside a transition (it holds the
+    # incident already), the first lock for the notifier's fulfilment.
+    lock_incidents([incident.id])
     row = db.session.execute(
         select(Deadline.id, Deadline.state, Deadline.due_at, Deadline.met_at)
         .where(Deadline.incident_id == incident.id, Deadline.kind == kind.value)

@@ -21,9 +21,14 @@ class StaffAlert(db.Model):
     kind: Mapped[str] = mapped_column(String(40))  # e.g. deadline_warning, deadline_breach, escalation_tier2
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # Delivery (the SMS sender records it through app.staff.service): queued -> sending -> sent/delivered/failed
+    # Delivery (the SMS sender records it through app.staff.service): queued -> sending -> sent/delivered/failed,
+    # with the notices' claim discipline (claim token, lease, in-doubt look-up: app/claims.py).
     status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # lease end while sending; retry time
+    in_doubt_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     provider_sid: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[str | None] = mapped_column(String(20))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -12,12 +12,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, Select, String, cast, func, literal, select, text, true, update
+from sqlalchemy import Integer, Select, String, cast, func, literal, select, true, update
 
+from app import claims
 from app.auth.models import Role, User
 from app.clock import utcnow
 from app.db_types import UTCDateTime
-from app.errors import NotFound, NotPermitted
+from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.incidents import timeline
 from app.incidents.models import Incident
@@ -82,7 +83,6 @@ def alert_on_call_duty_managers_from_select(alerts: Select) -> int:
 
 # -- delivery, for the SMS sender --------------------------------------------------------
 
-CLAIM_PREFIX = "claim:"  # staff_alerts has no lease column: the claim token lives in provider_sid until the SID replaces it
 RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
 
 
@@ -92,46 +92,39 @@ class ClaimedAlert:
     phone: str | None
     message: str
     attempts: int
+    in_doubt_since: datetime | None   # an earlier claim expired: the provider may hold it already
 
 
-def claim_queued(token: str, limit: int) -> list[ClaimedAlert]:
-    """Mark up to ``limit`` queued alerts ``sending`` under ``token`` (PostgreSQL: rows other senders
-    hold are skipped) and return them with their recipient's phone. The caller commits the claim."""
-    lock = "FOR UPDATE SKIP LOCKED" if db.session.get_bind().dialect.name == "postgresql" else ""
-    claimed = db.session.execute(text(f"""
-        UPDATE staff_alerts SET status = 'sending', attempts = attempts + 1, provider_sid = :token
-        WHERE id IN (SELECT id FROM staff_alerts WHERE status = 'queued' ORDER BY id LIMIT :limit {lock})
-        RETURNING id"""), {"token": CLAIM_PREFIX + token, "limit": limit}).all()
-    if not claimed:
+def claim_queued(token: str, limit: int, now: datetime, lease_seconds: float) -> list[ClaimedAlert]:
+    """Claim up to ``limit`` due alerts under ``token`` for ``lease_seconds`` (the notices' discipline,
+    app/claims.py) and return them with their recipient's phone. The caller commits the claim."""
+    if not claims.claim(claims.STAFF_ALERTS, token, now, lease_seconds, limit):
         return []
     rows = db.session.execute(
-        select(StaffAlert.id, User.phone, StaffAlert.message, StaffAlert.attempts)
-        .join(User, User.id == StaffAlert.user_id).where(StaffAlert.provider_sid == CLAIM_PREFIX + token)
+        select(StaffAlert.id, User.phone, StaffAlert.message, StaffAlert.attempts, StaffAlert.in_doubt_since)
+        .join(User, User.id == StaffAlert.user_id).where(StaffAlert.claim_token == token)
     ).all()
     return [ClaimedAlert(*row) for row in rows]
 
 
-def record_attempt(alert_id: int, token: str, *, accepted: bool, retry: bool, sid: str | None,
+def record_attempt(alert_id: int, token: str, *, accepted: bool, retry_at: datetime | None, sid: str | None,
                    error_code: str | None, now: datetime) -> None:
-    """The provider's answer to one claimed alert; ignored when the claim is no longer ``token``'s."""
-    values: dict = {"provider_sid": sid, "error_code": error_code}
+    """The provider's answer to one claimed alert (``retry_at``: try again then); ignored when the
+    claim is no longer ``token``'s."""
+    values: dict = {"error_code": error_code, "claim_token": None}
     if accepted:
-        values.update(status="sent", sent_at=now)
-    elif retry:
-        values.update(status="queued", provider_sid=None)
+        values.update(status="sent", sent_at=now, provider_sid=sid, in_doubt_since=None)
+    elif retry_at is not None:
+        values.update(status="queued", next_attempt_at=retry_at)
     else:
-        values.update(status="failed")
+        values.update(status="failed", in_doubt_since=None)
     db.session.execute(update(StaffAlert).where(
-        StaffAlert.id == alert_id, StaffAlert.provider_sid == CLAIM_PREFIX + token).values(**values))
+        StaffAlert.id == alert_id, StaffAlert.claim_token == token, StaffAlert.status == "sending").values(**values))
 
 
-def requeue_orphaned() -> int:
-    """Alerts left ``sending`` by a dead sender go back to the queue (the callback URL carries the
-    alert id, so the local gateway answers a repeat with the same message)."""
-    result = db.session.execute(update(StaffAlert).where(
-        StaffAlert.status == "sending", StaffAlert.provider_sid.like(CLAIM_PREFIX + "%"))
-        .values(status="queued", provider_sid=None))
-    return result.rowcount or 0
+def release_expired_claims(now: datetime) -> int:
+    """Alerts whose sender died mid-send go back to the queue, in doubt (looked up before a re-send)."""
+    return claims.release_expired(claims.STAFF_ALERTS, now)
 
 
 def apply_delivery_status(alert_id: int, status: str, sid: str, error_code: str | None) -> bool:
@@ -190,7 +183,7 @@ def acknowledge(alert_id: int, actor: User) -> StaffAlert:
     """
     alert = get_or_404(StaffAlert, alert_id, label=("告警", "staff alert"), field="alert_id")
     if alert.user_id != actor.id:
-        raise NotPermitted("只能确认发给本人的告警 (only the addressee may acknowledge an alert)", alert_id=alert_id)
+        raise Forbidden("只能确认发给本人的告警 (only the addressee may acknowledge an alert)", alert_id=alert_id)
     now = utcnow()
     claimed = db.session.execute(
         update(StaffAlert).where(StaffAlert.id == alert_id, StaffAlert.acknowledged_at.is_(None))

@@ -14,13 +14,14 @@ import gc
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Callable, TextIO
+from typing import BinaryIO, Callable, Iterator, TextIO
 
 from sqlalchemy import bindparam, text
 
 from app.clock import utcnow
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app.input_guard import text_problem
 from app.phones import InvalidPhone
 from app.subscribers.phone_cache import PhoneParser
 from app.subscribers.schemas import LANGUAGES
@@ -31,12 +32,22 @@ MAX_REJECTED_LISTED = 1000
 _PLAIN_FEE = re.compile(r"^(\d{1,10})(?:\.(\d{1,2}))?$")
 
 
+class UnreadableCsv(ValueError):
+    """The csv module cannot read the file past ``line`` (e.g. a field over its 131,072-character
+    limit, a stray quote): the whole file is refused, nothing is imported."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+
+
 @dataclass
 class ImportResult:
     created: int = 0
     updated: int = 0
     rejected: int = 0
     rejected_rows: list[dict] = field(default_factory=list)
+    empty: bool = False   # not even a header line
 
     def reject(self, line: int, reason: str) -> None:
         self.rejected += 1
@@ -46,9 +57,10 @@ class ImportResult:
 
 def parse(stream: TextIO, result: ImportResult, progress: Callable[[int], None] | None = None):
     """Yield (line, phone, name, region, fee_fen, language, services) for each good row; record the bad ones."""
-    reader = csv.reader(stream)
+    reader = _records(csv.reader(stream))
     header = next(reader, None)
     if header is None:
+        result.empty = True
         return
     header = [h.strip().lower().lstrip("\ufeff") for h in header]
     missing = [c for c in ("phone", "region", "services", "monthly_fee") if c not in header]
@@ -70,6 +82,10 @@ def parse(stream: TextIO, result: ImportResult, progress: Callable[[int], None] 
             continue
         row.append("")
         raw_phone, name, region, raw_services, raw_fee, language = (row[i].strip() for i in positions)
+        problem = _text_problem(name=name, region=region, services=raw_services, language=language)
+        if problem:
+            result.reject(number, problem)
+            continue
         try:
             phone = phones.e164(raw_phone)
         except InvalidPhone as exc:
@@ -105,6 +121,27 @@ def parse(stream: TextIO, result: ImportResult, progress: Callable[[int], None] 
         yield number, phone, name, region, fee, language, services
 
 
+def _records(reader) -> Iterator[list[str]]:
+    """The reader's rows; one it cannot read refuses the file, naming the line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise UnreadableCsv(reader.line_num, f"CSV 无法解析 (unreadable CSV): {exc}") from None
+        yield row
+
+
+def _text_problem(**fields: str) -> str | None:
+    """'field: reason' for the first text no database can store (control characters, as in JSON)."""
+    for name, value in fields.items():
+        problem = text_problem(value)
+        if problem:
+            return f"{name}: {problem}"
+    return None
+
+
 def import_csv(stream: TextIO, progress: Callable[[int], None] | None = None) -> ImportResult:
     # Millions of small tuples and no reference cycles: the cyclic collector would rescan
     # them again and again as they pile up (it doubled the import time), so it waits.
@@ -130,8 +167,13 @@ def _import(stream: TextIO, progress: Callable[[int], None] | None) -> ImportRes
     return result
 
 
-def import_bytes(data: bytes, progress=None) -> ImportResult:
-    return import_csv(io.StringIO(data.decode("utf-8-sig")), progress)
+def import_binary_stream(stream: BinaryIO, progress=None) -> ImportResult:
+    """Import from a byte stream (an upload, a request body), decoded as it is read: memory holds
+    the validated rows, never the file. newline="" as the csv module wants: \n, \r\n and a
+    lone \r all end a line. UnicodeDecodeError or UnreadableCsv: nothing was written."""
+    if not isinstance(stream, io.BufferedIOBase):
+        stream = io.BufferedReader(stream)
+    return import_csv(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""), progress)
 
 
 def _write(subscribers: list[tuple], services: list[tuple]) -> tuple[int, int]:

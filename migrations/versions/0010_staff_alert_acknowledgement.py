@@ -1,14 +1,14 @@
 """staff alerts: who acknowledged them and when
 
 Revision ID: 0010
-Revises: 0012
+Revises: 0009
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0010'
-down_revision = '0012'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -9,7 +9,7 @@ from app.auth.models import Role
 
 # Answer without a login by design (API.md "Conventions"); the console's own log-in pages.
 PUBLIC_ENDPOINTS = {
-    "static", "api-docs.openapi_json", "health.healthz",
+    "static", "api-docs.openapi_json", "health.healthz", "ops.metrics",
     "sms_webhooks.delivery_status", "sms_webhooks.inbound_sms",
     "console.static", "console.index", "console.login", "console.logout",
 }

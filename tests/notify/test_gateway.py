@@ -65,3 +65,28 @@ def test_a_request_cut_off_mid_body_is_never_acted_on(local):
         connection.sendall(head + body[:30])      # "To=%2B8613900…" and then the sender dies
     threading.Event().wait(0.2)
     assert running.gateway.messages == {}
+
+
+def test_the_messages_list_filters_by_number_and_time_and_pages_like_twilio(local):
+    from datetime import datetime, timedelta, timezone
+
+    running, client, settings = local
+    before = datetime.now(timezone.utc) - timedelta(seconds=2)
+    for index in range(5):
+        client.messages.create(to="+8613900000018", body=f"第{index}条", from_=settings.from_number)
+    client.messages.create(to="+8613900000019", body="别人的", from_=settings.from_number)
+    mine = list(client.messages.stream(to="+8613900000018", date_sent_after=before, page_size=2))
+    assert [m.body for m in mine] == [f"第{i}条" for i in (4, 3, 2, 1, 0)]   # newest first, over three pages
+    assert running.gateway.lookups_seen == 3
+    later = datetime.now(timezone.utc) + timedelta(minutes=1)
+    assert client.messages.list(to="+8613900000018", date_sent_after=later) == []
+    assert [m.body for m in client.messages.list(to="+8613900000019")] == ["别人的"]
+
+
+def test_without_idempotency_a_repeated_callback_url_is_a_second_message(local):
+    running, client, settings = local
+    running.gateway.idempotent = False
+    for _ in range(2):
+        client.messages.create(to="+8613900000018", body="测试", from_=settings.from_number,
+                               status_callback="http://x/status?notice=7")
+    assert len(running.gateway.messages) == 2

@@ -133,3 +133,66 @@ def test_the_rate_limit_spaces_segments(app_ctx):
     for _ in range(35):
         limiter.acquire(2)             # 70 segments: the last 20 wait ~0.4 s
     assert time.monotonic() - started >= 0.35
+
+
+def _die_mid_send(sender, outbox, rows_sent_before_death: int, load) -> list:
+    """A sender claims everything (with a lease already over), hands some messages to the
+    provider and dies before recording them. Returns the SIDs the provider holds."""
+    from app.clock import utcnow
+    from app import claims
+
+    db.session.commit()
+    ids = claims.claim(outbox, "dead-sender", utcnow(), -1, 100)
+    db.session.commit()
+    outgoing = load(ids)
+    client = sender.clients.get()
+    return [client.messages.create(to=o.phone, body=o.body, status_callback=o.callback,
+                                   from_=sender.settings.from_number).sid for o in outgoing[:rows_sent_before_death]]
+
+
+def test_an_expired_claim_is_looked_up_at_the_provider_and_never_sent_twice(
+        app_ctx, no_outage_notice, recovered_incident, gateway, sender):
+    from app import claims
+
+    gateway.gateway.idempotent = False        # like Twilio: only the look-up can prevent a second SMS
+    add_subscribers(phones(4))
+    recovered_incident()
+    held = _die_mid_send(sender, claims.NOTICES, 2, lambda ids: sender._load_notices("dead-sender"))
+    assert gateway.gateway.requests_seen == 2
+    drain(sender)
+    rows = recovery_rows()
+    assert {r.status for r in rows} == {"accepted"} and not any(r.in_doubt_since for r in rows)
+    assert set(held) <= {r.provider_sid for r in rows}                      # adopted, not re-sent
+    assert gateway.gateway.requests_seen == 4 and len(gateway.gateway.messages) == 4
+    assert sorted(m["to"] for m in gateway.gateway.messages.values()) == sorted(phones(4))
+    assert gateway.gateway.lookups_seen == 4                                  # every in-doubt notice asked
+
+
+def test_staff_alerts_have_the_same_lease_and_look_up(app_ctx, make_user, recovered_incident, gateway, sender):
+    from app import claims
+    from app.notify.sender import Outgoing
+    from app.staff.models import StaffAlert
+
+    gateway.gateway.idempotent = False
+    make_user(Role.duty_manager, phone="+8613900000001", on_call=True)
+    make_user(Role.duty_manager, phone="+8613900000002", on_call=True)
+    incident = recovered_incident()
+    alert_on_call_duty_managers(incident, "deadline_breach", "恢复时限已超时", dedupe_key="test:breach")
+
+    def load(ids):
+        alerts = db.session.scalars(select(StaffAlert).where(StaffAlert.id.in_(ids)).order_by(StaffAlert.id)).all()
+        return [Outgoing(id=a.id, phone=_phone(a), body=a.message,
+                         segments=1, deadline_at=None, callback=f"http://x/status?staff_alert={a.id}")
+                for a in alerts]
+
+    (held,) = _die_mid_send(sender, claims.STAFF_ALERTS, 1, load)
+    assert sender.run_once() == 2           # the expired claims are released and handled first
+    alerts = db.session.scalars(select(StaffAlert).order_by(StaffAlert.id)).all()
+    assert [a.status for a in alerts] == ["sent", "sent"] and alerts[0].provider_sid == held
+    assert sorted(m["to"] for m in gateway.gateway.messages.values()) == ["+8613900000001", "+8613900000002"]
+
+
+def _phone(alert) -> str:
+    from app.auth.models import User
+
+    return db.session.get(User, alert.user_id).phone

@@ -204,14 +204,3 @@ def test_a_crash_during_submission_leaves_everything_as_it_was(worked_incident, 
         assert manager_api.post(path + "/submit").status_code == 200
         assert [e["kind"] for e in manager_api.get(f"/incidents/{worked_incident}/timeline").json].count(
             "analysis_report_submitted") == 1
-
-
-@freeze_time(AFTER)
-def test_whoever_submitted_the_report_never_approves_it(worked_incident, reviewer, api_as):
-    path = REPORT.format(worked_incident)
-    reviewer.put(path, json={"preventive_measures": "增加主控板冗余配置"})
-    assert reviewer.post(path + "/submit").status_code == 200
-    refused = reviewer.post(path + "/approve")
-    assert refused.status_code == 403 and "提交人不能审核" in refused.json["message"]
-    assert reviewer.get(path).json["state"] == "submitted"
-    assert api_as(Role.reviewer).post(path + "/approve").status_code == 200

@@ -7,41 +7,25 @@ judge a deadline twice, because every claim is a conditional UPDATE.
 """
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
 from app.clock import utcnow
-from app.config import PROJECT_ROOT
 from app.extensions import db
 from app.incidents.models import TimelineEvent
 from app.scheduling.models import Deadline
 from app.staff.models import StaffAlert
+from tests.processes import flask_process, wait_for
 from tests.scheduling.walk import declare
 
 pytestmark = pytest.mark.slow
 KINDS_PER_LEVEL1 = 4  # report, emergency_response, response, recovery
-
-
-def wait_for(predicate, timeout: float, what: str):
-    """Poll the database (each look in a fresh transaction) until ``predicate`` holds."""
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while True:
-        db.session.rollback()
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        pause.wait(0.1)
 
 
 def active_scheduler_pids() -> list[int]:
@@ -67,15 +51,14 @@ def judged_by(incident_ids: list[int]) -> set[int]:
 @pytest.fixture
 def scheduler_processes(app_ctx, tmp_path):
     url = app_ctx.config["SQLALCHEMY_DATABASE_URI"]
-    env = {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
     processes: list[subprocess.Popen] = []
 
     def _start(count: int) -> list[subprocess.Popen]:
         for index in range(count):
             log = open(tmp_path / f"scheduler-{len(processes)}.log", "wb")
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "scheduler", "run", "--poll", "0.5"],
-                cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+            process = flask_process(url, "scheduler", "run", "--poll", "0.5", log=log)
+            process.args_log = log.name
+            processes.append(process)
         return processes
 
     yield _start
@@ -88,6 +71,12 @@ def scheduler_processes(app_ctx, tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def logs_of(processes: list[subprocess.Popen]) -> str:
+    """Each scheduler's exit status and its log's tail, for a failure message."""
+    return "\n".join(f"--- scheduler {p.pid} (exit {p.poll()}):\n{Path(p.args_log).read_text(errors='replace')[-3000:]}"
+                     for p in processes)
 
 
 def backdated_major_incidents(api, count: int) -> list[int]:
@@ -106,7 +95,8 @@ def test_one_active_scheduler_and_takeover_without_double_judging(
         assert len(holders) == 1 and holders[0] in by_pid
         active = holders[0]
     first = backdated_major_incidents(operator_api, 3)
-    wait_for(lambda: all_breached(first), 60, "the first incidents' deadlines to be breached")
+    wait_for(lambda: all_breached(first), 60, "the first incidents' deadlines to be breached",
+             context=lambda: logs_of(processes))
     first_judges = judged_by(first)
     assert first_judges <= set(by_pid)
     if on_postgres:
@@ -123,7 +113,8 @@ def test_one_active_scheduler_and_takeover_without_double_judging(
     if on_postgres:
         wait_for(lambda: active_scheduler_pids() == [standby], 30, "the standby to take over")
         assert time.monotonic() - killed_at < 10
-    wait_for(lambda: all_breached(second), 60, "the standby to judge what fell due")
+    wait_for(lambda: all_breached(second), 60, "the standby to judge what fell due",
+             context=lambda: logs_of(processes))
     assert judged_by(second) == {standby}
 
     everything = first + second

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from app.auth.models import Role
 
-PASSWORD = "正确的密码-123"
+PASSWORD = "正确的控制台密码-2026"
 _CSRF = re.compile(r'name="(?:[\w-]+-)?csrf_token" type="hidden" value="([^"]+)"')
 
 

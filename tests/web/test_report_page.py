@@ -59,7 +59,7 @@ def test_reviewer_edits_versions_submits_and_another_approves(operator, browser_
     page = writer.get(report_path(incident_id)).get_data(as_text=True)
     assert "报告由您提交，须由另一位审核人审核" in page and "审核通过</button>" not in page
     refused = writer.post(f"{report_path(incident_id)}/approve", token_from=report_path(incident_id))
-    assert refused.status_code == 403 and "提交人不能审核" in refused.get_data(as_text=True)
+    assert refused.status_code == 403 and "不能审核自己提交的报告" in refused.get_data(as_text=True)
     assert state_of(incident_id) == "submitted"
 
     assert "审核通过</button>" in approver.get(report_path(incident_id)).get_data(as_text=True)

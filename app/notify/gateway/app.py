@@ -4,12 +4,19 @@ Answers, as Twilio does:
 - ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (HTTP basic auth with the
   account SID and the configured token) → ``201`` and a message resource, or Twilio's
   error body (``{"code": 21211, "status": 400, …}``).
+- ``GET`` of the same path: the Messages list, newest first, filtered by ``To``, ``From``,
+  ``DateSent``/``DateSent>``/``DateSent<`` (``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM:SSZ``, bounds
+  inclusive), paged with ``PageSize``/``Page`` in Twilio's list shape (``messages``, ``page``,
+  ``page_size``, ``next_page_uri`` …), so the twilio library's ``messages.list``/``stream``
+  work against it (the sender's look-up before re-sending an in-doubt claim).
 Status callbacks ``queued → sent → delivered`` (or ``undelivered`` with 30003) are posted,
 signed with ``X-Twilio-Signature`` exactly as Twilio signs them, to the message's
 ``StatusCallback`` from a background thread.
 
 Idempotency: the ``StatusCallback`` URL carries the product's notice id, so a repeated
 request with the same callback URL returns the message already created (no second SMS).
+``idempotent=False`` (``flask sms-gateway run --no-idempotency``) answers like Twilio itself,
+which takes no such key: every request is a new message.
 
 Failing on demand — by the destination number's last digits (default rules below), or by
 rules added through ``POST /_gateway/failures`` {"suffix": "0429", "error": 429, "times": 2}:
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime, timezone
 import logging
 import queue
 import re
@@ -29,8 +37,8 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from email.utils import formatdate
-from urllib.parse import parse_qs
+from email.utils import format_datetime, parsedate_to_datetime
+from urllib.parse import parse_qs, urlencode
 
 import requests
 from twilio.request_validator import RequestValidator
@@ -72,17 +80,20 @@ def _json(start_response, status: str, payload, headers=()) -> list[bytes]:
 
 class GatewayApp:
     def __init__(self, account_sid: str, auth_token: str, *, callbacks: bool = True,
-                 latency_seconds: float = 0.0, rules: list[FailureRule] | None = None) -> None:
+                 latency_seconds: float = 0.0, rules: list[FailureRule] | None = None,
+                 idempotent: bool = True) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.validator = RequestValidator(auth_token)
         self.expected_auth = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self.messages_path = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
         self.latency_seconds = latency_seconds
+        self.idempotent = idempotent
         self.rules = default_rules() if rules is None else rules
         self.messages: dict[str, dict] = {}
         self.by_callback: dict[str, str] = {}
-        self.requests_seen = 0
+        self.requests_seen = 0   # Messages create requests
+        self.lookups_seen = 0    # Messages list requests
         self._lock = threading.Lock()
         self._callbacks: queue.Queue | None = None
         if callbacks:
@@ -94,6 +105,8 @@ class GatewayApp:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if method == "POST" and path == self.messages_path:
             return self._create_message(environ, start_response)
+        if method == "GET" and path == self.messages_path:
+            return self._list_messages(environ, start_response)
         if path.startswith("/2010-04-01/Accounts/") and path.endswith("/Messages.json"):
             return _json(start_response, "401 Unauthorized", {"code": 20003, "status": 401, "message": "Authenticate"})
         if path == "/_gateway/messages":
@@ -122,6 +135,7 @@ class GatewayApp:
             self.by_callback.clear()
             self.rules = default_rules()
             self.requests_seen = 0
+            self.lookups_seen = 0
 
     # -- the Messages API ---------------------------------------------------------------
     def _create_message(self, environ, start_response):
@@ -133,7 +147,7 @@ class GatewayApp:
             time.sleep(self.latency_seconds)
         with self._lock:
             self.requests_seen += 1
-            if callback and callback in self.by_callback:
+            if self.idempotent and callback and callback in self.by_callback:
                 # The same notice again (a sender died before recording the SID): same message.
                 return _json(start_response, "201 Created", self.messages[self.by_callback[callback]])
             if not _E164.match(to):
@@ -142,11 +156,12 @@ class GatewayApp:
             if rule is not None and rule.error != 30003:
                 return self._error(start_response, rule.error)
             sid = "SM" + uuid.uuid4().hex
+            created = format_datetime(datetime.now(timezone.utc), usegmt=True)
             message = {
                 "sid": sid, "account_sid": self.account_sid, "to": to,
                 "from": form.get("From") or None, "messaging_service_sid": form.get("MessagingServiceSid"),
                 "body": form.get("Body", ""), "status": "queued", "num_segments": "1", "direction": "outbound-api",
-                "api_version": "2010-04-01", "date_created": formatdate(usegmt=True), "price": None,
+                "api_version": "2010-04-01", "date_created": created, "date_sent": created, "price": None,
                 "error_code": None, "error_message": None, "uri": f"{self.messages_path[:-5]}/{sid}.json",
                 "validity_period": form.get("ValidityPeriod"), "status_callback": callback,
             }
@@ -156,6 +171,32 @@ class GatewayApp:
         if callback and self._callbacks is not None:
             self._callbacks.put((message, 30003 if rule is not None else None))
         return _json(start_response, "201 Created", message)
+
+    def _list_messages(self, environ, start_response):
+        if environ.get("HTTP_AUTHORIZATION") != self.expected_auth:
+            return _json(start_response, "401 Unauthorized", {"code": 20003, "status": 401, "message": "Authenticate"})
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
+        try:
+            matches = _message_filter(query)
+            page, page_size = int(query.get("Page", 0)), min(max(int(query.get("PageSize", 50)), 1), 1000)
+        except ValueError as exc:
+            return _json(start_response, "400 Bad Request", {"code": 20001, "status": 400, "message": str(exc)})
+        with self._lock:
+            self.lookups_seen += 1
+            found = [dict(m) for m in reversed(self.messages.values()) if matches(m)]
+        return _json(start_response, "200 OK", self._page(found, query, page, page_size))
+
+    def _page(self, found: list[dict], query: dict, page: int, page_size: int) -> dict:
+        start = page * page_size
+        records = found[start:start + page_size]
+
+        def uri(number: int) -> str:
+            return f"{self.messages_path}?{urlencode({**query, 'Page': number, 'PageSize': page_size})}"
+
+        return {"messages": records, "page": page, "page_size": page_size, "start": start,
+                "end": start + max(len(records) - 1, 0), "uri": uri(page), "first_page_uri": uri(0),
+                "next_page_uri": uri(page + 1) if start + page_size < len(found) else None,
+                "previous_page_uri": uri(page - 1) if page > 0 else None}
 
     def _error(self, start_response, error: int):
         if error in PERMANENT:
@@ -193,6 +234,31 @@ class GatewayApp:
                 except requests.RequestException as exc:
                     log.warning("status callback for %s failed: %s", message["sid"], exc)
                     break
+
+
+def _message_filter(query: dict):
+    """Twilio's list filters: To, From and DateSent (a day) / DateSent> / DateSent< (inclusive)."""
+    to, sender = query.get("To"), query.get("From")
+    day = query.get("DateSent")
+    after, before = _moment(query.get("DateSent>")), _moment(query.get("DateSent<"))
+
+    def matches(message: dict) -> bool:
+        sent = parsedate_to_datetime(message["date_sent"])
+        return ((to is None or message["to"] == to) and (sender is None or message["from"] == sender)
+                and (day is None or sent.date().isoformat() == day)
+                and (after is None or sent >= after) and (before is None or sent <= before))
+    return matches
+
+
+def _moment(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    for layout in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, layout).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+    raise ValueError(f"DateSent: not a date: {value!r}")
 
 
 def _read(environ) -> bytes:

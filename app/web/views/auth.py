@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from app.auth.service import user_for_password
 from app.web import forms
-from app.web.session_auth import log_in, log_out, safe_next_url
+from app.web.session_auth import attempt_login, log_out, safe_next_url
 from app.web.views import bp
 
 
@@ -22,12 +21,11 @@ def login():
     if request.method == "GET" and getattr(g, "current_user", None) is not None:
         return redirect(next_url or url_for("console.board"))
     if form.validate_on_submit():
-        user = user_for_password(form.name.data.strip(), form.password.data)
-        if user is not None:
-            log_in(user)
+        outcome = attempt_login(form.name.data.strip(), form.password.data)
+        if outcome.user is not None:
             return redirect(next_url or url_for("console.board"))
-        form.password.errors.append("用户名或密码错误 (wrong name or password)")
-        return render_template("web/login.html", form=form), 401
+        form.password.errors.append(outcome.message)
+        return render_template("web/login.html", form=form), outcome.status
     return render_template("web/login.html", form=form), 200 if request.method == "GET" else 400
 
 

@@ -10,7 +10,8 @@ from werkzeug.exceptions import Forbidden
 
 from app.auth import permissions
 from app.auth.models import ROLE_LABELS_ZH, Role
-from app.errors import DomainError, InvalidInput, NotFound, NotPermitted, TransitionNotAllowed
+from app import errors
+from app.errors import DomainError, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
 from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH
 from app.policy import current_policy
@@ -94,8 +95,8 @@ def _not_found(error: NotFound):
     return render_template("web/error.html", code=404, title="未找到", detail=error.message), 404
 
 
-@bp.errorhandler(NotPermitted)
-def _not_permitted(error: NotPermitted):
+@bp.errorhandler(errors.Forbidden)
+def _not_permitted(error: errors.Forbidden):
     """A rule about people (the proposer never approves): 403, with the way back to the page."""
     db.session.rollback()
     return render_template("web/error.html", code=403, title="无权操作", detail=error.message,

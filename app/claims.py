@@ -1,0 +1,66 @@
+"""Claims on the two SMS outboxes (``notices`` to subscribers, ``staff_alerts`` to staff).
+
+One discipline for both: a claim is committed before anything is sent — ``queued`` rows
+become ``sending`` with a claim token, the claim time and a lease (``next_attempt_at`` =
+now + lease). PostgreSQL claims with ``FOR UPDATE SKIP LOCKED`` so concurrent senders take
+disjoint rows; SQLite (one writer at a time) with one conditional ``UPDATE … RETURNING``.
+A claim whose lease ran out with no recorded outcome (its sender died or hung) goes back to
+the queue marked ``in_doubt_since`` its claim: the provider may already hold that message,
+so the next send looks it up first (app/notify/provider_lookup.py).
+Each outbox's owner calls these in its own transaction: they never commit.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, text
+
+from app.db_types import UTCDateTime
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+_UTC = UTCDateTime()
+
+
+@dataclass(frozen=True)
+class Outbox:
+    table: str
+    due: str       # the SQL condition of a queued row ready to send
+    order: str
+    touch: str = ""  # extra assignments of every claim and release
+
+
+NOTICES = Outbox("notices", "status = 'queued' AND next_attempt_at <= :now", "next_attempt_at",
+                 ", updated_at = :now")
+# Alerts are queued by INSERT … SELECT with no next_attempt_at: due at once.
+STAFF_ALERTS = Outbox("staff_alerts", "status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= :now)",
+                      "id")
+
+
+def claim(outbox: Outbox, token: str, now: datetime, lease_seconds: float, limit: int) -> list[int]:
+    """Claim up to ``limit`` due rows for this sender; returns their ids. The caller commits the
+    claim before sending anything."""
+    lock = "FOR UPDATE SKIP LOCKED" if db.session.get_bind().dialect.name == "postgresql" else ""
+    statement = text(f"""
+        UPDATE {outbox.table} SET status = 'sending', claim_token = :token, claimed_at = :now,
+                                  attempts = attempts + 1, next_attempt_at = :lease_until{outbox.touch}
+        WHERE id IN (SELECT id FROM {outbox.table} WHERE {outbox.due} ORDER BY {outbox.order} LIMIT :limit {lock})
+        RETURNING id""").bindparams(bindparam("now", type_=_UTC), bindparam("lease_until", type_=_UTC))
+    return [row[0] for row in db.session.execute(statement, {
+        "token": token, "now": now, "lease_until": now + timedelta(seconds=lease_seconds), "limit": limit})]
+
+
+def release_expired(outbox: Outbox, now: datetime) -> int:
+    """Claims whose lease ran out with no recorded outcome go back to the queue, in doubt since
+    their (first such) claim. They keep their round, so a re-send carries the same callback URL."""
+    result = db.session.execute(text(f"""
+        UPDATE {outbox.table} SET status = 'queued', claim_token = NULL,
+                                  in_doubt_since = COALESCE(in_doubt_since, claimed_at){outbox.touch}
+        WHERE status = 'sending' AND next_attempt_at <= :now""").bindparams(bindparam("now", type_=_UTC)),
+        {"now": now})
+    if result.rowcount:
+        log.warning("%d %s claimed by a sender that never reported back: queued again, to be looked up "
+                    "at the provider before any re-send", result.rowcount, outbox.table)
+    return result.rowcount or 0

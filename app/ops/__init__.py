@@ -1,0 +1,1 @@
+"""Operations: worker heartbeats, the truth /healthz tells, /metrics, log format and masking."""
