@@ -27,6 +27,9 @@ def load_session_user() -> User | None:
     user = db.session.get(User, user_id)
     if user is None or not user.active or session.get(SESSION_VERSION_KEY) != user.session_version:
         session.clear()
+        if user is not None and user.active:
+            # Ended by a log-out (or password change) elsewhere: a form posted from here is kept for them.
+            session[stale_forms.LAST_USER_KEY] = user_id
         return None
     # The same attribute the API sets, so permissions.requires() works here too.
     g.current_user = user
