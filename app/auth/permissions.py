@@ -63,6 +63,9 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     "review_appeal": (_DM,),
     "feed_back_incident_complaints": (_AG, _DM),
     "view_complaint_measures": _STAFF,
+    # Staff alerts (warnings and escalations): each person reads and acknowledges their own
+    "view_staff_alerts": _STAFF,
+    "acknowledge_staff_alert": _STAFF,
 }
 
 
