@@ -239,11 +239,14 @@ def credited_subscriber_ids(incident_id: int) -> Select:
 def final_totals(incident_id: int) -> dict:
     """Totals of the computed ledger (version 1) — what closure wrote."""
     e = CompensationEntry
+    credited = case(((e.economic_credit_fen > 0) | (e.data_credit_gb > 0), 1), else_=0)
     row = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(e.economic_credit_fen), 0), func.coalesce(func.sum(e.data_credit_gb), 0))
+        select(func.count(), func.coalesce(func.sum(e.economic_credit_fen), 0), func.coalesce(func.sum(e.data_credit_gb), 0),
+               func.coalesce(func.sum(credited), 0))
         .where(of_incident(incident_id))
     ).one()
-    return {"subscribers": row[0], "economic_credit_fen": int(row[1]), "data_credit_gb": int(row[2])}
+    return {"subscribers": row[0], "economic_credit_fen": int(row[1]), "data_credit_gb": int(row[2]),
+            "credited_subscribers": int(row[3])}
 
 
 def terms_record(terms: CreditTerms) -> dict:
