@@ -84,10 +84,11 @@ def _totals(rows: Select) -> dict:
 
 
 def _credited(sub):
-    return case(((sub.c.economic_credit_fen > 0) | (sub.c.data_credit_gb > 0), 1), else_=0)
+    return _credited_figures(sub.c.economic_credit_fen, sub.c.data_credit_gb)
 
 
 def _credited_figures(economic, data):
+    """1 when a subscriber gets any credit with these figures, else 0 (to sum)."""
     return case(((economic > 0) | (data > 0), 1), else_=0)
 
 
