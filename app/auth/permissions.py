@@ -62,6 +62,7 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     "accept_appeal": (_AG, _DM),
     "review_appeal": (_DM,),
     "feed_back_incident_complaints": (_AG, _DM),
+    "view_complaint_measures": _STAFF,
 }
 
 
