@@ -181,6 +181,7 @@ def run(backend: str, count: int) -> None:
             results["  of which: queueing the compensation notices"] = notices_clock.seconds
             results["  of which: the ledger itself"] = (results["FINAL LEDGER: engine.finalise + commit"]
                                                        - notices_clock.seconds)
+            _timed("final totals (closed, GET …/compensation)", preview_totals, results)
             streamed = _timed("billing CSV: stream every row", lambda: _stream_csv(incident.id), results)
             totals = engine.final_totals(incident.id)
         print(f"\n== {backend}: {count:,} affected subscribers ==")
