@@ -215,9 +215,8 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
         _over_affected(incident, policy, terms,
                        first=[entry_id.label("id"), literal(incident.id, Integer).label("incident_id")]),
     )
-    db.session.execute(statement)
+    totals = _write_entries(statement, incident.id)
     _refresh_statistics()
-    totals = final_totals(incident.id)
     db.session.add(CompensationLedger(incident_id=incident.id, finalised_at=terms.computed_at,
                                       finalised_by=actor.id if actor else None, **terms_record(terms), **totals))
     timeline.record(
@@ -248,17 +247,34 @@ def credited_subscriber_ids(incident_id: int) -> Select:
     )
 
 
+def _write_entries(statement, incident_id: int) -> dict:
+    """Run the ledger's INSERT … SELECT and return its totals. On PostgreSQL in ONE pass: the
+    INSERT's RETURNING is summed in the same statement (a data-modifying WITH); SQLite has no
+    INSERT inside WITH, so it re-reads the incident's key range."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(statement)
+        return final_totals(incident_id)
+    e = CompensationEntry.__table__
+    written = statement.returning(e.c.economic_credit_fen, e.c.data_credit_gb).cte("written")
+    return _totals_of(select(*_total_columns(written.c.economic_credit_fen, written.c.data_credit_gb)))
+
+
 def final_totals(incident_id: int) -> dict:
     """Totals of the computed ledger (version 1) — what closure wrote."""
     e = CompensationEntry
-    credited = case(((e.economic_credit_fen > 0) | (e.data_credit_gb > 0), 1), else_=0)
-    row = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(e.economic_credit_fen), 0), func.coalesce(func.sum(e.data_credit_gb), 0),
-               func.coalesce(func.sum(credited), 0))
-        .where(of_incident(incident_id))
-    ).one()
-    return {"subscribers": row[0], "economic_credit_fen": int(row[1]), "data_credit_gb": int(row[2]),
-            "credited_subscribers": int(row[3])}
+    return _totals_of(select(*_total_columns(e.economic_credit_fen, e.data_credit_gb)).where(of_incident(incident_id)))
+
+
+def _total_columns(economic, data) -> tuple:
+    credited = case(((economic > 0) | (data > 0), 1), else_=0)
+    return (func.count(), func.coalesce(func.sum(economic), 0), func.coalesce(func.sum(data), 0),
+            func.coalesce(func.sum(credited), 0))
+
+
+def _totals_of(query: Select) -> dict:
+    subscribers, economic, data, credited = db.session.execute(query).one()
+    return {"subscribers": subscribers, "economic_credit_fen": int(economic), "data_credit_gb": int(data),
+            "credited_subscribers": int(credited)}
 
 
 def terms_record(terms: CreditTerms) -> dict:
