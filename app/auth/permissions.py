@@ -62,6 +62,10 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     "accept_appeal": (_AG, _DM),
     "review_appeal": (_DM,),
     "feed_back_incident_complaints": (_AG, _DM),
+    # Alarms in (RULES §9): machines post alerts; operators turn proposals into incidents
+    "ingest_alerts": (_IN,),
+    "view_alert_proposals": _INCIDENT_HANDLERS,
+    "decide_alert_proposal": _INCIDENT_HANDLERS,
 }
 
 

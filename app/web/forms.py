@@ -156,3 +156,11 @@ class BoardFilterForm(Form):
     level = SelectField("定级", choices=options([("", "全部定级"), *((str(k), v) for k, v in LEVEL_LABELS_ZH.items())]), default="")
     major = SelectField("重大", choices=options([("", "全部"), ("1", "仅重大"), ("0", "非重大")]), default="")
     breached = SelectField("时限", choices=options([("", "全部时限"), ("1", "有超时"), ("0", "无超时")]), default="")
+
+
+class ProposalDeclareForm(FlaskForm):
+    """One click: declare the incident an alert proposal pre-fills (CSRF only)."""
+
+
+class ProposalDismissForm(FlaskForm):
+    reason = StringField("忽略原因", validators=[required(), length(2000)])

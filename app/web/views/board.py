@@ -9,6 +9,7 @@ from app.auth.permissions import requires
 from app.incidents import service
 from app.incidents.models import Incident
 from app.pagination import paginate
+from app.web.views.alerts import proposals_panel
 from app.web import forms, panels, timefmt
 from app.web.views import bp
 
@@ -35,7 +36,8 @@ def board():
     page_number = request.args.get("page", 1, type=int) or 1
     page = paginate(service.list_incidents(**criteria), max(1, page_number), BOARD_PAGE_SIZE)
     return render_template("web/board.html", filters=filters, page=page, criteria=criteria,
-                           elapsed=elapsed_text, deadline_cell=panels.board_deadline, last_page=max(1, -(-page["total"] // BOARD_PAGE_SIZE)))
+                           elapsed=elapsed_text, deadline_cell=panels.board_deadline, proposals=proposals_panel(),
+                           last_page=max(1, -(-page["total"] // BOARD_PAGE_SIZE)))
 
 
 def elapsed_text(incident: Incident) -> str:
