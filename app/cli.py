@@ -42,5 +42,11 @@ def serve(host: str, port: int | None) -> None:
     else:
         click.echo("NOC_IN_PROCESS_WORKERS=0: 调度器与短信发送器需单独运行 (run `flask scheduler run` and `flask sender run`)")
     port = port or app.config["PORT"]
-    click.echo(f"NOC 故障指挥系统 http://{host}:{port}/  (API /api/v1, OpenAPI /api/openapi.json)")
-    waitress_serve(app, host=host, port=port, threads=8)
+    threads = app.config["NOC_WEB_THREADS"]
+    click.echo(f"NOC 故障指挥系统 http://{host}:{port}/  (API /api/v1, OpenAPI /api/openapi.json; {threads} threads)")
+    # An open console polls /live/changes every 2 s with a request that nearly always ends in a
+    # 304 within milliseconds, so it holds no thread between polls: the threads bound requests in
+    # progress, not consoles open. Each console (and API client) keeps a keep-alive connection or
+    # two, hence the connection limit well above waitress's default 100. bench/console.py measures
+    # what one process holds.
+    waitress_serve(app, host=host, port=port, threads=threads, connection_limit=app.config["NOC_WEB_CONNECTIONS"])

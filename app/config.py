@@ -29,6 +29,9 @@ class Settings:
     # Scheduler, sender and local gateway inside `flask serve` (the embedded default); a
     # deployment that runs `flask scheduler run` / `flask sender run` sets this to 0.
     run_workers_in_process: bool
+    # `flask serve`: request threads (at most the database pool: 10 + 10 overflow) and open connections.
+    web_threads: int = 16
+    web_connections: int = 500
     # Health: every worker rewrites its heartbeat row this often; a row older than
     # ``worker_stale_seconds`` is a dead worker; notices due longer than ``queue_wait_seconds``
     # with no live sender mean the sender is down.
@@ -57,6 +60,8 @@ class Settings:
             port=int(os.environ.get("PORT", "5000")),
             policy_path=Path(os.environ.get("NOC_POLICY_FILE", str(DEFAULT_POLICY_PATH))),
             run_workers_in_process=_bool(os.environ.get("NOC_IN_PROCESS_WORKERS"), default=True),
+            web_threads=int(os.environ.get("NOC_WEB_THREADS", "16")),
+            web_connections=int(os.environ.get("NOC_WEB_CONNECTIONS", "500")),
             heartbeat_seconds=float(os.environ.get("NOC_HEARTBEAT_SECONDS", "5")),
             worker_stale_seconds=float(os.environ.get("NOC_WORKER_STALE_SECONDS", "30")),
             queue_wait_seconds=float(os.environ.get("NOC_QUEUE_WAIT_SECONDS", "60")),
@@ -75,6 +80,12 @@ class Settings:
             "PORT": self.port,
             "NOC_POLICY_FILE": str(self.policy_path),
             "NOC_IN_PROCESS_WORKERS": self.run_workers_in_process,
+            "NOC_WEB_THREADS": self.web_threads,
+            "NOC_WEB_CONNECTIONS": self.web_connections,
+            # The live console: how often a page polls, and how long a process keeps an
+            # incident's notice counts (app/web/live.py).
+            "NOC_LIVE_POLL_MS": int(os.environ.get("NOC_LIVE_POLL_MS", "2000")),
+            "NOC_LIVE_CACHE_SECONDS": float(os.environ.get("NOC_LIVE_CACHE_SECONDS", "1.0")),
             "NOC_HEARTBEAT_SECONDS": self.heartbeat_seconds,
             "NOC_WORKER_STALE_SECONDS": self.worker_stale_seconds,
             "NOC_QUEUE_WAIT_SECONDS": self.queue_wait_seconds,

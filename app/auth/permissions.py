@@ -62,6 +62,7 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     "accept_appeal": (_AG, _DM),
     "review_appeal": (_DM,),
     "feed_back_incident_complaints": (_AG, _DM),
+    "view_complaint_measures": _STAFF,
     # Alarms in (RULES §9): machines post alerts; operators turn proposals into incidents
     "ingest_alerts": (_IN,),
     "view_alert_proposals": _INCIDENT_HANDLERS,

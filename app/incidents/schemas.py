@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, pre_dump, validate
 
 from app.incidents.causes import CAUSES
 from app.incidents.models import Status
@@ -125,15 +125,23 @@ class IncidentSchema(Schema):
 
         return responsibility_as_dicts(incident)
 
-    def _affected(self, incident):
+    @pre_dump
+    def _count_affected_once(self, incident, **kwargs):
+        """The three live impact figures all start from the affected count, a count over every
+        subscriber in scope: count it once per incident, and only when one of them is dumped."""
+        if not LIVE_IMPACT_FIELDS & set(self.dump_fields):
+            return incident
         from app.incidents.service import affected_count
 
-        return affected_count(incident)
+        return _WithImpact(incident, affected_count(incident))
+
+    def _affected(self, incident):
+        return incident.affected
 
     def _user_minutes(self, incident):
         from app.incidents.service import user_minutes
 
-        return user_minutes(incident)
+        return user_minutes(incident.incident, affected=incident.affected)
 
     def _deadlines(self, incident):
         from app.scheduling.service import deadlines_for_api
@@ -156,7 +164,20 @@ class IncidentSchema(Schema):
     def _reportable(self, incident):
         from app.incidents.service import regulator_reportable
 
-        return regulator_reportable(incident)
+        return regulator_reportable(incident.incident, affected=incident.affected)
+
+
+LIVE_IMPACT_FIELDS = {"affected_subscribers", "user_minutes", "regulator_reportable"}
+
+
+class _WithImpact:
+    """An incident with its affected count, for one dump; every other attribute is the incident's."""
+
+    def __init__(self, incident, affected: int) -> None:
+        self.incident, self.affected = incident, affected
+
+    def __getattr__(self, name):
+        return getattr(self.incident, name)
 
 
 class TimelineEventSchema(Schema):

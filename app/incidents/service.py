@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import case, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.clock import ensure_aware_utc, utcnow
@@ -22,6 +24,7 @@ from app.incidents.grading import is_regulator_reportable, outage_minutes, propo
 from app.incidents.models import Incident, Responsibility, Status
 from app.incidents.numbering import next_incident_number
 from app.models import record_policy_version
+from app.pagination import paginate
 from app.policy import Policy, current_policy
 from app.scheduling import service as deadlines
 from app.sql import commit_or_conflict, get_or_404
@@ -29,6 +32,7 @@ from app.subscribers.affected import count_affected
 from app.transactions import retry_on_conflict
 
 OPEN_BEFORE_RECOVERY = (Status.declared, Status.reported, Status.responding)
+CLOSED_STATES = (Status.closed.value, Status.cancelled.value)
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,13 @@ def outage_minutes_so_far(incident: Incident) -> int:
     return outage_minutes(incident.detected_at, outage_end(incident))
 
 
-def user_minutes(incident: Incident, policy: Policy | None = None) -> int:
-    """受影响用户数 × 中断分钟: live while open, fixed at recovery."""
+def user_minutes(incident: Incident, policy: Policy | None = None, *, affected: int | None = None) -> int:
+    """受影响用户数 × 中断分钟: live while open, fixed at recovery; pass ``affected`` when already counted."""
     if incident.user_minutes_at_recovery is not None:
         return incident.user_minutes_at_recovery
-    return affected_count(incident, policy) * outage_minutes_so_far(incident)
+    if affected is None:
+        affected = affected_count(incident, policy)
+    return affected * outage_minutes_so_far(incident)
 
 
 def regulator_reportable(incident: Incident, policy: Policy | None = None, *, affected: int | None = None) -> bool:
@@ -396,20 +402,56 @@ def mark_analysis_report_submitted(incident: Incident, actor: User, submitted_at
 
 
 def list_incidents(*, status: str | None = None, level: int | None = None, major: bool | None = None,
-                   breached: bool | None = None):
-    """A query of incidents, newest first; the views paginate it."""
-    query = select(Incident).order_by(Incident.detected_at.desc(), Incident.id.desc())
+                   breached: bool | None = None, open_only: bool = False, search: str | None = None,
+                   region: str | None = None, worst_first: bool = False):
+    """A query of incidents, newest first (or ``worst_first``: open ones, then level, major and the
+    time left to the next deadline); the views paginate it with :func:`incident_page`.
+    ``search`` matches the number or a part of the title; ``region`` one of the incident's regions."""
+    from app.scheduling.service import breached_filter, next_due_column
+
+    query = select(Incident).options(selectinload(Incident.responsibilities))
+    if worst_first:
+        closed = case((Incident.status.in_(CLOSED_STATES), 1), else_=0)
+        next_due = next_due_column(Incident.id)
+        query = query.order_by(closed, Incident.level, Incident.major.desc(), next_due.is_(None), next_due,
+                               Incident.detected_at.desc(), Incident.id.desc())
+    else:
+        query = query.order_by(Incident.detected_at.desc(), Incident.id.desc())
     if status:
         query = query.where(Incident.status == status)
+    if open_only:
+        query = query.where(Incident.status.not_in(CLOSED_STATES))
     if level:
         query = query.where(Incident.level == level)
     if major is not None:
         query = query.where(Incident.major.is_(major))
     if breached is not None:
-        from app.scheduling.service import breached_filter
-
         query = query.where(breached_filter(Incident.id, breached))
+    if region and region.strip():
+        query = query.where(_names_region(region.strip()))
+    if search and search.strip():
+        text = search.strip()
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(Incident.number.ilike(pattern, escape="\\"), Incident.title.ilike(pattern, escape="\\")))
     return query
+
+
+def _names_region(region: str):
+    """The incident's regions (a JSON list) include ``region``."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(Incident.regions, JSONB).contains([region])
+    names = func.json_each(Incident.regions).table_valued("value")
+    return select(names.c.value).where(names.c.value == region).exists()
+
+
+def incident_page(query, page: int, per_page: int) -> dict:
+    """One page of a list: what each row shows is read in one query per kind for the whole page
+    (responsibility by the query's selectinload, deadlines here), never a query per row."""
+    from app.scheduling.service import preload_deadlines
+
+    result = paginate(query, page, per_page)
+    preload_deadlines([incident.id for incident in result["items"]])
+    return result
 
 
 def timeline_of(incident_id: int):
@@ -423,3 +465,49 @@ def timeline_of(incident_id: int):
 
 def count_incidents(query) -> int:
     return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+# --- what changed, for the live console (app/web/live.py) ------------------------------------
+
+# Events of the last this-many ids are counted too, so an event whose transaction commits after
+# a later-numbered one (ids are handed out before commit) still changes the marker.
+RECENT_EVENT_WINDOW = 200
+ALARM_EVENT_KINDS = ("declared", "regraded", "deadline_breached")
+
+
+def change_marker(incident_id: int | None = None) -> str:
+    """A short text that changes whenever an incident (or, with None, any incident) changes:
+    every change appends a timeline event, so the newest events say it. Read from the database,
+    so every server process gives the same answer."""
+    from app.incidents.models import TimelineEvent
+
+    if incident_id is None:
+        newest = select(func.coalesce(func.max(TimelineEvent.id), 0)).scalar_subquery()
+        query = select(func.max(TimelineEvent.id), func.count()).where(TimelineEvent.id > newest - RECENT_EVENT_WINDOW)
+    else:
+        query = select(func.max(TimelineEvent.id), func.count()).where(TimelineEvent.incident_id == incident_id)
+    newest_id, count = db.session.execute(query).one()
+    return f"{newest_id or 0}.{count}"
+
+
+def latest_event_id() -> int:
+    from app.incidents.models import TimelineEvent
+
+    return db.session.scalar(select(func.max(TimelineEvent.id))) or 0
+
+
+def alarms_since(event_id: int, limit: int = 10) -> list[dict[str, Any]]:
+    """What should raise the console's banner since timeline event ``event_id``: a new level-1 or
+    major incident (declared, or regraded into it) and a breached deadline, of open incidents only."""
+    from app.incidents.models import TimelineEvent
+
+    rows = db.session.execute(
+        select(TimelineEvent.id, TimelineEvent.kind, TimelineEvent.message, Incident.id.label("incident_id"),
+               Incident.number, Incident.title, Incident.level, Incident.major)
+        .join(Incident, Incident.id == TimelineEvent.incident_id)
+        .where(TimelineEvent.id > event_id, TimelineEvent.kind.in_(ALARM_EVENT_KINDS),
+               Incident.status.not_in(CLOSED_STATES),
+               or_(TimelineEvent.kind == "deadline_breached", Incident.level == 1, Incident.major.is_(True)))
+        .order_by(TimelineEvent.id.desc()).limit(limit)
+    ).all()
+    return [dict(row._mapping) for row in reversed(rows)]

@@ -13,6 +13,7 @@ from app.incidents.schemas import (
     CancelSchema,
     IncidentCreateSchema,
     IncidentListQuerySchema,
+    LIVE_IMPACT_FIELDS,
     IncidentSchema,
     ProgressUpdateSchema,
     RecoverSchema,
@@ -22,17 +23,16 @@ from app.incidents.schemas import (
     ResponsibilityEntrySchema,
     TimelineEventSchema,
 )
-from app.pagination import PageQuerySchema, page_envelope_schema, paginate
+from app.pagination import PageQuerySchema, page_envelope_schema
 
 blp = api_blueprint("incidents", __name__, url_prefix="/incidents", description="故障单：登记、上报、响应、恢复、闭环")
 
 # The list leaves out the live impact figures: each is a count over every affected subscriber.
-LIVE_IMPACT_FIELDS = ("affected_subscribers", "user_minutes", "regulator_reportable")
 
 
 class IncidentSummarySchema(IncidentSchema):
     class Meta:
-        exclude = (*LIVE_IMPACT_FIELDS, "complaint_count")  # a count per row: the detail has it
+        exclude = (*sorted(LIVE_IMPACT_FIELDS), "complaint_count")  # a count per row: the detail has it
 
 
 IncidentPageSchema = page_envelope_schema(IncidentSummarySchema, "IncidentPage")
@@ -50,7 +50,7 @@ class Incidents(MethodView):
     def get(self, args):
         """List incidents, newest first (filter by status, level, major, breached), each with its next deadline."""
         page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(service.list_incidents(**args), page, per_page)
+        return service.incident_page(service.list_incidents(**args), page, per_page)
 
     @requires("declare")
     @blp.arguments(IncidentCreateSchema)

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, select
 
-from app.clock import utcnow
+from app.clock import ensure_aware_utc, utcnow
 from app.errors import InvalidInput, TransitionNotAllowed
 from app.extensions import db
 from app.incidents.models import Incident, Status
@@ -80,19 +80,38 @@ def notification_summary(incident: Incident) -> dict:
         recent = db.session.scalar(select(func.count()).where(
             Notice.batch_id == batch.id, Notice.accepted_at >= now - RATE_WINDOW)) or 0
         rate = recent / RATE_WINDOW.total_seconds()
-        projected: datetime | None
-        if pending == 0:
-            projected = batch.fulfilled_at or now
-        else:
-            projected = now + timedelta(seconds=pending / rate) if rate > 0 else None
-        late = bool(batch.deadline_at and pending and (projected is None or projected > batch.deadline_at))
+        projected, stalled, late = _projection(batch, pending, rate, now)
+        total = sum(by_status.values())
         notices.append({
             "kind": batch.kind, "sequence": batch.sequence, "label": kinds.LABELS_ZH[batch.kind],
-            "total": sum(by_status.values()), "pending": pending, "rate_per_second": round(rate, 2),
-            "deadline_at": batch.deadline_at, "projected_finish_at": projected, "late": late,
+            "total": total, "sent": total - pending, "pending": pending, "rate_per_second": round(rate, 2),
+            "deadline_at": batch.deadline_at, "projected_finish_at": projected, "stalled": stalled, "late": late,
             "fulfilled_at": batch.fulfilled_at, "policy_version": batch.policy_version,
         })
     return {"counts": counts, "notices": notices}
+
+
+def progress_marker(incident_id: int) -> str:
+    """Changes as the incident's notices are queued, sent and delivered (for the live console)."""
+    counts = db.session.execute(select(Notice.status, func.count()).where(Notice.incident_id == incident_id)
+                                .group_by(Notice.status).order_by(Notice.status)).all()
+    return ",".join(f"{status}:{n}" for status, n in counts)
+
+
+def _projection(batch: NoticeBatch, pending: int, rate: float, now: datetime) -> tuple[datetime | None, bool, bool]:
+    """(projected finish, stalled, late) of a batch at the rate of the last minute.
+
+    A batch queued less than a minute ago has no rate yet: no projection and not late (unless
+    its deadline already passed). One queued earlier with nothing accepted in the last minute is
+    stalled (the sender is down or held back), and late while it stays so."""
+    if pending == 0:
+        return batch.fulfilled_at or now, False, False
+    if rate > 0:
+        projected = now + timedelta(seconds=pending / rate)
+        return projected, False, bool(batch.deadline_at and projected > batch.deadline_at)
+    stalled = ensure_aware_utc(batch.queued_at) <= now - RATE_WINDOW
+    overdue = bool(batch.deadline_at and now > batch.deadline_at)
+    return None, stalled, bool(batch.deadline_at and (stalled or overdue))
 
 
 def _batch_counts(batch_id: int) -> dict[str, int]:

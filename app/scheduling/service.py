@@ -19,7 +19,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import event, exists, select, update
+from sqlalchemy.orm import Session
 
 from app.auth.models import User
 from app.clock import ensure_aware_utc, utcnow
@@ -42,10 +43,21 @@ CANCELLED = DeadlineState.cancelled.value
 KIND_ORDER = {kind.value: index for index, kind in enumerate(DeadlineKind)}
 # Tells the in-process scheduler, after the commit, that its next wake-up may have moved.
 CHANGED_FLAG = "noc_deadlines_changed"
+# A list page's deadlines, read in one query (preload_deadlines) and kept for the session's
+# life, so its rows do not each query their own; any deadline write drops them.
+PRELOADED = "noc_deadlines_preloaded"
 
 
 def _mark_changed() -> None:
     db.session.info[CHANGED_FLAG] = True
+    db.session.info.pop(PRELOADED, None)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_preloaded(session: Session) -> None:
+    """Preloaded rows describe one transaction's view; a session used on (a worker's, a test's) re-reads."""
+    session.info.pop(PRELOADED, None)
 
 
 def _fulfilment_time(incident: Incident, kind: DeadlineKind) -> datetime | None:
@@ -229,9 +241,24 @@ def fulfilled_at(incident: Incident, kind: DeadlineKind | str) -> datetime | Non
         Deadline.incident_id == incident.id, Deadline.kind == DeadlineKind(kind).value))
 
 
-def deadlines_of(incident_id: int) -> list[Deadline]:
-    rows = db.session.scalars(select(Deadline).where(Deadline.incident_id == incident_id)).all()
+def _in_order(rows) -> list[Deadline]:
     return sorted(rows, key=lambda d: (KIND_ORDER[d.kind], d.due_at))
+
+
+def preload_deadlines(incident_ids: list[int]) -> None:
+    """Read the deadlines of a page of incidents in one query, for :func:`deadlines_of` to answer from."""
+    by_incident: dict[int, list[Deadline]] = {incident_id: [] for incident_id in incident_ids}
+    if incident_ids:
+        for row in db.session.scalars(select(Deadline).where(Deadline.incident_id.in_(incident_ids))):
+            by_incident[row.incident_id].append(row)
+    db.session.info.setdefault(PRELOADED, {}).update({k: _in_order(v) for k, v in by_incident.items()})
+
+
+def deadlines_of(incident_id: int) -> list[Deadline]:
+    preloaded = db.session.info.get(PRELOADED, {}).get(incident_id)
+    if preloaded is not None:
+        return preloaded
+    return _in_order(db.session.scalars(select(Deadline).where(Deadline.incident_id == incident_id)))
 
 
 def describe(deadline: Deadline, now: datetime | None = None) -> dict[str, Any]:
@@ -259,20 +286,39 @@ def next_due_for_api(incident: Incident) -> dict[str, Any] | None:
     """The next pending deadline of an open incident, with the time left; None when nothing is pending."""
     if not incident.is_open:
         return None
-    deadline = db.session.scalars(
-        select(Deadline).where(Deadline.incident_id == incident.id, Deadline.state == PENDING)
-        .order_by(Deadline.due_at, Deadline.id).limit(1)
-    ).first()
-    if deadline is None:
+    pending = [d for d in deadlines_of(incident.id) if d.state == PENDING]
+    if not pending:
         return None
+    deadline = min(pending, key=lambda d: (d.due_at, d.id))
     described = describe(deadline)
     return {key: described[key] for key in ("kind", "label", "due_at", "seconds_left")}
+
+
+def next_due_column(incident_id_column):
+    """The due time of an incident's next pending deadline (NULL when none), for ordering lists."""
+    from sqlalchemy import func
+
+    return (select(func.min(Deadline.due_at)).where(Deadline.incident_id == incident_id_column,
+                                                    Deadline.state == PENDING).scalar_subquery())
 
 
 def breached_filter(incident_id_column, breached: bool):
     """A WHERE clause for incident lists: has (or has not) at least one breached deadline."""
     clause = exists().where(Deadline.incident_id == incident_id_column, Deadline.state == BREACHED)
     return clause if breached else ~clause
+
+
+def change_marker(incident_id: int | None = None) -> str:
+    """Changes when a deadline is met, moved or cancelled without a timeline event of its own
+    (e.g. the recovery notice handed over): the pending count, or one incident's newest write."""
+    from sqlalchemy import func
+
+    if incident_id is None:
+        pending = db.session.scalar(select(func.count()).select_from(Deadline).where(Deadline.state == PENDING))
+        return str(pending or 0)
+    newest, count = db.session.execute(select(func.max(Deadline.updated_at), func.count())
+                                       .where(Deadline.incident_id == incident_id)).one()
+    return f"{newest.timestamp() if newest else 0}.{count}"
 
 
 def overdue_unjudged(grace: timedelta = timedelta(seconds=60)) -> int:
@@ -285,4 +331,4 @@ def overdue_unjudged(grace: timedelta = timedelta(seconds=60)) -> int:
 
 
 __all__ = ["create_deadlines", "fulfil", "cancel_all", "recompute", "deadlines_for_api", "next_due_for_api",
-           "breached_filter", "FROM_DETECTION", "FROM_RECOVERY"]
+           "preload_deadlines", "next_due_column", "breached_filter", "FROM_DETECTION", "FROM_RECOVERY"]

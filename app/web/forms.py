@@ -148,15 +148,39 @@ class FormalNoticeForm(FlaskForm):
                                 description="原因、影响与处理情况，将随正式通知发送给受影响用户")
 
 
+OPEN_ONLY = "open"  # the board's default: every incident not yet closed or cancelled
+
+
 class BoardFilterForm(Form):
     """The board's filters (GET query, no CSRF)."""
 
-    status = SelectField("状态", default="",
-                         choices=options([("", "全部状态"), *((s.value, STATUS_LABELS_ZH[s]) for s in Status)]))
+    q = StringField("搜索", validators=[Optional(), length(200)], description="编号或标题")
+    region = StringField("区域", validators=[Optional(), length(40)], description="如 杭州")
+    status = SelectField("状态", default=OPEN_ONLY,
+                         choices=options([(OPEN_ONLY, "未闭环"), ("", "全部状态"),
+                                          *((s.value, STATUS_LABELS_ZH[s]) for s in Status)]))
     level = SelectField("定级", choices=options([("", "全部定级"), *((str(k), v) for k, v in LEVEL_LABELS_ZH.items())]), default="")
     major = SelectField("重大", choices=options([("", "全部"), ("1", "仅重大"), ("0", "非重大")]), default="")
     breached = SelectField("时限", choices=options([("", "全部时限"), ("1", "有超时"), ("0", "无超时")]), default="")
 
+    def criteria(self) -> dict:
+        """The incidents service's list arguments, the worst first."""
+        criteria: dict = {"worst_first": True}
+        if self.status.data == OPEN_ONLY:
+            criteria["open_only"] = True
+        elif self.status.data:
+            criteria["status"] = self.status.data
+        if self.level.data:
+            criteria["level"] = int(self.level.data)
+        if self.major.data:
+            criteria["major"] = self.major.data == "1"
+        if self.breached.data:
+            criteria["breached"] = self.breached.data == "1"
+        if (self.region.data or "").strip():
+            criteria["region"] = self.region.data.strip()
+        if (self.q.data or "").strip():
+            criteria["search"] = self.q.data.strip()
+        return criteria
 
 class ProposalDeclareForm(FlaskForm):
     """One click: declare the incident an alert proposal pre-fills (CSRF only)."""

@@ -57,19 +57,31 @@ def _remaining_text(row: dict[str, Any]) -> str:
 
 def deadlines_panel(incident: Incident) -> list[dict[str, Any]]:
     """Every deadline of the incident with its state label and time left / lateness."""
+    return describe_deadline_rows(deadline_service.deadlines_for_api(incident))
+
+
+def describe_deadline_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Deadline rows (an incident's or a complaint's) with their state label and time left / lateness."""
     return [{**row, "state_label": DEADLINE_STATE_LABELS_ZH.get(row["state"], row["state"]),
-             "remaining": _remaining_text(row)}
-            for row in deadline_service.deadlines_for_api(incident)]
+             "remaining": _remaining_text(row)} for row in rows]
 
 
 def board_deadline(incident: Incident) -> dict[str, Any]:
-    """The board's cell: the next pending deadline with the time left, and whether any is breached."""
+    """The board's cell: the next pending deadline with the time left; for an open incident each
+    breached obligation still undone ("上报服务调度中心 已超时 12分"). A closed or cancelled incident
+    raises no alarm: its breaches are history (``breached`` only)."""
+    rows = deadline_service.deadlines_for_api(incident)
     upcoming = deadline_service.next_due_for_api(incident)
-    breached = any(row["state"] == "breached" for row in deadline_service.deadlines_for_api(incident))
-    cell: dict[str, Any] = {"next": upcoming, "breached": breached, "overdue": False, "remaining": ""}
+    breached = [row for row in rows if row["state"] == "breached"]
+    cell: dict[str, Any] = {"next": upcoming, "breached": bool(breached), "overdue": False, "remaining": "",
+                            "alarms": []}
     if upcoming is not None:
         cell["overdue"] = upcoming["seconds_left"] < 0
         cell["remaining"] = _remaining_text({**upcoming, "state": "pending"})
+    if incident.is_open:
+        cell["alarms"] = [{"label": row["label"], "due_at": row["due_at"],
+                           "text": f"{row['label']} 已超时 {duration_text(_minutes(row['seconds_late']))}"}
+                          for row in breached if row["met_at"] is None]
     return cell
 
 

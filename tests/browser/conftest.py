@@ -3,7 +3,8 @@ on a free port of 127.0.0.1 over the test database (SQLite and PostgreSQL, like 
 
 Without chromium or the playwright package they are skipped with one line saying why, except
 where they are required (CI, or NOC_REQUIRE_BROWSER=1): there the absence fails the run.
-Every page a test opens is checked for browser console errors (a failed asset load is one).
+Every page a test opens is checked for browser console errors (a failed asset load is one, and
+so is a 4xx page: a test that means to get one removes it from ``Console.errors`` itself).
 """
 from __future__ import annotations
 

@@ -83,11 +83,12 @@ def test_notifications_report_counts_and_flags_a_late_recovery_notice(app_ctx, o
         assert report["counts"]["survey"] == {"queued": 10}
         recovery = next(n for n in report["notices"] if n["kind"] == "recovery")
         assert (recovery["pending"], recovery["rate_per_second"], recovery["late"]) == (7, 0.05, False)
+        assert (recovery["sent"], recovery["total"], recovery["stalled"]) == (3, 10, False)
         assert report["total"] == 10 and len(report["items"]) == 5 and report["items"][0]["phone"].startswith("+86")
         # 1 h 59 min later with nothing accepted lately: no rate, deadline near → late
         frozen.tick(timedelta(minutes=119))
         report = operator_api.get(f"/incidents/{incident.id}/notifications").json
         recovery = next(n for n in report["notices"] if n["kind"] == "recovery")
-        assert recovery["late"] is True and recovery["projected_finish_at"] is None
+        assert recovery["late"] is True and recovery["projected_finish_at"] is None and recovery["stalled"] is True
     missing = operator_api.get("/incidents/999/notifications")
     assert missing.status_code == 404

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from app import create_app
 from app.clock import utcnow
@@ -85,12 +85,15 @@ def test_sqlite_disk_full_answers_503_with_a_clear_message_and_health_says_so(ap
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's 'database or disk is full'")
     assert operator_api.post("/incidents", json=_incident()).status_code == 201
-    pages = db.session.execute(text("PRAGMA page_count")).scalar()
+    db.session.remove()
+    db.engine.dispose()
+    with db.engine.connect() as connection:   # no free pages left over from earlier tests to write into
+        connection.exec_driver_sql("VACUUM")
+        pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
 
     def no_room(dbapi_connection, _record):   # the file may not grow: every new page is refused
         dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
 
-    db.session.remove()
     event.listen(db.engine, "connect", no_room)
     db.engine.dispose()
     try:

@@ -120,13 +120,13 @@ def test_board_column_shows_the_next_deadline_and_is_red_when_breached(operator)
 
     html = operator.get("/incidents").get_data(as_text=True)
     assert "<th>下一时限</th>" in html
-    cells = {title: html[html.index(title):].split('<td class="nowrap deadline-cell', 1)[1].split("</td>", 1)[0]
+    cells = {title: html[html.index(title):].split('<td class="deadline-cell', 1)[1].split("</td>", 1)[0]
              for title in ("迟报的故障", "按时的故障")}
     # both are level 3: the next deadline is the response (480 min from detection)
     assert "响应" in cells["按时的故障"] and "11-23 16:25" in cells["按时的故障"] and "剩余 7小时55分" in cells["按时的故障"]
-    assert cells["按时的故障"].startswith('">') and "有超时" not in cells["按时的故障"]
-    # the late report is breached (red badge); the next deadline itself is still in time (not red)
-    assert cells["迟报的故障"].startswith(' has-breach">') and "有超时" in cells["迟报的故障"]
+    assert cells["按时的故障"].startswith('" data-overdue-scope>') and "超时" not in cells["按时的故障"]
+    # the report was late but is done: a breach on record, no alarm; the next deadline is in time (not red)
+    assert cells["迟报的故障"].startswith('" data-overdue-scope>') and "有超时记录" in cells["迟报的故障"]
     assert "11-23 16:00" in cells["迟报的故障"] and "剩余 7小时30分" in cells["迟报的故障"]
 
     breached_only = operator.get("/incidents?breached=1").get_data(as_text=True)
@@ -140,8 +140,8 @@ def test_board_cell_is_red_for_a_pending_deadline_past_due_before_any_judge(oper
     incidents.declare(operator.user, title="尚未上报", services=["mobile_data"], regions=["杭州"],
                       detected_at=REPORTED - timedelta(minutes=20))
     html = operator.get("/incidents").get_data(as_text=True)
-    cell = html.split('<td class="nowrap deadline-cell', 1)[1].split("</td>", 1)[0]
-    assert cell.startswith(' overdue">') and "上报服务调度中心" in cell and "已逾期 5分" in cell
+    cell = html.split('<td class="deadline-cell', 1)[1].split("</td>", 1)[0]
+    assert cell.startswith(' overdue"') and "上报服务调度中心" in cell and "已逾期 5分" in cell
 
 
 # --- notices ---------------------------------------------------------------------------------
@@ -157,7 +157,13 @@ def test_notices_panel_counts_by_kind_and_status_and_flags_a_late_projection(ope
         assert row.count('<td class="num">3</td>') == 2, (kind, row)  # 3 queued, 3 in all
     progress = panel.split('class="compact notice-progress"')[1].split("</table>")[0]
     assert "恢复通知" in progress and "12:00" in progress  # due 2 h after the 10:00 recovery
-    assert '<tr class="late">' in progress and "预计超时" in progress and "无法估计" in progress
+    # freshly queued: no rate yet, so no projection — and no "预计超时" beside it
+    assert '<tr class="">' in progress and "刚排队，待估计" in progress and "预计超时" not in progress
+    assert "0 / 3" in progress and "无法估计" not in progress
+    # two minutes on and still nothing accepted: the sending has stalled, which will miss the deadline
+    clock.tick(timedelta(minutes=2))
+    progress = section(page_of(operator, incident_id), "notices").split('class="compact notice-progress"')[1]
+    assert '<tr class="late">' in progress and "发送停滞" in progress and "预计超时" in progress
 
     # two of three accepted in the last minute: the third is due in 30 s, well before 12:00
     first_two = select(Notice.id).where(Notice.incident_id == incident_id, Notice.kind == "recovery") \
@@ -167,7 +173,7 @@ def test_notices_panel_counts_by_kind_and_status_and_flags_a_late_projection(ope
     db.session.commit()
     panel = section(page_of(operator, incident_id), "notices")
     progress = panel.split('class="compact notice-progress"')[1].split("</table>")[0]
-    assert "预计超时" not in progress and "按时" in progress and "10:00" in progress
+    assert "预计超时" not in progress and "按时" in progress and "10:02" in progress and "2 / 3" in progress
     counts = panel.split('class="compact notice-counts"')[1].split("</table>")[0]
     recovery = counts.split('<tr class="notice-recovery">')[1].split("</tr>")[0]
     assert "<th class=\"num\">已受理</th>" in counts and '<td class="num">2</td>' in recovery
