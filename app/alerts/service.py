@@ -219,3 +219,11 @@ def _decide(proposal: AlertProposal, actor: User, state: ProposalState) -> None:
 def suggested_recovery(proposal: AlertProposal) -> datetime | None:
     """For a declared incident whose alerts have all resolved: their last endsAt, shown, not applied."""
     return proposal.resolved_at if proposal.state == ProposalState.declared.value else None
+
+
+def change_marker() -> str:
+    """Changes when a proposal opens, gains or loses a firing alert, or is decided (the board's
+    live version); a mere repeat of a known alert leaves it as it was."""
+    row = db.session.execute(select(func.max(AlertProposal.id), func.max(AlertProposal.decided_at),
+                                    func.sum(AlertProposal.alert_count), func.sum(AlertProposal.firing_count))).one()
+    return ".".join(str(v or 0) for v in row)

@@ -66,3 +66,20 @@ def test_proposal_buttons_follow_the_permissions_table(browser_as):
     operator = browser_as(Role.operator)
     assert operator.post(f"/alerts/{proposal.id}/declare", {}, with_token=False).status_code == 400
     assert alerts.get_proposal(proposal.id).state == "open"
+
+
+@freeze_time(NOW)
+def test_a_new_or_changed_proposal_moves_the_boards_live_version_but_a_repeat_does_not(browser_as):
+    operator = browser_as(Role.operator)
+    first = operator.get("/live/changes")
+    etag = first.headers["ETag"]
+    alerts.ingest([_firing("a")])
+    opened = operator.get("/live/changes", headers={"If-None-Match": etag})
+    assert opened.status_code == 200 and opened.json["board"] != first.json["board"]
+    etag = opened.headers["ETag"]
+    alerts.ingest([_firing("a")])  # a repeat of the same fingerprint
+    assert operator.get("/live/changes", headers={"If-None-Match": etag}).status_code == 304
+    alerts.ingest([{**_firing("a"), "status": "resolved", "endsAt": NOW}])
+    assert operator.get("/live/changes", headers={"If-None-Match": etag}).status_code == 200
+    board = operator.get("/incidents").get_data(as_text=True)
+    assert 'data-live-region="board"' in board.split('id="proposals"')[0]
