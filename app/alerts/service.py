@@ -167,10 +167,13 @@ def get_proposal(proposal_id: int, *, for_update: bool = False) -> AlertProposal
     return get_or_404(AlertProposal, proposal_id, label=LABEL, field="proposal_id", for_update=for_update)
 
 
+STATE_LABELS_ZH = {"declared": "已登记为故障", "dismissed": "已忽略"}
+
+
 def _require_open(proposal: AlertProposal, action: str) -> None:
     if proposal.state != ProposalState.open.value:
         raise TransitionNotAllowed(action, proposal.state,
-                                   f"告警提案已{'登记为故障' if proposal.state == 'declared' else '忽略'}，不能再{ '登记' if action == 'declare_alert' else '忽略'} "
+                                   f"告警提案{STATE_LABELS_ZH[proposal.state]}，不能再处理 "
                                    f"(the proposal is already {proposal.state})", incident_id=proposal.incident_id)
 
 
