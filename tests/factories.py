@@ -18,7 +18,9 @@ from app.clock import utcnow
 from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents.models import Incident, Status
-from app.notify import fulfilment, kinds
+from app.notify import fulfilment
+from app.notify.kinds import NoticeKind
+from app.notify.statuses import PENDING, OutboxStatus
 from app.notify import service as notices
 from app.notify.models import Notice, NoticeBatch
 from app.reports import service as reports
@@ -157,11 +159,11 @@ def ready_to_close(incident: Incident, actor: User) -> None:
 def send_formal_notice(incident_id: int, explanation: str = "主控板故障导致业务中断，已更换并加装冗余。") -> None:
     """Queue the 正式通知 of a recovered major incident and let the provider accept every notice now,
     as the sender would: its ``formal_notice`` deadline is then met (RULES §9 closure guard)."""
-    notices.queue_by_operator(incident_id, kinds.FORMAL, explanation)
+    notices.queue_by_operator(incident_id, NoticeKind.formal, explanation)
     batch_ids = set(db.session.scalars(select(NoticeBatch.id).where(
-        NoticeBatch.incident_id == incident_id, NoticeBatch.kind == kinds.FORMAL)))
-    db.session.execute(update(Notice).where(Notice.batch_id.in_(batch_ids), Notice.status.in_(kinds.PENDING))
-                       .values(status=kinds.ACCEPTED, accepted_at=utcnow()))
+        NoticeBatch.incident_id == incident_id, NoticeBatch.kind == NoticeKind.formal)))
+    db.session.execute(update(Notice).where(Notice.batch_id.in_(batch_ids), Notice.status.in_(PENDING))
+                       .values(status=OutboxStatus.accepted, accepted_at=utcnow()))
     fulfilment.check_fulfilment(batch_ids)
     db.session.commit()
 

@@ -44,11 +44,11 @@ def test_close_and_approval_wait_for_the_formal_notice(client, people, incident_
 
 def test_a_queued_but_unsent_formal_notice_still_blocks(client, people, incident_id, app_ctx):
     from app.notify import service as notices
-    from tests.notify.helpers import add_subscribers
+    from tests.factories import subscribers
 
     manager = _api(client, people[Role.duty_manager][1])
     with freeze_time(DETECTED + timedelta(hours=4)):
-        add_subscribers(["+8613800000001", "+8613800000002"])
+        subscribers(["+8613800000001", "+8613800000002"])
         notices.queue_by_operator(incident_id, "formal", "主控板故障")
         refused = manager("post", f"{incident_id}/close")
         assert refused.status_code == 409 and "formal_notice" in refused.json["missing"]
