@@ -9,6 +9,7 @@ from app.compensation.models import CompensationVersion, RectificationItem
 from app.extensions import db
 from app.incidents import service as incidents
 from app.reports import service as reports
+from tests import factories
 from tests.web.test_panels import clock, page_of, section, subscribers, walk_to_recovery  # noqa: F401
 
 DISPUTE = {"dispute-phone": "138 0000 0001", "dispute-reason": "用户称影响营业", "dispute-economic_credit": "5.00",
@@ -19,6 +20,7 @@ def closed_incident(operator, manager, browser_as, clock) -> int:
     incident_id = walk_to_recovery(operator.user, clock)
     reports.edit(incident_id, browser_as(Role.reviewer).user, {"preventive_measures": "主控板冗余"})
     reports.submit(incident_id, manager.user)
+    factories.send_formal_notice(incident_id)  # a major incident: closure needs its 正式通知 sent
     incidents.close(incident_id, manager.user)
     return incident_id
 

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.incidents import service as incidents
 from app.reports import service as reports
 from app.reports.models import AnalysisReport
+from tests import factories
 from tests.web.test_panels import RECOVERED, clock, page_of, section, subscribers, walk_to_recovery  # noqa: F401
 
 FIELDS = {"report-preventive_measures": "主控板双机热备", "report-lessons": "巡检漏项", "report-rectification_notes": ""}
@@ -62,6 +63,7 @@ def test_reviewer_edits_versions_submits_and_another_approves(operator, browser_
     assert refused.status_code == 403 and "不能审核自己提交的报告" in refused.get_data(as_text=True)
     assert state_of(incident_id) == "submitted"
 
+    factories.send_formal_notice(incident_id)  # a major incident's report is approved once its 正式通知 is sent
     assert "审核通过</button>" in approver.get(report_path(incident_id)).get_data(as_text=True)
     approved = approver.post(f"{report_path(incident_id)}/approve", token_from=report_path(incident_id))
     assert approved.status_code == 302 and state_of(incident_id) == "approved"
