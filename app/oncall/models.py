@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db_types import UTCDateTime
+from app.extensions import db
+
+
+class Tier(enum.IntEnum):
+    """The escalation tiers, in order: an unanswered alert climbs from one to the next."""
+
+    duty_manager = 1      # 值班经理
+    department_head = 2   # 部门负责人
+    command_center = 3    # 应急指挥中心
+
+    @property
+    def label(self) -> str:
+        return TIER_LABELS_ZH[self]
+
+
+TIER_LABELS_ZH = {
+    Tier.duty_manager: "值班经理",
+    Tier.department_head: "部门负责人",
+    Tier.command_center: "应急指挥中心",
+}
+
+
+class OncallShift(db.Model):
+    """One person on duty at one tier from ``starts_at`` until (not including) ``ends_at``, UTC."""
+
+    __tablename__ = "oncall_shifts"
+    __table_args__ = (
+        UniqueConstraint("user_id", "tier", "starts_at"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+        Index("ix_oncall_shifts_tier_starts_at", "tier", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    tier: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
