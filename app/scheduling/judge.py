@@ -22,6 +22,7 @@ from app.extensions import db
 from app.incidents.locks import lock_incidents
 from app.incidents import timeline
 from app.incidents.models import Incident
+from app.oncall.models import Tier
 from app.policy import current_policy
 from app.scheduling.models import LABELS_BY_VALUE, Deadline, DeadlineState
 from app.staff.service import alert_on_call_duty_managers_from_select
@@ -191,12 +192,14 @@ def _announce_for(owner: _Owner, ids: list[int], now: datetime, dialect: str, *,
     # One dedupe key per (deadline, tier): a retried pass never alerts twice. Warnings also key
     # on the due time, so a deadline moved by a regrade is warned again for its new time.
     dedupe = literal("deadline:", String()) + cast(Deadline.id, String) + f":{tier}"
+    # Warnings and breaches go to tier 1 on duty; the escalation still unmet after the interval to tier 2.
+    roster_tier = Tier.department_head if tier == "tier2" else Tier.duty_manager
     if tier == "warning":
         dedupe = dedupe + ":" + due_iso
     alert_on_call_duty_managers_from_select(claimed.with_only_columns(
         owner.incident_id.label("incident_id"), literal(alert, String()).label("kind"), message.label("message"),
         dedupe.label("dedupe_key"),
-    ))
+    ), roster_tier)
 
 
 def _among(column, ids: list[int], dialect: str):

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, Select, String, cast, literal, select, true, update
+from sqlalchemy import Integer, Select, String, and_, cast, literal, select, true, update
 
 from app import claims
 from app.auth.models import Role, User
@@ -19,6 +19,8 @@ from app.clock import utcnow
 from app.db_types import UTCDateTime
 from app.extensions import db
 from app.incidents.models import Incident
+from app.oncall import service as oncall
+from app.oncall.models import Tier
 from app.phones import mask
 from app.sql import dialect_insert
 from app.staff.models import StaffAlert
@@ -26,21 +28,32 @@ from app.staff.models import StaffAlert
 log = logging.getLogger(__name__)
 
 
-def on_call_duty_managers() -> list[User]:
-    return list(db.session.scalars(
-        select(User).where(User.role == Role.duty_manager.value, User.on_call.is_(True), User.active.is_(True))
-        .order_by(User.id)
-    ))
+def _fallback_recipients():
+    """Who is alerted when the roster names nobody at a tier: the on-call duty managers (users.on_call)."""
+    return and_(User.role == Role.duty_manager.value, User.on_call.is_(True), User.active.is_(True))
 
 
-def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: str, dedupe_key: str) -> int:
-    """Queue ``message`` to each on-call duty manager, at most once per (dedupe_key, user).
+def _recipients(tier: Tier, at: datetime):
+    """The condition on ``User`` choosing who gets an alert of ``tier`` raised at ``at``: the roster's
+    people on duty at that tier then, or — with nobody rostered — the on-call duty managers."""
+    rostered = [user.id for user in oncall.people_on_duty(tier, at)]
+    return User.id.in_(rostered) if rostered else _fallback_recipients()
+
+
+def on_call_duty_managers(tier: Tier = Tier.duty_manager, at: datetime | None = None) -> list[User]:
+    """The people an alert of ``tier`` raised at ``at`` (default now) goes to."""
+    return list(db.session.scalars(select(User).where(_recipients(tier, at or utcnow())).order_by(User.id)))
+
+
+def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: str, dedupe_key: str,
+                                tier: Tier = Tier.duty_manager) -> int:
+    """Queue ``message`` to each person on duty at ``tier``, at most once per (dedupe_key, user).
 
     Returns how many alerts were newly queued (0 when this alert was already raised).
     """
     queued = 0
     now = utcnow()
-    for user in on_call_duty_managers():
+    for user in on_call_duty_managers(tier, now):
         statement = dialect_insert(StaffAlert.__table__).values(
             dedupe_key=f"{dedupe_key}:u{user.id}", user_id=user.id, incident_id=incident.id if incident else None,
             kind=kind, message=message, created_at=now, status="queued", attempts=0,
@@ -53,29 +66,32 @@ def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: s
     return queued
 
 
-def alert_on_call_duty_managers_from_select(alerts: Select) -> int:
+def alert_on_call_duty_managers_from_select(alerts: Select, tier: Tier = Tier.duty_manager) -> int:
     """The set-based form of :func:`alert_on_call_duty_managers`, one INSERT … SELECT.
 
     ``alerts`` yields the columns ``incident_id``, ``kind``, ``message`` and ``dedupe_key``;
-    each row is queued to every on-call duty manager, at most once per (dedupe_key, user),
-    inside the caller's transaction — so judging 70,000 overdue deadlines at start-up is a
-    few statements, not 70,000. Returns how many alerts were newly queued.
+    each row is queued to every person on duty at ``tier`` now (the roster, else the on-call duty
+    managers), at most once per (dedupe_key, user), inside the caller's transaction — so judging
+    70,000 overdue deadlines at start-up is a few statements, not 70,000. Returns how many alerts
+    were newly queued.
     """
+    now = utcnow()
+    recipients = _recipients(tier, now)
     source = alerts.subquery()
     rows = (
         select(source.c.dedupe_key + ":u" + cast(User.id, String), User.id, source.c.incident_id, source.c.kind,
-               source.c.message, literal(utcnow(), UTCDateTime()), literal("queued", String()), literal(0, Integer()))
+               source.c.message, literal(now, UTCDateTime()), literal("queued", String()), literal(0, Integer()))
         .select_from(source).join(User, true())
-        .where(User.role == Role.duty_manager.value, User.on_call.is_(True), User.active.is_(True))
+        .where(recipients)
     )
     statement = dialect_insert(StaffAlert.__table__).from_select(
         ["dedupe_key", "user_id", "incident_id", "kind", "message", "created_at", "status", "attempts"], rows,
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
     queued = db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount or 0
     if queued:
-        log.info("%d staff alert(s) queued to on-call duty managers", queued)
-    elif not on_call_duty_managers():
-        log.warning("no on-call duty manager: staff alerts not queued")
+        log.info("%d staff alert(s) queued to tier %d on duty", queued, tier)
+    elif db.session.scalar(select(User.id).where(recipients).limit(1)) is None:
+        log.warning("nobody on duty at tier %d and no on-call duty manager: staff alerts not queued", tier)
     return queued
 
 

@@ -100,7 +100,7 @@ def test_a_pass_that_fails_midway_records_nothing_and_the_next_records_once(oper
         incident = declare(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(16))
 
-        def crash(_alerts):
+        def crash(_alerts, _tier):
             raise RuntimeError("SMS outbox unavailable")
 
         monkeypatch.setattr(judge, "alert_on_call_duty_managers_from_select", crash)
