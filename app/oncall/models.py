@@ -46,3 +46,24 @@ class OncallShift(db.Model):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class OncallEscalation(db.Model):
+    """One step of a breach's escalation chain: the tier alerted for a breached deadline, and when.
+
+    Tier 1 is written with the breach; each next tier by the judge when nobody acknowledged the
+    chain within the policy's minutes. The unique (deadline, tier) makes each step exactly once,
+    whatever passes, processes or restarts race for it. An acknowledgement (console or SMS reply)
+    stamps every step of the chain, which stops it.
+    """
+
+    __tablename__ = "oncall_escalations"
+    __table_args__ = (UniqueConstraint("deadline_id", "tier"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    tier: Mapped[int] = mapped_column(Integer)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -35,6 +35,11 @@ def people_on_duty(tier: Tier, at: datetime | None = None) -> list[User]:
     ))
 
 
+def staff_with_phone(phone: str) -> User | None:
+    """The active staff member with this E.164 phone (an SMS reply from staff acknowledges an alert)."""
+    return db.session.scalar(select(User).where(User.phone == phone, User.active.is_(True)).order_by(User.id).limit(1))
+
+
 def on_duty_now(at: datetime | None = None) -> dict[Tier, list[User]]:
     """Each tier with its people on duty at ``at`` (one query for all tiers)."""
     at = at or utcnow()

@@ -95,6 +95,13 @@ def alert_on_call_duty_managers_from_select(alerts: Select, tier: Tier = Tier.du
     return queued
 
 
+def recent_alert_keys(user_id: int, limit: int = 50) -> list[str]:
+    """The dedupe keys of the newest alerts sent to ``user_id``, newest first (an SMS reply acknowledges
+    the newest one still waiting)."""
+    return list(db.session.scalars(select(StaffAlert.dedupe_key).where(StaffAlert.user_id == user_id)
+                                   .order_by(StaffAlert.created_at.desc(), StaffAlert.id.desc()).limit(limit)))
+
+
 # -- delivery, for the SMS sender --------------------------------------------------------
 
 RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}

@@ -162,6 +162,10 @@ def test_next_wake_time_is_the_earliest_due_warning_or_escalation(operator_api):
         assert judge.next_wake_time() == T0 + minutes(15)
         frozen.move_to(T0 + minutes(15))
         judge_due()
+        # the breach alert unacknowledged for the policy's 15 minutes goes to the roster's next tier
+        assert judge.next_wake_time() == T0 + minutes(30)
+        frozen.move_to(T0 + minutes(30))
+        judge_due()
         assert judge.next_wake_time() == T0 + minutes(45)  # tier 2 of the report, before the response warning
     rows = db.session.scalars(select(Deadline)).all()
     assert {d.kind: d.state for d in rows}["report"] == "breached"
