@@ -85,6 +85,23 @@ def replace_roster(window_from: datetime, window_to: datetime, shifts: list[Shif
     return shifts_in(window_from, window_to)
 
 
+def add_shift(shift: ShiftInput, actor: User) -> OncallShift:
+    """Add one shift (the console's form), validated as :func:`replace_roster` validates each shift."""
+    _check_shifts(shift.starts_at, shift.ends_at, [shift])
+    _check_no_overlap_with_kept([shift])
+    row = OncallShift(user_id=shift.user_id, tier=int(shift.tier), starts_at=shift.starts_at, ends_at=shift.ends_at,
+                      created_at=utcnow(), created_by=actor.id)
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def rosterable_people() -> list[User]:
+    """Active staff with a phone, by name: whom a shift may name."""
+    return list(db.session.scalars(select(User).where(User.active.is_(True), User.phone.is_not(None))
+                                   .order_by(User.name)))
+
+
 def _check_shifts(window_from: datetime, window_to: datetime, shifts: list[ShiftInput]) -> None:
     users = {user.id: user for user in db.session.scalars(
         select(User).where(User.id.in_({s.user_id for s in shifts})))} if shifts else {}
