@@ -62,6 +62,7 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     "accept_appeal": (_AG, _DM),
     "review_appeal": (_DM,),
     "feed_back_incident_complaints": (_AG, _DM),
+    "view_complaint_measures": _STAFF,
     # The on-call roster (值班表, RULES §9): everyone reads who is on duty; duty managers set it.
     "view_oncall": _STAFF,
     "manage_oncall": (_DM,),

@@ -57,7 +57,6 @@ STATUS_LABELS_ZH = {
 GRADE_LABELS_ZH = {1: "一级（一线处理）", 2: "二级（部门负责人）", 3: "三级（总部）", 4: "四级（管局）"}
 # Before the result is fed back; an appeal needs a result.
 BEFORE_RESULT = (Status.registered, Status.investigated)
-IN_APPEAL = (Status.appealed, Status.appeal_investigated, Status.appeal_reviewed)
 
 
 class Complaint(db.Model):

@@ -115,3 +115,40 @@ class IncidentFeedbackResultSchema(Schema):
 class SummaryQuerySchema(Schema):
     from_ = fields.AwareDateTime(format="iso", data_key="from", metadata={"description": "received_at from (inclusive)"})
     to = fields.AwareDateTime(format="iso", metadata={"description": "received_at before (exclusive)"})
+
+
+class OnTimeSchema(Schema):
+    met = fields.Integer()
+    breached = fields.Integer()
+    on_time_rate = fields.Float(allow_none=True, metadata={"description": "percent of decided limits met on time"})
+    meets_target = fields.Boolean(allow_none=True)
+
+
+class LimitRateSchema(OnTimeSchema):
+    kind = fields.String()
+    pending = fields.Integer()
+
+
+class GroupRateSchema(OnTimeSchema):
+    key = fields.String(metadata={"description": "the agent's name, category, grade or month (YYYY-MM, policy zone)"})
+    complaints = fields.Integer()
+    repeat_rate = fields.Float(allow_none=True)
+    satisfaction = fields.Float(allow_none=True)
+
+
+class SummarySchema(Schema):
+    from_ = fields.AwareDateTime(format="iso", data_key="from", attribute="from")
+    to = fields.AwareDateTime(format="iso")
+    policy_version = fields.String()
+    on_time_target_percent = fields.Integer()
+    complaints = fields.Integer()
+    repeat_rate = fields.Float(allow_none=True)
+    satisfaction = fields.Dict()
+    linked_to_incidents = fields.Integer()
+    incidents = fields.Integer()
+    complaints_per_incident = fields.Float(allow_none=True)
+    limits = fields.List(fields.Nested(LimitRateSchema))
+    by_category = fields.List(fields.Nested(GroupRateSchema))
+    by_grade = fields.List(fields.Nested(GroupRateSchema))
+    by_agent = fields.List(fields.Nested(GroupRateSchema))
+    by_month = fields.List(fields.Nested(GroupRateSchema))

@@ -1,12 +1,13 @@
 """Thin HTTP views for complaints: parse with a schema, call one service function, dump with a schema."""
 from __future__ import annotations
 
+from flask import Response, stream_with_context
 from flask.views import MethodView
 
 from app.api_blueprint import api_blueprint
 from app.auth.access import current_user
 from app.auth.permissions import requires
-from app.complaints import service
+from app.complaints import measures, service
 from app.complaints.schemas import (
     AppealReviewSchema,
     AppealSchema,
@@ -20,6 +21,8 @@ from app.complaints.schemas import (
     FollowUpSchema,
     IncidentFeedbackResultSchema,
     InvestigateSchema,
+    SummaryQuerySchema,
+    SummarySchema,
     TimelineEventSchema,
 )
 from app.pagination import PageQuerySchema, page_envelope_schema, paginate
@@ -50,6 +53,28 @@ class Complaints(MethodView):
     def post(self, data):
         """Register a complaint (受理登记): numbered TS-YYYYMMDD-NNNN, linked to its incident, acknowledged by SMS."""
         return service.register(current_user(), **data)
+
+
+@blp.route("/complaints/summary")
+@requires("view_complaint_measures")
+@blp.arguments(SummaryQuerySchema, location="query")
+@blp.response(200, SummarySchema)
+def complaints_summary(args):
+    """Measures (考核) over complaints received in [from, to) (default the last 30 days): on-time rate per
+    limit against the policy's target, satisfaction, repeat rate, complaints per incident, by agent, category,
+    grade and month."""
+    return measures.summary(args.get("from_"), args.get("to"))
+
+
+@blp.route("/complaints/export.csv")
+@requires("view_complaint_measures")
+@blp.arguments(SummaryQuerySchema, location="query")
+@blp.response(200, content_type="text/csv")
+def complaints_csv(args):
+    """The period's complaints as CSV (UTF-8 with BOM), phones masked."""
+    chunks = measures.export_csv(args.get("from_"), args.get("to"))
+    return Response(stream_with_context(chunks), mimetype="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="complaints.csv"'})
 
 
 @blp.route("/complaints/<int:complaint_id>")

@@ -5,9 +5,10 @@ tested in SQL, so linking a complaint costs the same with one open incident or f
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy import and_, bindparam, exists, func, literal, or_, select
 
 from app.extensions import db
 from app.incidents.models import Incident, Status
@@ -17,15 +18,14 @@ from app.subscribers.models import SubscriberService
 OPEN = (Status.declared.value, Status.reported.value, Status.responding.value)
 
 
-def _elements(column):
+def _elements(column, dialect: str):
     """The JSON array's items as a one-column table (``value``), on either database."""
-    dialect = db.session.get_bind().dialect.name
     function = func.json_array_elements_text if dialect == "postgresql" else func.json_each
     return function(column).table_valued("value")
 
 
-def _names_any(column, values) -> exists:
-    items = _elements(column)
+def _names_any(column, values, dialect: str) -> exists:
+    items = _elements(column, dialect)
     return exists(select(literal(1)).select_from(items).where(items.c.value.in_(values)))
 
 
@@ -33,14 +33,25 @@ def incident_covering(subscriber_id: int, region: str, recovered_since: datetime
     """The newest incident, open or recovered since ``recovered_since``, whose services and regions
     take in this subscriber (same rule as ``subscribers.affected``); None when there is none."""
     grading = policy.grading
-    own_services = select(SubscriberService.service).where(SubscriberService.subscriber_id == subscriber_id)
-    query = (
-        select(Incident)
+    statement = _covering_statement(db.session.get_bind().dialect.name, tuple(grading["all_regions_markers"]),
+                                    tuple(grading["all_services_markers"]))
+    incident_id = db.session.scalar(statement, {"subscriber_id": subscriber_id, "region": region,
+                                                "since": recovered_since})
+    return db.session.get(Incident, incident_id) if incident_id is not None else None
+
+
+@functools.lru_cache(maxsize=16)
+def _covering_statement(dialect: str, all_regions: tuple[str, ...], all_services: tuple[str, ...]):
+    """Built once per dialect and policy markers: a complaint burst runs it thousands of times, and
+    building (and cache-keying) the statement anew cost several times the query itself (bench/complaints.py)."""
+    own_services = select(SubscriberService.service).where(SubscriberService.subscriber_id == bindparam("subscriber_id"))
+    return (
+        select(Incident.id)
         .where(or_(Incident.status.in_(OPEN),
-                   and_(Incident.status == Status.recovered.value, Incident.recovered_at >= recovered_since)))
-        .where(_names_any(Incident.regions, [region, *grading["all_regions_markers"]]))
-        .where(or_(_names_any(Incident.services, own_services),
-                   _names_any(Incident.services, list(grading["all_services_markers"]))))
+                   and_(Incident.status == Status.recovered.value,
+                        Incident.recovered_at >= bindparam("since", type_=Incident.recovered_at.type))))
+        .where(_names_any(Incident.regions, [bindparam("region"), *all_regions], dialect))
+        .where(or_(_names_any(Incident.services, own_services, dialect),
+                   _names_any(Incident.services, list(all_services), dialect)))
         .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(1)
     )
-    return db.session.scalar(query)

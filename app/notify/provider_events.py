@@ -49,10 +49,11 @@ def first_status_callback(message_sid: str, status: str) -> bool:
 FINAL_STATUSES = ("delivered", "read", "undelivered", "failed", "canceled")
 
 
-def message_finished(message_sid: str) -> bool:
-    """Has a final status of this provider message been applied already?"""
+def message_finished(message_sid: str, *, other_than: str) -> bool:
+    """Was a final status of this provider message (other than ``other_than``, the one being applied) seen?"""
+    finals = [status for status in FINAL_STATUSES if status != other_than]
     return db.session.scalar(select(StatusCallbackSeen.status).where(
-        StatusCallbackSeen.message_sid == message_sid, StatusCallbackSeen.status.in_(FINAL_STATUSES)).limit(1)) is not None
+        StatusCallbackSeen.message_sid == message_sid, StatusCallbackSeen.status.in_(finals)).limit(1)) is not None
 
 
 def first_inbound(message_sid: str, subscriber_id: int | None, action: str, sent_at: datetime) -> bool:

@@ -35,24 +35,25 @@ def apply_callback(*, notice_id: int | None, staff_alert_id: int | None, sid: st
     if ours is None or not sid:
         return False
     changed = False
-    finished_before = message_finished(sid)
     if not first_status_callback(sid, status.lower()):
         db.session.rollback()
         log.info("status callback %s/%s already applied: replay ignored", sid, status)
         return False
     if notice_id is not None:
-        changed = _notice(notice_id, sid, ours, error_code, finished_before)
+        changed = _notice(notice_id, sid, ours, error_code, status.lower())
     elif staff_alert_id is not None:
         changed = _staff_alert(staff_alert_id, sid, ours, error_code)
     db.session.commit()
     return changed
 
 
-def _notice(notice_id: int, sid: str, ours: str, error_code: str | None, finished_before: bool) -> bool:
+def _notice(notice_id: int, sid: str, ours: str, error_code: str | None, status: str) -> bool:
     notice = db.session.scalar(select(Notice).where(Notice.id == notice_id).with_for_update())
-    if notice is None or (notice.provider_sid and notice.provider_sid != sid) or finished_before:
-        # Unknown notice, or news of an earlier round's message (one that had already ended,
-        # e.g. undelivered 30003 before the notice was queued again with no SID).
+    if notice is None or (notice.provider_sid and notice.provider_sid != sid):
+        return False  # unknown notice, or news of an earlier round's message
+    if notice.provider_sid is None and notice.delivery_round and message_finished(sid, other_than=status):
+        # Queued again after its message ended (undelivered 30003): a late status of that
+        # ended message is not news of the next round.
         return False
     now = utcnow()
     settings = current_settings()

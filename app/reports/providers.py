@@ -1,4 +1,4 @@
-"""What the report reads from the deadline, notifier and compensation domains.
+"""What the report reads from the deadline, notifier, compensation and complaints domains.
 
 Each name below is the report's whole dependency on another domain: that domain's
 ``report_feed`` function, returning plain data in the shape documented here.
@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Callable, TypedDict
 
 from app.compensation import report_feed as compensation_feed
+from app.complaints import report_feed as complaint_feed
 from app.incidents.models import Incident
 from app.notify import report_feed as notice_feed
 from app.scheduling import report_feed as deadline_feed
@@ -60,6 +61,17 @@ class Satisfaction(TypedDict):
     distribution: dict[int, int]   # score → replies
 
 
+class IncidentComplaints(TypedDict):
+    total: int                     # complaints linked to the incident (投诉量)
+    by_category: dict[str, int]    # service_quality, billing, business, other
+    fed_back: int
+    awaiting_result: int
+    repeats: int
+    feedback_met: int              # the feedback limit met on time / breached
+    feedback_breached: int
+    satisfaction: float | None     # mean of the complainants' 1–5
+
+
 # Every deadline of the incident (the ``deadlines`` table); empty for an incident declared
 # before the table existed.
 deadline_rows: Callable[[Incident], list[DeadlineRow]] = deadline_feed.deadline_rows
@@ -75,3 +87,5 @@ compensation_totals: Callable[[Incident], CompensationTotals] = compensation_fee
 compensation_paid_fen: Callable[[list[int]], int] = compensation_feed.compensation_paid_fen
 # Rectification items (整改) with owners and state.
 rectification_items: Callable[[Incident], list[RectificationItem]] = compensation_feed.rectification_items
+# The complaints the incident drew (RULES §8).
+incident_complaints: Callable[[Incident], IncidentComplaints] = complaint_feed.incident_complaints

@@ -231,4 +231,20 @@ def satisfaction(incident: Incident, policy: Policy) -> Section:
     })
 
 
-BUILDERS = (overview, timeline, cause, scope, deadlines, notices, compensation, measures, satisfaction)
+COMPLAINT_CATEGORY_LABELS = {"service_quality": "服务质量", "billing": "资费及账单", "business": "业务办理", "other": "其他"}
+
+
+def complaints(incident: Incident, policy: Policy) -> Section:
+    """投诉情况: the complaints the incident drew (RULES §8)."""
+    result = providers.incident_complaints(incident)
+    decided = result["feedback_met"] + result["feedback_breached"]
+    return Section("complaints", "投诉情况", "Complaints", data={
+        **result,
+        "category_rows": [{"label": COMPLAINT_CATEGORY_LABELS.get(k, k), "count": n}
+                          for k, n in sorted(result["by_category"].items())],
+        "feedback_on_time_text": f"{100 * result['feedback_met'] / decided:.1f}%" if decided else "—",
+        "satisfaction_text": "—" if result["satisfaction"] is None else f"{result['satisfaction']:.2f}",
+    })
+
+
+BUILDERS = (overview, timeline, cause, scope, deadlines, notices, compensation, measures, satisfaction, complaints)

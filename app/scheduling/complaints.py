@@ -79,10 +79,34 @@ def fulfil(complaint_id: int, kind: ComplaintDeadlineKind | str, at: datetime) -
     """The complaint did what ``kind`` asks at ``at``: met on time, else breached (judged first if
     no judge has, so the breach is recorded and escalated exactly once). Idempotent; returns
     the resulting state, or None when there was no live deadline of that kind."""
-    fulfil_many(select(literal(complaint_id)), kind, at)
-    return db.session.scalar(select(Deadline.state).where(
-        Deadline.complaint_id == complaint_id, Deadline.kind == ComplaintDeadlineKind(kind).value,
-        Deadline.met_at == ensure_aware_utc(at)))
+    kind = ComplaintDeadlineKind(kind)
+    at = ensure_aware_utc(at)
+    row = db.session.execute(select(Deadline.id, Deadline.state, Deadline.due_at).where(
+        Deadline.complaint_id == complaint_id, Deadline.kind == kind.value, Deadline.met_at.is_(None),
+        Deadline.state.in_([PENDING, BREACHED]))).first()
+    if row is None:
+        return None
+    on_time = at <= row.due_at
+    if row.state == PENDING and not on_time:
+        judge.breach_deadlines(utcnow(), only_ids=[row.id])
+    state = MET if on_time else BREACHED
+    changed = db.session.execute(
+        update(Deadline).where(Deadline.id == row.id, Deadline.met_at.is_(None))
+        .values(met_at=at, state=state, updated_at=utcnow()).execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        return None
+    if not on_time:
+        from app.complaints import timeline
+
+        timeline.record(complaint_id, "deadline_met_late", actor=None, message=_late_message(kind),
+                        after={"kind": kind.value, "due_at": row.due_at.isoformat(), "met_at": at.isoformat()})
+    _mark_changed()
+    return state
+
+
+def _late_message(kind: ComplaintDeadlineKind) -> str:
+    return f"{LABELS_BY_VALUE[kind.value]}时限已超时，现已完成 ({kind.value} met late)"
 
 
 def fulfil_many(complaint_ids: Select, kind: ComplaintDeadlineKind | str, at: datetime) -> int:
@@ -109,10 +133,9 @@ def fulfil_many(complaint_ids: Select, kind: ComplaintDeadlineKind | str, at: da
 def _record_late(late, kind: ComplaintDeadlineKind, at: datetime) -> None:
     from app.complaints import timeline
 
-    label = LABELS_BY_VALUE[kind.value]
     timeline.record_from_select(select(
         late.c.complaint_id, literal("deadline_met_late", String()).label("kind"),
-        literal(f"{label}时限已超时，现已完成 ({kind.value} met late)", String()).label("message"),
+        literal(_late_message(kind), String()).label("message"),
         cast(null(), JSON).label("after"),
     ).where(late.c.due_at < at))
 
@@ -152,6 +175,20 @@ def next_due_at(complaint_id_column):
     return (select(func.min(Deadline.due_at))
             .where(Deadline.complaint_id == complaint_id_column, Deadline.state == PENDING)
             .scalar_subquery())
+
+
+def board_cells(complaint_ids: list[int], now: datetime | None = None) -> dict[int, dict[str, Any]]:
+    """For a page of complaints, in one query: the next pending due time and whether any limit is overdue."""
+    now = now or utcnow()
+    if not complaint_ids:
+        return {}
+    overdue = or_(and_(Deadline.state == BREACHED, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)),
+                  and_(Deadline.state == PENDING, Deadline.due_at <= now))
+    rows = db.session.execute(
+        select(Deadline.complaint_id, func.min(case((Deadline.state == PENDING, Deadline.due_at))),
+               func.max(case((overdue, 1), else_=0)))
+        .where(Deadline.complaint_id.in_(complaint_ids)).group_by(Deadline.complaint_id))
+    return {row[0]: {"next_due_at": row[1], "overdue": bool(row[2])} for row in rows}
 
 
 def outcomes(complaint_ids: Select) -> list[Any]:

@@ -57,9 +57,13 @@ def _remaining_text(row: dict[str, Any]) -> str:
 
 def deadlines_panel(incident: Incident) -> list[dict[str, Any]]:
     """Every deadline of the incident with its state label and time left / lateness."""
+    return describe_deadline_rows(deadline_service.deadlines_for_api(incident))
+
+
+def describe_deadline_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Deadline rows (an incident's or a complaint's) with their state label and time left / lateness."""
     return [{**row, "state_label": DEADLINE_STATE_LABELS_ZH.get(row["state"], row["state"]),
-             "remaining": _remaining_text(row)}
-            for row in deadline_service.deadlines_for_api(incident)]
+             "remaining": _remaining_text(row)} for row in rows]
 
 
 def board_deadline(incident: Incident) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Complaint limits under the incidents' judge: warning at 80%, breach alert, tier 2, exactly once."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from freezegun import freeze_time

@@ -86,3 +86,21 @@ def test_after_recovery_one_action_feeds_back_every_linked_complaint_once(operat
     results = db.session.scalars(select(Notice).where(Notice.kind == "complaint_result")).all()
     assert sorted(n.complaint_id for n in results) == sorted([first["id"], second["id"]])
     assert {n.phone for n in results} == {"+8613900139000", "+8613900139002"}
+
+
+def test_the_analysis_report_counts_the_complaints_the_incident_drew(operator_api, manager_api, api_as):
+    agent = api_as("agent")
+    subscriber()
+    with freeze_time(T0):
+        incident = declare(operator_api, detected_at=T0)
+        register(agent, **QUALITY)
+        register(agent, **QUALITY)
+        report(operator_api, incident["id"])
+        respond(operator_api, incident["id"], emergency=False)
+        recover(manager_api, incident["id"])
+        markdown = operator_api.get(f"/incidents/{incident['id']}/analysis-report?format=md")
+        html = operator_api.get(f"/incidents/{incident['id']}/analysis-report?format=html")
+    text = markdown.get_data(as_text=True)
+    assert markdown.status_code == 200 and "十、投诉情况" in text
+    assert "本故障引发投诉 2 件（重复投诉 1 件）" in text and "待反馈 2 件" in text and "服务质量：2 件" in text
+    assert "本故障引发投诉 2 件" in html.get_data(as_text=True)

@@ -222,7 +222,7 @@ def test_json_sections_carry_the_figures(reviewed):
     assert doc["version"] == 2 and doc["state"] == "draft"
     sections = {s["key"]: s for s in doc["sections"]}
     assert [s["key"] for s in doc["sections"]] == ["overview", "timeline", "cause", "scope", "deadlines", "notices",
-                                                   "compensation", "measures", "satisfaction"]
+                                                   "compensation", "measures", "satisfaction", "complaints"]
     overview = sections["overview"]["data"]
     assert overview["affected_subscribers"] == 5 and overview["user_minutes"] == 900 and overview["major"] is True
     assert overview["outage_minutes"] == 180
