@@ -79,6 +79,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app.incidents import views as incident_views
     from app.notify import views as notify_views
     from app.notify import webhooks
+    from app.public import views as public_views
     from app.oncall import views as oncall_views
     from app.reports import views as report_views
     from app.scheduling import views as scheduling_views
@@ -99,6 +100,8 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     api.register_blueprint(complaint_views.blp)
     api.register_blueprint(oncall_views.blp)
     app.register_blueprint(webhooks.blp)
+    app.register_blueprint(public_views.bp)
+    public_views.init_app(app)
 
 
 def _register_commands(app: Flask) -> None:

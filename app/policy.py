@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
+from app.notify.kinds import NoticeKind
+
 GRADES = (1, 2, 3)
 
 
@@ -91,19 +93,26 @@ class IncidentsSchema(_Strict):
     max_backdate_days = _positive_int()
 
 
-NOTICE_KINDS = ("outage", "progress", "recovery", "formal", "compensation", "survey")
-# Messages to a complainant (RULES §8): always sent (the complainant asked), never to a scope.
-COMPLAINT_NOTICE_KINDS = ("complaint_ack", "complaint_result", "complaint_survey")
-
 
 class NoticesSchema(_Strict):
     default_language = fields.String(required=True, validate=validate.OneOf(["zh-CN", "en"]))
     # Kinds still sent to subscribers who opted out (STOP / 退订).
-    mandatory_kinds = fields.List(fields.String(validate=validate.OneOf(NOTICE_KINDS)), required=True)
+    mandatory_kinds = fields.List(fields.String(validate=validate.OneOf(NoticeKind.values())), required=True)
     # When the initial outage notice (故障通知) is queued: on declaration, on the report
     # to the dispatch center (scope and estimated recovery confirmed), or never automatically.
     initial_notice_on = fields.String(required=True, validate=validate.OneOf(["declared", "reported", "manual"]))
     survey_delay_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class PublicStatusSchema(_Strict):
+    recently_recovered_hours = _positive_int()
+    show_affected_counts = fields.Boolean(required=True)
+    max_age_seconds = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=3600))
+    version_check_seconds = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=60))
+
+
+PUBLIC_STATUS_DEFAULTS = {"recently_recovered_hours": 24, "show_affected_counts": False,
+                          "max_age_seconds": 15, "version_check_seconds": 1}
 
 
 class SecuritySchema(_Strict):
@@ -178,6 +187,7 @@ class PolicySchema(_Strict):
     incidents = fields.Nested(IncidentsSchema, load_default=lambda: {"max_backdate_days": 30})
     notices = fields.Nested(NoticesSchema, required=True)
     security = fields.Nested(SecuritySchema, required=True)
+    public_status = fields.Nested(PublicStatusSchema, load_default=lambda: dict(PUBLIC_STATUS_DEFAULTS))
     complaints = fields.Nested(ComplaintsSchema, required=True)
     working_days = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{4}$")),
                                values=fields.Nested(CalendarYearSchema), load_default=dict)
@@ -267,6 +277,10 @@ class Policy:
     @property
     def security(self) -> dict:
         return self.data["security"]
+
+    @property
+    def public_status(self) -> dict:
+        return self.data["public_status"]
 
     @property
     def complaints(self) -> dict:

@@ -15,11 +15,11 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.auth.models import Role
-from app.auth.service import create_user
 from app.extensions import db
 from app.notify.gateway.app import GatewayApp
 from app.notify.gateway.server import RunningGateway
 from app.notify.sender import Sender
+from tests import factories
 
 POSTGRES_BASE_URL = os.environ.get("NOC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 POSTGRES_REQUIRED = os.environ.get("CI", "").lower() in {"1", "true"} or os.environ.get("NOC_REQUIRE_POSTGRES") == "1"
@@ -129,8 +129,7 @@ def client(app_ctx):
 @pytest.fixture
 def make_user(app_ctx):
     def _make(role: Role | str = Role.operator, name: str | None = None, **kwargs):
-        user, token = create_user(name or f"{Role(role).value}-{uuid.uuid4().hex[:6]}", role, **kwargs)
-        return user, token
+        return factories.user(role, name, **kwargs)
 
     return _make
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
@@ -8,25 +7,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app.labels import LabeledEnum
 
 
-class Role(str, enum.Enum):
-    operator = "operator"
-    duty_manager = "duty_manager"
-    reviewer = "reviewer"
-    admin = "admin"
-    agent = "agent"              # customer-service staff handling complaints (客服)
-    integration = "integration"  # machines: alarm sources posting alerts
-
-
-ROLE_LABELS_ZH = {
-    Role.operator: "值班操作员",
-    Role.duty_manager: "值班经理",
-    Role.reviewer: "审核人",
-    Role.admin: "管理员",
-    Role.agent: "客服坐席",
-    Role.integration: "系统集成",
-}
+class Role(LabeledEnum):
+    operator = "operator", "值班操作员"
+    duty_manager = "duty_manager", "值班经理"
+    reviewer = "reviewer", "审核人"
+    admin = "admin", "管理员"
+    agent = "agent", "客服坐席"                    # customer-service staff handling complaints (客服)
+    integration = "integration", "系统集成"        # machines: alarm sources posting alerts
 
 
 class User(db.Model):

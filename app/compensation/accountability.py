@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.clock import utcnow
-from app.compensation.models import RectificationItem
+from app.compensation.models import RectificationItem, RectificationState
 from app.errors import InvalidInput, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents import timeline
-from app.incidents.causes import CATEGORY_LABELS_ZH
+from app.incidents.timeline_kinds import EventKind
+from app.incidents.causes import CauseCategory
 from app.incidents.models import Incident, Status, TimelineEvent
 from app.sql import get_or_404
 
@@ -48,10 +49,10 @@ def issue_responsibility_notice(incident_id: int, actor: User, *, message: str =
         raise TransitionNotAllowed("responsibility_notice", incident.status,
                                    "尚未完成责任认定，无法通报 (record the responsibility before notifying the units)")
     listing = "；".join(
-        f"{u['party']}（{'、'.join(CATEGORY_LABELS_ZH[c] for c in u['categories'])} {u['share']}%）" for u in units
+        f"{u['party']}（{'、'.join(CauseCategory(c).label for c in u['categories'])} {u['share']}%）" for u in units
     )
     text = f"责任通报：{listing}" + (f"。{message.strip()}" if message.strip() else "")
-    event = timeline.record(incident, "responsibility_notice", actor=actor, message=text,
+    event = timeline.record(incident, EventKind.responsibility_notice, actor=actor, message=text,
                             after={"units": units, "note": message.strip() or None})
     db.session.commit()
     return event
@@ -82,7 +83,7 @@ def add_rectification(incident_id: int, actor: User, *, title: str, owner: str, 
                              due_date=due_date, created_by=actor.id, created_at=now, updated_at=now)
     db.session.add(item)
     db.session.flush()
-    timeline.record(incident, "rectification_added", actor=actor,
+    timeline.record(incident, EventKind.rectification_added, actor=actor,
                     message=f"新增整改项「{item.title}」，责任人 {item.owner}，完成期限 {due_date.isoformat()}",
                     after=_item_snapshot(item))
     db.session.commit()
@@ -93,6 +94,10 @@ def get_rectification(incident_id: int, item_id: int) -> RectificationItem:
     return get_or_404(RectificationItem, item_id, label=("整改项", "rectification item"), field="item_id",
                       for_update=True, where=[RectificationItem.incident_id == incident_id])
 
+# The verb of each change in its timeline message: 整改项「…」已修改 / 已完成 / 已重新打开.
+CHANGE_VERBS = {EventKind.rectification_updated: "修改", EventKind.rectification_completed: "完成",
+                EventKind.rectification_reopened: "重新打开"}
+
 
 def update_rectification(incident_id: int, item_id: int, actor: User, *, completed: bool | None = None,
                          completion_note: str | None = None, **changes) -> RectificationItem:
@@ -102,7 +107,7 @@ def update_rectification(incident_id: int, item_id: int, actor: User, *, complet
     before = _item_snapshot(item)
     for name, value in changes.items():
         setattr(item, name, value.strip() if isinstance(value, str) else value)
-    kind = "rectification_updated"
+    kind = EventKind.rectification_updated
     if completed is True:
         if item.completed_at is not None:
             raise TransitionNotAllowed("complete", "completed", "整改项已完成 (the item is already completed)")
@@ -110,17 +115,16 @@ def update_rectification(incident_id: int, item_id: int, actor: User, *, complet
             raise InvalidInput("completion_note", "完成整改须说明完成情况 (describe what was done)")
         item.completed_at = utcnow()
         item.completion_note = completion_note.strip()
-        kind = "rectification_completed"
+        kind = EventKind.rectification_completed
     elif completed is False and item.completed_at is not None:
         item.completed_at = None
         item.completion_note = completion_note.strip() if completion_note else None
-        kind = "rectification_reopened"
+        kind = EventKind.rectification_reopened
     after = _item_snapshot(item)
     if after == before:
         raise InvalidInput("body", "没有任何变化 (nothing to change)")
     item.updated_at = utcnow()
-    labels = {"rectification_updated": "修改", "rectification_completed": "完成", "rectification_reopened": "重新打开"}
-    timeline.record(incident, kind, actor=actor, message=f"整改项「{item.title}」已{labels[kind]}",
+    timeline.record(incident, kind, actor=actor, message=f"整改项「{item.title}」已{CHANGE_VERBS[kind]}",
                     before=before, after=after)
     db.session.commit()
     return item
@@ -128,3 +132,9 @@ def update_rectification(incident_id: int, item_id: int, actor: User, *, complet
 
 def is_overdue(item: RectificationItem, today: date) -> bool:
     return item.completed_at is None and item.due_date < today
+
+
+def rectification_state(item: RectificationItem, today: date) -> RectificationState:
+    if item.completed_at is not None:
+        return RectificationState.done
+    return RectificationState.overdue if is_overdue(item, today) else RectificationState.open

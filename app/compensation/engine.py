@@ -34,6 +34,7 @@ from app.db_types import UTCDateTime
 from app.scheduling.service import window_exceeded
 from app.extensions import db
 from app.incidents import timeline
+from app.incidents.timeline_kinds import EventKind
 from app.incidents.grading import outage_minutes
 from app.incidents.models import Incident
 from app.models import record_policy_version
@@ -186,7 +187,7 @@ def preview(incident: Incident, policy: Policy | None = None) -> tuple[CreditTer
     return terms, ledger_select(incident, policy, terms)
 
 
-FINALISED_EVENT = "compensation_finalised"
+FINALISED_EVENT = EventKind.compensation_finalised
 
 
 def final_ledger(incident_id: int) -> CompensationLedger | None:

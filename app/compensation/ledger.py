@@ -26,6 +26,7 @@ from app.errors import Forbidden, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents import timeline
+from app.incidents.timeline_kinds import EventKind
 from app.incidents.models import Incident, Status
 from app.phones import mask
 from app.policy import Policy, current_policy
@@ -206,7 +207,7 @@ def dispute(entry_id: int, actor: User, *, reason: str, economic_credit_fen: int
                                    "该补偿刚被他人修改，请刷新后重试 (the entry changed concurrently; reload and retry)") from None
     incident = incidents.get_incident(entry.incident_id)
     timeline.record(
-        incident, "compensation_disputed", actor=actor,
+        incident, EventKind.compensation_disputed, actor=actor,
         message=(f"用户 {_phone_of(entry)} 对补偿提出异议，拟调整为经济补偿 {fen_to_yuan(economic_credit_fen)} 元、"
                  f"流量 {data_credit_gb} GB：{reason.strip()}"),
         after={"entry_id": entry.id, "version": version.version, "economic_credit": fen_to_yuan(economic_credit_fen),
@@ -254,9 +255,11 @@ def _decide(entry_id: int, actor: User, decision: VersionStatus, note: str | Non
     pending.decided_by = actor.id
     pending.decided_at = utcnow()
     pending.decision_note = note
-    verb = "批准" if decision is VersionStatus.approved else "驳回"
+    approved = decision is VersionStatus.approved
+    verb = "批准" if approved else "驳回"
+    kind = EventKind.compensation_adjustment_approved if approved else EventKind.compensation_adjustment_rejected
     timeline.record(
-        incidents.get_incident(entry.incident_id), f"compensation_adjustment_{decision.value}", actor=actor,
+        incidents.get_incident(entry.incident_id), kind, actor=actor,
         message=f"已{verb}用户 {_phone_of(entry)} 的补偿调整方案（第 {pending.version} 版）" + (f"：{note}" if note else ""),
         after=_plan_figures(entry, pending),
     )
@@ -279,7 +282,7 @@ def _first_approval(entry: CompensationEntry, pending: CompensationVersion, acto
     pending.first_approved_by = actor.id
     pending.first_approved_at = utcnow()
     timeline.record(
-        incidents.get_incident(entry.incident_id), "compensation_adjustment_first_approved", actor=actor,
+        incidents.get_incident(entry.incident_id), EventKind.compensation_adjustment_first_approved, actor=actor,
         message=(f"用户 {_phone_of(entry)} 的补偿调整方案（第 {pending.version} 版）超出上限，已初审同意，"
                  "待另一位值班经理复核" + (f"：{note}" if note else "")),
         after={**_plan_figures(entry, pending), "awaiting_second_approval": True},

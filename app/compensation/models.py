@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app.labels import LabeledEnum
 
 
 ENTRY_ID_BASE = 10_000_000_000  # above any subscriber id (a 32-bit integer column)
@@ -141,6 +142,14 @@ class CompensationVersion(db.Model):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class RectificationState(LabeledEnum):
+    """Derived, not stored: from ``completed_at`` and the due date in the policy's zone."""
+
+    open = "open", "待整改"
+    overdue = "overdue", "已逾期"
+    done = "done", "已完成"
 
 
 class RectificationItem(db.Model):

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.clock import utcnow
-from app.compensation import engine, ledger
+from app.compensation import accountability, engine, ledger
 from app.compensation.models import CompensationEntry, CompensationVersion, RectificationItem, of_incident
 from app.extensions import db
 from app.incidents.models import Incident
@@ -54,7 +54,7 @@ def rectification_items(incident: Incident) -> list[dict]:
         {
             "title": item.title,
             "owner": item.owner,
-            "state": "done" if item.completed_at else ("overdue" if item.due_date < today else "open"),
+            "state": accountability.rectification_state(item, today),
             "due_at": datetime.combine(item.due_date, time(23, 59), tzinfo=zone),
             "done_at": item.completed_at,
         }

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from app.complaints.models import Complaint
 from app.incidents.service import get_incident
-from app.notify import kinds
+from app.notify.kinds import ComplaintNoticeKind
 from app.notify.complainants import queue_to_complainant
 from app.notify.templates import local_time
 from app.policy import Policy
@@ -24,16 +24,16 @@ def acknowledge(complaint: Complaint, expected_result_at: datetime, policy: Poli
         incident = get_incident(complaint.incident_id)
         context.update(incident_number=incident.number,
                        estimated_recovery_at=local_time(incident.estimated_recovery_at, policy.zone))
-    return _queue(complaint, kinds.COMPLAINT_ACK, context, policy)
+    return _queue(complaint, ComplaintNoticeKind.complaint_ack, context, policy)
 
 
 def result(complaint: Complaint, policy: Policy) -> int:
-    return _queue(complaint, kinds.COMPLAINT_RESULT, {"complaint_number": complaint.number, "result": complaint.result},
+    return _queue(complaint, ComplaintNoticeKind.complaint_result, {"complaint_number": complaint.number, "result": complaint.result},
                   policy)
 
 
 def survey(complaint: Complaint, policy: Policy) -> int:
-    return _queue(complaint, kinds.COMPLAINT_SURVEY, {"complaint_number": complaint.number}, policy)
+    return _queue(complaint, ComplaintNoticeKind.complaint_survey, {"complaint_number": complaint.number}, policy)
 
 
 def _queue(complaint: Complaint, kind: str, context: dict, policy: Policy) -> int:

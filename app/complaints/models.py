@@ -2,7 +2,6 @@
 ``complaints`` and any change to ``complaint_events`` (see migration 0012)."""
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, SmallInteger, String, Text
@@ -10,51 +9,48 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app.labels import LabeledEnum, LabeledIntEnum
 
 
-class Category(str, enum.Enum):
-    service_quality = "service_quality"
-    billing = "billing"
-    business = "business"
-    other = "other"
+class Category(LabeledEnum):
+    service_quality = "service_quality", "服务质量"
+    billing = "billing", "资费及账单"
+    business = "business", "业务办理"
+    other = "other", "其他"
 
 
-class Channel(str, enum.Enum):
-    phone = "phone"
-    online = "online"
-    email = "email"
-    social_media = "social_media"
-    walk_in = "walk_in"
-    sms = "sms"
-    hotline_12345 = "hotline_12345"
-    platform_12315 = "platform_12315"
-    regulator_referral = "regulator_referral"
+class Channel(LabeledEnum):
+    phone = "phone", "电话"
+    online = "online", "网上"
+    email = "email", "电子邮件"
+    social_media = "social_media", "社交媒体"
+    walk_in = "walk_in", "现场"
+    sms = "sms", "短信"
+    hotline_12345 = "hotline_12345", "12345 热线"
+    platform_12315 = "platform_12315", "12315 平台"
+    regulator_referral = "regulator_referral", "管局申诉转办"
 
 
-class Status(str, enum.Enum):
-    registered = "registered"          # 已登记
-    investigated = "investigated"      # 已调查
-    fed_back = "fed_back"              # 已反馈
-    followed_up = "followed_up"        # 已回访
-    appealed = "appealed"              # 申诉受理
-    appeal_investigated = "appeal_investigated"  # 申诉已调查
-    appeal_reviewed = "appeal_reviewed"          # 申诉已复核
-    closed = "closed"                  # 已关闭
+class Status(LabeledEnum):
+    registered = "registered", "已登记"
+    investigated = "investigated", "已调查"
+    fed_back = "fed_back", "已反馈"
+    followed_up = "followed_up", "已回访"
+    appealed = "appealed", "申诉受理"
+    appeal_investigated = "appeal_investigated", "申诉已调查"
+    appeal_reviewed = "appeal_reviewed", "申诉已复核"
+    closed = "closed", "已关闭"
 
 
-CATEGORY_LABELS_ZH = {Category.service_quality: "服务质量", Category.billing: "资费及账单",
-                      Category.business: "业务办理", Category.other: "其他"}
-CHANNEL_LABELS_ZH = {
-    Channel.phone: "电话", Channel.online: "网上", Channel.email: "电子邮件", Channel.social_media: "社交媒体",
-    Channel.walk_in: "现场", Channel.sms: "短信", Channel.hotline_12345: "12345 热线",
-    Channel.platform_12315: "12315 平台", Channel.regulator_referral: "管局申诉转办",
-}
-STATUS_LABELS_ZH = {
-    Status.registered: "已登记", Status.investigated: "已调查", Status.fed_back: "已反馈",
-    Status.followed_up: "已回访", Status.appealed: "申诉受理", Status.appeal_investigated: "申诉已调查",
-    Status.appeal_reviewed: "申诉已复核", Status.closed: "已关闭",
-}
-GRADE_LABELS_ZH = {1: "一级（一线处理）", 2: "二级（部门负责人）", 3: "三级（总部）", 4: "四级（管局）"}
+class Grade(LabeledIntEnum):
+    """Who handles the complaint (RULES §8)."""
+
+    one = 1, "一级（一线处理）"
+    two = 2, "二级（部门负责人）"
+    three = 3, "三级（总部）"
+    four = 4, "四级（管局）"
+
+
 # Before the result is fed back; an appeal needs a result.
 BEFORE_RESULT = (Status.registered, Status.investigated)
 

@@ -17,7 +17,6 @@ from app.clock import ensure_aware_utc, utcnow
 from app.complaints import limits, messages, timeline
 from app.complaints.models import (
     BEFORE_RESULT,
-    CATEGORY_LABELS_ZH,
     Category,
     Channel,
     Complaint,
@@ -25,12 +24,13 @@ from app.complaints.models import (
     ComplaintNumberCounter,
     Status,
 )
+from app.complaints.timeline_kinds import ComplaintEventKind
 from app.daily_numbers import next_daily_number
 from app.errors import DomainError, InvalidInput, TransitionNotAllowed
 from app.extensions import db
 from app.incidents.scope import incident_covering
 from app.incidents.service import get_incident
-from app.notify import kinds
+from app.notify.kinds import ComplaintNoticeKind
 from app.notify.complainants import queue_to_complainants
 from app.notify.templates import local_time
 from app.models import record_policy_version
@@ -120,8 +120,8 @@ def register(actor: User, *, phone: str, name: str, channel: str, category: str,
     )
     db.session.add(complaint)
     db.session.flush()
-    timeline.record(complaint.id, "registered", actor=actor,
-                    message=f"受理投诉 {complaint.number}（{CATEGORY_LABELS_ZH[Category(category)]}，{grade} 级{'，紧急' if urgent else ''}{'，重复投诉' if complaint.repeat else ''}），首接责任人 {actor.name}",
+    timeline.record(complaint.id, ComplaintEventKind.registered, actor=actor,
+                    message=f"受理投诉 {complaint.number}（{Category(category).label}，{grade} 级{'，紧急' if urgent else ''}{'，重复投诉' if complaint.repeat else ''}），首接责任人 {actor.name}",
                     after=_snapshot(complaint, "number", "channel", "received_at", "category", "grade", "urgent", "repeat"))
     owed = limits.at_registration(category, received_at, policy)
     deadlines.schedule(complaint.id, owed, policy)
@@ -144,7 +144,7 @@ def _link(complaint: Complaint, subscriber: tuple[int, str], policy: Policy, now
     complaint.investigation = f"由故障 {incident.number}「{incident.title}」引起"
     complaint.investigated_at = now
     complaint.status = Status.investigated.value
-    timeline.record(complaint.id, "linked", actor=None, message=f"关联故障 {incident.number}：{incident.title}",
+    timeline.record(complaint.id, ComplaintEventKind.linked, actor=None, message=f"关联故障 {incident.number}：{incident.title}",
                     after={"incident_id": incident.id, "incident_number": incident.number})
     deadlines.fulfil(complaint.id, Kind.investigate, now)
 
@@ -162,7 +162,7 @@ def assign(complaint_id: int, actor: User, *, agent: str, reason: str) -> Compla
         raise InvalidInput("agent", "已是当前责任人 (already the owner)")
     before = {"owner_id": complaint.owner_id}
     complaint.owner_id, complaint.updated_at = target.id, utcnow()
-    timeline.record(complaint.id, "assigned", actor=actor, message=f"{actor.name} 转派给 {target.name}：{reason}",
+    timeline.record(complaint.id, ComplaintEventKind.assigned, actor=actor, message=f"{actor.name} 转派给 {target.name}：{reason}",
                     before=before, after={"owner_id": target.id, "owner": target.name, "reason": reason})
     _commit()
     return complaint
@@ -177,10 +177,12 @@ def investigate(complaint_id: int, actor: User, *, findings: str) -> Complaint:
     now = utcnow()
     if complaint.status == Status.appealed.value:
         complaint.appeal_investigation, complaint.appeal_investigated_at = findings, now
-        complaint.status, kind, event = Status.appeal_investigated.value, Kind.appeal_investigation, "appeal_investigated"
+        complaint.status, kind = Status.appeal_investigated.value, Kind.appeal_investigation
+        event = ComplaintEventKind.appeal_investigated
     else:
         complaint.investigation, complaint.investigated_at = findings, now
-        complaint.status, kind, event = Status.investigated.value, Kind.investigate, "investigated"
+        complaint.status, kind = Status.investigated.value, Kind.investigate
+        event = ComplaintEventKind.investigated
     complaint.updated_at = now
     timeline.record(complaint.id, event, actor=actor, message=f"调查：{findings}", after={"findings": findings})
     deadlines.fulfil(complaint.id, kind, now)
@@ -197,7 +199,7 @@ def feedback(complaint_id: int, actor: User, *, result: str, send_sms: bool = Tr
     now = utcnow()
     complaint.result, complaint.fed_back_at, complaint.status = result, now, Status.fed_back.value
     complaint.updated_at = now
-    timeline.record(complaint.id, "fed_back", actor=actor, message=f"反馈处理结果：{result}",
+    timeline.record(complaint.id, ComplaintEventKind.fed_back, actor=actor, message=f"反馈处理结果：{result}",
                     after={"result": result, "send_sms": send_sms})
     deadlines.fulfil(complaint.id, Kind.feedback, now)
     deadlines.fulfil(complaint.id, Kind.written_feedback, now)
@@ -220,7 +222,7 @@ def follow_up(complaint_id: int, actor: User, *, satisfaction: int | None = None
         complaint.satisfaction = satisfaction
     else:
         messages.survey(complaint, policy)
-    timeline.record(complaint.id, "followed_up", actor=actor,
+    timeline.record(complaint.id, ComplaintEventKind.followed_up, actor=actor,
                     message="回访" + (f"，满意度 {satisfaction} 分" if satisfaction else "，满意度调查短信已发送") + (f"：{note}" if note else ""),
                     after={"satisfaction": satisfaction, "note": note or None})
     deadlines.fulfil(complaint.id, Kind.follow_up, now)
@@ -237,7 +239,7 @@ def close(complaint_id: int, actor: User, *, note: str = "") -> Complaint:
     now = utcnow()
     before = _snapshot(complaint, "status")
     complaint.closed_at, complaint.status, complaint.updated_at = now, Status.closed.value, now
-    timeline.record(complaint.id, "closed", actor=actor, message="投诉已闭环" + (f"：{note}" if note else ""), before=before,
+    timeline.record(complaint.id, ComplaintEventKind.closed, actor=actor, message="投诉已闭环" + (f"：{note}" if note else ""), before=before,
                     after={"status": complaint.status, "closed_at": _iso(now)})
     if complaint.appealed_at is not None:
         deadlines.fulfil(complaint.id, Kind.appeal_close, now)
@@ -258,7 +260,7 @@ def accept_appeal(complaint_id: int, actor: User, *, reason: str) -> Complaint:
     before = _snapshot(complaint, "status")
     complaint.appeal_reason, complaint.appealed_at = reason, now
     complaint.status, complaint.closed_at, complaint.updated_at = Status.appealed.value, None, now
-    timeline.record(complaint.id, "appeal_accepted", actor=actor, message=f"受理申诉：{reason}", before=before,
+    timeline.record(complaint.id, ComplaintEventKind.appeal_accepted, actor=actor, message=f"受理申诉：{reason}", before=before,
                     after={"status": complaint.status, "reason": reason})
     deadlines.cancel_pending(complaint.id, [Kind.follow_up])
     deadlines.schedule(complaint.id, limits.at_appeal(now, policy), policy)
@@ -279,7 +281,7 @@ def review_appeal(complaint_id: int, actor: User, *, result: str) -> Complaint:
         complaint.appeal_investigated_at = now
         deadlines.fulfil(complaint.id, Kind.appeal_investigation, now)
     complaint.status, complaint.updated_at = Status.appeal_reviewed.value, now
-    timeline.record(complaint.id, "appeal_reviewed", actor=actor, message=f"申诉复核：{result}", after={"result": result})
+    timeline.record(complaint.id, ComplaintEventKind.appeal_reviewed, actor=actor, message=f"申诉复核：{result}", after={"result": result})
     deadlines.fulfil(complaint.id, Kind.appeal_review, now)
     _commit()
     return complaint
@@ -308,13 +310,13 @@ def feed_back_incident_complaints(incident_id: int, actor: User) -> int:
         row_version=Complaint.row_version + 1).execution_options(synchronize_session=False))
     chosen = select(Complaint.id).where(Complaint.id.in_(ids))
     timeline.record_from_select(select(
-        Complaint.id.label("complaint_id"), literal("fed_back", String()).label("kind"),
+        Complaint.id.label("complaint_id"), literal(ComplaintEventKind.fed_back.value, String()).label("kind"),
         literal(f"{actor.name} 反馈处理结果（故障恢复）：{text}", String()).label("message"),
         cast(null(), JSON).label("after")).where(Complaint.id.in_(ids)))
     deadlines.fulfil_many(chosen, Kind.feedback, now)
     deadlines.fulfil_many(chosen, Kind.written_feedback, now)
     deadlines.schedule_many(chosen, limits.after_feedback(now, policy)[0], policy)
-    queue_to_complainants(incident.id, kinds.COMPLAINT_RESULT,
+    queue_to_complainants(incident.id, ComplaintNoticeKind.complaint_result,
                           select(Complaint.id, Complaint.phone, Complaint.subscriber_id).where(Complaint.id.in_(ids)),
                           {"complaint_number": None, "result": text}, policy)
     db.session.commit()
@@ -325,7 +327,7 @@ def record_survey_reply(complaint_id: int, score: int) -> None:
     """A 1–5 reply to the complaint's survey (the last reply counts). In the caller's unit of work."""
     complaint = get_complaint(complaint_id, for_update=True)
     complaint.satisfaction, complaint.updated_at = score, utcnow()
-    timeline.record(complaint.id, "satisfaction_reply", actor=None, message=f"短信回复满意度 {score} 分",
+    timeline.record(complaint.id, ComplaintEventKind.satisfaction_reply, actor=None, message=f"短信回复满意度 {score} 分",
                     after={"satisfaction": score})
 
 

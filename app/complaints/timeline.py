@@ -8,16 +8,18 @@ from sqlalchemy import Select, String, insert, literal, null, select
 from app.auth.models import User
 from app.clock import utcnow
 from app.complaints.models import ComplaintEvent
+from app.complaints.timeline_kinds import ComplaintEventKind
 from app.db_types import UTCDateTime
 from app.extensions import db
 
 SYSTEM_ACTOR = "system"
 
 
-def record(complaint_id: int, kind: str, *, actor: User | None, message: str = "",
+def record(complaint_id: int, kind: ComplaintEventKind, *, actor: User | None, message: str = "",
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> ComplaintEvent:
-    """Append an event in the caller's transaction; ``actor`` None means the system itself."""
-    event = ComplaintEvent(complaint_id=complaint_id, kind=kind, at=utcnow(), actor_id=actor.id if actor else None,
+    """Append an event in the caller's transaction; ``actor`` None means the system itself.
+    An unknown ``kind`` raises ValueError: every kind is registered with its label."""
+    event = ComplaintEvent(complaint_id=complaint_id, kind=ComplaintEventKind(kind).value, at=utcnow(), actor_id=actor.id if actor else None,
                            actor_name=actor.name if actor else SYSTEM_ACTOR, message=message, before=before,
                            after=after)
     db.session.add(event)
@@ -25,7 +27,7 @@ def record(complaint_id: int, kind: str, *, actor: User | None, message: str = "
 
 
 def record_from_select(events: Select) -> int:
-    """One system event per row of ``events`` (columns ``complaint_id``, ``kind``, ``message``,
+    """One system event per row of ``events`` (columns ``complaint_id``, ``kind`` (a ``ComplaintEventKind``), ``message``,
     ``after``), in one INSERT … SELECT — for set-based writers such as the deadline judge."""
     source = events.subquery()
     columns = ["complaint_id", "kind", "at", "actor_id", "actor_name", "message", "after"]

@@ -12,12 +12,12 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from app.auth.models import ROLE_LABELS_ZH, Role, User
+from app.auth.models import Role, User
 from app.auth.service import create_user
 from app.compensation import engine
 from app.compensation.money import fen_to_yuan
 from app.extensions import db
-from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Incident, Status
+from app.incidents.models import Incident, Level, Status
 from app.phones import mask
 from app.subscribers.models import Subscriber
 
@@ -78,14 +78,14 @@ def _print_summary(imported, opted_out: int, credentials, incidents: list[Incide
     click.echo("  各地市用户数：" + "，".join(f"{region} {count}" for region, count in by_region))
     click.echo("值班人员（控制台密码仅显示一次）：")
     for user, password in credentials:
-        label = ROLE_LABELS_ZH[Role(user.role)]
+        label = Role(user.role).label
         phone = f"，电话 {mask(user.phone)}" + ("，值班中" if user.on_call else "") if user.phone else ""
         secret = f"密码 {password}" if password else "已存在，密码不变"
         click.echo(f"  {label}  用户名 {user.name}  {secret}{phone}")
     click.echo("故障单：")
     for incident in incidents:
         major = "，重大服务中断" if incident.major else ""
-        click.echo(f"  {incident.number}  [{STATUS_LABELS_ZH[Status(incident.status)]}] {LEVEL_LABELS_ZH[incident.level]}{major}"
+        click.echo(f"  {incident.number}  [{Status(incident.status).label}] {Level(incident.level).label}{major}"
                    f"  {incident.title}")
         ledger = engine.final_ledger(incident.id)
         if ledger is not None:

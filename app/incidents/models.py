@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -8,27 +7,24 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app.labels import LabeledEnum, LabeledIntEnum
 
 
-class Status(str, enum.Enum):
-    declared = "declared"        # 登记
-    reported = "reported"        # 已上报
-    responding = "responding"    # 处理中
-    recovered = "recovered"      # 已恢复
-    closed = "closed"            # 已闭环
-    cancelled = "cancelled"      # 误报撤销
+class Status(LabeledEnum):
+    declared = "declared", "登记"
+    reported = "reported", "已上报"
+    responding = "responding", "处理中"
+    recovered = "recovered", "已恢复"
+    closed = "closed", "已闭环"
+    cancelled = "cancelled", "误报撤销"
 
 
-STATUS_LABELS_ZH = {
-    Status.declared: "登记",
-    Status.reported: "已上报",
-    Status.responding: "处理中",
-    Status.recovered: "已恢复",
-    Status.closed: "已闭环",
-    Status.cancelled: "误报撤销",
-}
+class Level(LabeledIntEnum):
+    """The grade (RULES §1); stored as the integer."""
 
-LEVEL_LABELS_ZH = {1: "一级故障", 2: "二级故障", 3: "三级故障"}
+    one = 1, "一级故障", "Level 1"
+    two = 2, "二级故障", "Level 2"
+    three = 3, "三级故障", "Level 3"
 
 
 class Incident(db.Model):

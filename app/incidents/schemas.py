@@ -41,6 +41,7 @@ class RespondSchema(Schema):
 class ProgressUpdateSchema(Schema):
     message = _text(5000, required=True)
     notify_subscribers = fields.Boolean(load_default=False)
+    public = fields.Boolean(load_default=False)  # shown on the public status page (GET /status)
 
 
 class RegradeSchema(Schema):

@@ -23,6 +23,7 @@ from app.incidents.causes import CAUSES
 from app.incidents.grading import is_regulator_reportable, outage_minutes, propose_level
 from app.incidents.models import Incident, Responsibility, Status
 from app.incidents.numbering import next_incident_number
+from app.incidents.timeline_kinds import EventKind
 from app.models import record_policy_version
 from app.pagination import paginate
 from app.policy import Policy, current_policy
@@ -138,7 +139,7 @@ def declare(actor: User, *, title: str, services: list[str], regions: list[str],
     db.session.add(incident)
     db.session.flush()
     timeline.record(
-        incident, "declared", actor=actor,
+        incident, EventKind.declared, actor=actor,
         message=f"登记故障 {incident.number}：{incident.title}（建议定级 {proposed} 级，定级 {level} 级）",
         after=_snapshot(incident, "number", "title", "services", "regions", "level", "proposed_level",
                         "level_reason", "major", "major_reason", "detected_at", "estimated_recovery_at"),
@@ -187,7 +188,7 @@ def report(incident_id: int, actor: User, *, fault_type: str, scope_summary: str
     incident.scope_summary = scope_summary
     incident.estimated_recovery_at = estimated_recovery_at or incident.estimated_recovery_at
     incident.updated_at = now
-    timeline.record(incident, "reported", actor=actor, message=f"已上报服务调度中心：{fault_type}",
+    timeline.record(incident, EventKind.reported, actor=actor, message=f"已上报服务调度中心：{fault_type}",
                     before=before, after=_snapshot(incident, "status", "fault_type", "scope_summary", "estimated_recovery_at"))
     flows.reported(incident)
     _commit()
@@ -209,7 +210,7 @@ def respond(incident_id: int, actor: User, *, responder: str, emergency_response
         incident.emergency_response_at = now
     incident.updated_at = now
     message = f"{incident.responder} 负责处理" + ("，已启动应急响应" if emergency_response else "")
-    timeline.record(incident, "responded", actor=actor, message=message, before=before,
+    timeline.record(incident, EventKind.responded, actor=actor, message=message, before=before,
                     after=_snapshot(incident, "status", "responder", "emergency_response_at"))
     flows.responded(incident)
     _commit()
@@ -217,12 +218,14 @@ def respond(incident_id: int, actor: User, *, responder: str, emergency_response
 
 
 @retry_on_conflict
-def post_update(incident_id: int, actor: User, *, message: str, notify_subscribers: bool):
+def post_update(incident_id: int, actor: User, *, message: str, notify_subscribers: bool, public: bool = False):
+    """``public`` marks the message for the public status page; the flag lives in the event's
+    ``after`` JSON because the timeline is append-only."""
     incident = get_incident(incident_id, for_update=True)
     _require_state(incident, "update", [*OPEN_BEFORE_RECOVERY, Status.recovered])
     incident.updated_at = utcnow()
-    event = timeline.record(incident, "progress_update", actor=actor, message=message,
-                            after={"notify_subscribers": notify_subscribers})
+    event = timeline.record(incident, EventKind.progress_update, actor=actor, message=message,
+                            after={"notify_subscribers": notify_subscribers, "public": public})
     db.session.flush()
     flows.update_posted(incident, event, notify_subscribers)
     _commit()
@@ -246,7 +249,7 @@ def regrade(incident_id: int, actor: User, *, level: int, reason: str, major: bo
     incident.major_reason = (major_reason or reason) if is_major and level != 1 else None
     incident.updated_at = utcnow()
     after = _snapshot(incident, "level", "major", "major_reason", "level_reason")
-    timeline.record(incident, "regraded", actor=actor,
+    timeline.record(incident, EventKind.regraded, actor=actor,
                     message=f"定级由 {before['level']} 级调整为 {level} 级：{reason}", before=before, after=after)
     flows.regraded(incident, actor)
     _commit()
@@ -293,7 +296,7 @@ def set_responsibility(incident_id: int, actor: User, entries: list[Responsibili
                                                         party=entry.party.strip(), share=entry.share))
     incident.updated_at = utcnow()
     after = {"entries": responsibility_as_dicts(incident)}
-    timeline.record(incident, "responsibility_set", actor=actor, message="责任认定已更新", before=before, after=after)
+    timeline.record(incident, EventKind.responsibility_set, actor=actor, message="责任认定已更新", before=before, after=after)
     _commit()
     return incident
 
@@ -320,7 +323,7 @@ def recover(incident_id: int, actor: User, *, summary: str, recovered_at: dateti
     incident.affected_subscribers_at_recovery = affected
     incident.user_minutes_at_recovery = affected * outage_minutes(incident.detected_at, recovered_at)
     incident.updated_at = now
-    timeline.record(incident, "recovered", actor=actor, message=f"业务已恢复：{summary}", before=before,
+    timeline.record(incident, EventKind.recovered, actor=actor, message=f"业务已恢复：{summary}", before=before,
                     after=_snapshot(incident, "status", "recovered_at", "affected_subscribers_at_recovery",
                                     "user_minutes_at_recovery"))
     flows.recovered(incident)
@@ -353,7 +356,7 @@ def close(incident_id: int, actor: User) -> Incident:
     incident.status = Status.closed.value
     incident.closed_at = now
     incident.updated_at = now
-    timeline.record(incident, "closed", actor=actor, message="故障已闭环", before={"status": Status.recovered.value},
+    timeline.record(incident, EventKind.closed, actor=actor, message="故障已闭环", before={"status": Status.recovered.value},
                     after={"status": Status.closed.value, "closed_at": _iso(now)})
     flows.closed(incident, actor)
     _commit()
@@ -370,7 +373,7 @@ def cancel(incident_id: int, actor: User, *, reason: str) -> Incident:
     incident.cancelled_at = now
     incident.cancel_reason = reason
     incident.updated_at = now
-    timeline.record(incident, "cancelled", actor=actor, message=f"误报撤销：{reason}", before=before,
+    timeline.record(incident, EventKind.cancelled, actor=actor, message=f"误报撤销：{reason}", before=before,
                     after=_snapshot(incident, "status", "cancelled_at", "cancel_reason"))
     flows.cancelled(incident)
     _commit()
@@ -381,7 +384,7 @@ def mark_analysis_report_submitted(incident: Incident, actor: User, submitted_at
     """Called by the reports domain inside its own unit of work (it commits)."""
     incident.analysis_report_submitted_at = submitted_at
     incident.updated_at = submitted_at
-    timeline.record(incident, "analysis_report_submitted", actor=actor, message="故障分析报告已提交",
+    timeline.record(incident, EventKind.analysis_report_submitted, actor=actor, message="故障分析报告已提交",
                     after={"analysis_report_submitted_at": _iso(submitted_at)})
 
 

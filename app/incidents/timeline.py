@@ -10,16 +10,19 @@ from app.clock import utcnow
 from app.db_types import UTCDateTime
 from app.extensions import db
 from app.incidents.models import Incident, TimelineEvent
+from app.incidents.timeline_kinds import EventKind
 
 SYSTEM_ACTOR = "system"
 
 
-def record(incident: Incident, kind: str, *, actor: User | None, message: str = "",
+def record(incident: Incident, kind: EventKind, *, actor: User | None, message: str = "",
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> TimelineEvent:
-    """Append an event in the caller's transaction; ``actor`` None means the system itself."""
+    """Append an event in the caller's transaction; ``actor`` None means the system itself.
+
+    An unknown ``kind`` raises ValueError: every kind is registered with its label."""
     event = TimelineEvent(
         incident_id=incident.id,
-        kind=kind,
+        kind=EventKind(kind).value,
         at=utcnow(),
         actor_id=actor.id if actor else None,
         actor_name=actor.name if actor else SYSTEM_ACTOR,
@@ -35,8 +38,8 @@ def record_from_select(events: Select) -> int:
     """Append one system event per row of ``events``, in one INSERT … SELECT (caller's transaction).
 
     For set-based writers such as the deadline judge, which may record tens of thousands of
-    breaches at start-up. ``events`` yields the columns ``incident_id``, ``kind``, ``message``
-    and ``after`` (JSON); the actor is the system and ``at`` is now.
+    breaches at start-up. ``events`` yields the columns ``incident_id``, ``kind`` (an
+    ``EventKind`` value), ``message`` and ``after`` (JSON); the actor is the system and ``at`` is now.
     """
     source = events.subquery()
     columns = ["incident_id", "kind", "at", "actor_id", "actor_name", "message", "after"]

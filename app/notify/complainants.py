@@ -20,7 +20,9 @@ from sqlalchemy import Integer, Select, literal, select, true
 from app.clock import utcnow
 from app.extensions import db
 from app.models import record_policy_version
-from app.notify import kinds
+from app.notify import statuses
+from app.notify.kinds import ComplaintNoticeKind
+from app.notify.statuses import OutboxStatus
 from app.notify.models import Notice, NoticeBatch
 from app.notify.outbox import render_texts
 from app.phones import mask
@@ -48,12 +50,12 @@ def _batch(kind: str, context: dict, policy: Policy, *, complaint_id: int | None
 def queue_to_complainant(complaint_id: int, kind: str, phone: str, subscriber_id: int | None, context: dict,
                          policy: Policy) -> int:
     """Queue message ``kind`` about one complaint to its phone; 0 when it was queued before."""
-    if kind not in kinds.LABELS_ZH:
+    if kind not in ComplaintNoticeKind.values():
         raise ValueError(f"unknown notice kind {kind!r}")
     batch = _batch(kind, context, policy, complaint_id=complaint_id)
     statement = dialect_insert(Notice).values(
         batch_id=batch.id, complaint_id=complaint_id, kind=kind, sequence=SEQUENCE, subscriber_id=subscriber_id,
-        phone=phone, status=kinds.QUEUED, attempts=0, next_attempt_at=utcnow(),
+        phone=phone, status=OutboxStatus.queued, attempts=0, next_attempt_at=utcnow(),
     ).on_conflict_do_nothing()
     queued = db.session.execute(statement).rowcount or 0
     log.info("queued %s to complainant %s (complaint %s): %d", kind, mask(phone), complaint_id, queued)
@@ -68,7 +70,7 @@ def queue_to_complainants(incident_id: int, kind: str, complaints: Select, conte
     id_column, phone_column, subscriber_column = inner.selected_columns[:3]
     rows = inner.with_only_columns(
         literal(batch.id), literal(incident_id, Integer()), id_column, literal(kind), literal(SEQUENCE),
-        subscriber_column, phone_column, literal(kinds.QUEUED), literal(0),
+        subscriber_column, phone_column, literal(OutboxStatus.queued.value), literal(0),
         literal(utcnow(), type_=Notice.next_attempt_at.type), maintain_column_froms=True,
     )
     statement = dialect_insert(Notice).from_select(
@@ -84,8 +86,8 @@ def last_complaint_survey(phone: str) -> tuple[int, object] | None:
     """(complaint id, accepted_at) of the newest complaint survey the provider took for this phone."""
     row = db.session.execute(
         select(Notice.complaint_id, Notice.accepted_at)
-        .where(Notice.phone == phone, Notice.kind == kinds.COMPLAINT_SURVEY,
-               Notice.status.in_(kinds.ACCEPTED_BY_PROVIDER))
+        .where(Notice.phone == phone, Notice.kind == ComplaintNoticeKind.complaint_survey,
+               Notice.status.in_(statuses.ACCEPTED_BY_PROVIDER))
         .order_by(Notice.accepted_at.desc(), Notice.id.desc()).limit(1)
     ).first()
     return (row.complaint_id, row.accepted_at) if row else None

@@ -16,6 +16,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.incidents.models import Incident
 from app.notify import kinds
+from app.notify.kinds import NoticeKind
 from app.notify.models import Notice, NoticeBatch
 from app.scheduling import service as deadlines
 
@@ -37,7 +38,7 @@ def _any_queued(batch_id: int) -> bool:
 
 def recovery_notices_accepted(incident: Incident) -> bool:
     batch_id = db.session.scalar(select(NoticeBatch.id).where(
-        NoticeBatch.incident_id == incident.id, NoticeBatch.kind == kinds.RECOVERY))
+        NoticeBatch.incident_id == incident.id, NoticeBatch.kind == NoticeKind.recovery))
     return batch_id is not None and all_accepted(batch_id)
 
 

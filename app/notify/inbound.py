@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.notify import kinds, provider_events
+from app.notify import provider_events, statuses
 from app.notify.complainants import last_complaint_survey
+from app.notify.kinds import NoticeKind
 from app.notify.models import Notice, NoticeBatch, SatisfactionScore
 from app.oncall import escalation
 from app.oncall import service as oncall
@@ -131,12 +132,12 @@ def _later(first, second) -> bool:
 def _last_incident_survey(subscriber: Subscriber):
     """(incident id, accepted_at) of the newest incident survey the provider took for this subscriber."""
     # The newest surveys first; each lookup uses the outbox's unique key (no scan of the outbox).
-    for batch in db.session.scalars(select(NoticeBatch).where(NoticeBatch.kind == kinds.SURVEY)
+    for batch in db.session.scalars(select(NoticeBatch).where(NoticeBatch.kind == NoticeKind.survey)
                                     .order_by(NoticeBatch.queued_at.desc()).limit(50)):
         row = db.session.execute(select(Notice.status, Notice.accepted_at).where(
-            Notice.incident_id == batch.incident_id, Notice.kind == kinds.SURVEY, Notice.sequence == batch.sequence,
+            Notice.incident_id == batch.incident_id, Notice.kind == NoticeKind.survey, Notice.sequence == batch.sequence,
             Notice.subscriber_id == subscriber.id)).first()
-        if row is not None and row.status in kinds.ACCEPTED_BY_PROVIDER:
+        if row is not None and row.status in statuses.ACCEPTED_BY_PROVIDER:
             return batch.incident_id, row.accepted_at
     return None
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.incidents.models import Incident, TimelineEvent
-from app.notify import kinds
+from app.notify.kinds import NoticeKind
 from app.notify.fulfilment import fulfil_if_nothing_pending
 from app.notify.outbox import queue_for_affected
 from app.policy import Policy, current_policy
@@ -27,20 +27,20 @@ from app.policy import Policy, current_policy
 def queue_initial_notice(incident: Incident, trigger: str) -> None:
     """The outage notice, when the policy names ``trigger`` ("declared" or "reported") as its moment."""
     if current_policy().data["notices"]["initial_notice_on"] == trigger:
-        queue_for_affected(incident, kinds.OUTAGE)
+        queue_for_affected(incident, NoticeKind.outage)
 
 
 def queue_progress_notice(incident: Incident, update: TimelineEvent) -> None:
-    queue_for_affected(incident, kinds.PROGRESS, sequence=update.id, context={"message": update.message})
+    queue_for_affected(incident, NoticeKind.progress, sequence=update.id, context={"message": update.message})
 
 
 def queue_recovery_notice(incident: Incident, policy: Policy) -> None:
     """The recovery notice; with nobody to notify its deadline is met at once."""
-    queue_for_affected(incident, kinds.RECOVERY, policy=policy)
-    fulfil_if_nothing_pending(incident, kinds.RECOVERY)
+    queue_for_affected(incident, NoticeKind.recovery, policy=policy)
+    fulfil_if_nothing_pending(incident, NoticeKind.recovery)
 
 
 def queue_survey(incident: Incident, policy: Policy) -> None:
     """The satisfaction survey, held until ``survey_delay_minutes`` after recovery."""
     delay = timedelta(minutes=policy.data["notices"]["survey_delay_minutes"])
-    queue_for_affected(incident, kinds.SURVEY, not_before=incident.recovered_at + delay, policy=policy)
+    queue_for_affected(incident, NoticeKind.survey, not_before=incident.recovered_at + delay, policy=policy)

@@ -1,26 +1,30 @@
-"""Notice kinds (RULES §6) and the deadline each one meets."""
+"""Notice kinds (RULES §6), their labels, and the deadline each one meets."""
 from __future__ import annotations
 
-from app.policy import COMPLAINT_NOTICE_KINDS, NOTICE_KINDS
+from app.labels import LabeledEnum
 
-OUTAGE, PROGRESS, RECOVERY, FORMAL, COMPENSATION, SURVEY = NOTICE_KINDS
-COMPLAINT_ACK, COMPLAINT_RESULT, COMPLAINT_SURVEY = COMPLAINT_NOTICE_KINDS
 
-LABELS_ZH = {
-    OUTAGE: "故障通知", PROGRESS: "进展通报", RECOVERY: "恢复通知",
-    FORMAL: "正式通知", COMPENSATION: "补偿通知", SURVEY: "满意度调查",
-    COMPLAINT_ACK: "投诉确认", COMPLAINT_RESULT: "投诉处理结果", COMPLAINT_SURVEY: "投诉满意度调查",
-}
+class NoticeKind(LabeledEnum):
+    """Notices to the subscribers in an incident's scope."""
+
+    outage = "outage", "故障通知"
+    progress = "progress", "进展通报"
+    recovery = "recovery", "恢复通知"
+    formal = "formal", "正式通知"
+    compensation = "compensation", "补偿通知"
+    survey = "survey", "满意度调查"
+
+
+class ComplaintNoticeKind(LabeledEnum):
+    """Messages to a complainant (RULES §8): always sent (the complainant asked), never to a scope."""
+
+    complaint_ack = "complaint_ack", "投诉确认"
+    complaint_result = "complaint_result", "投诉处理结果"
+    complaint_survey = "complaint_survey", "投诉满意度调查"
+
 
 # kind -> (deadline kind of the scheduling domain, policy window measured from recovered_at)
 DEADLINES = {
-    RECOVERY: ("recovery_notice", "recovery_notice_minutes"),
-    FORMAL: ("formal_notice", "formal_notice_minutes"),
+    NoticeKind.recovery: ("recovery_notice", "recovery_notice_minutes"),
+    NoticeKind.formal: ("formal_notice", "formal_notice_minutes"),
 }
-
-# Outbox statuses, ranked: a status callback only ever moves a notice to a higher rank.
-QUEUED, SENDING, ACCEPTED, SENT, DELIVERED, UNDELIVERED, FAILED = (
-    "queued", "sending", "accepted", "sent", "delivered", "undelivered", "failed")
-STATUS_RANK = {QUEUED: 0, SENDING: 1, ACCEPTED: 2, SENT: 3, DELIVERED: 4, UNDELIVERED: 4, FAILED: 4}
-ACCEPTED_BY_PROVIDER = (ACCEPTED, SENT, DELIVERED, UNDELIVERED)
-PENDING = (QUEUED, SENDING)

@@ -20,6 +20,8 @@ from app.extensions import db
 from app.incidents.models import Incident
 from app.models import record_policy_version
 from app.notify import kinds
+from app.notify.kinds import NoticeKind
+from app.notify.statuses import OutboxStatus
 from app.notify.models import Notice, NoticeBatch, NoticeText
 from app.notify.templates import LANGUAGES, count_segments, local_time, render
 from app.policy import Policy, current_policy
@@ -63,7 +65,7 @@ def queue_for_subscribers(incident: Incident, kind: str, sequence: int, subscrib
     Opted-out subscribers are left out unless the policy lists ``kind`` as mandatory.
     Returns how many rows were newly queued. Does not commit.
     """
-    if kind not in kinds.LABELS_ZH:
+    if kind not in NoticeKind.labels():
         raise ValueError(f"unknown notice kind {kind!r}")
     policy = policy or current_policy()
     now = utcnow()
@@ -82,7 +84,7 @@ def queue_for_subscribers(incident: Incident, kind: str, sequence: int, subscrib
     inner = ids.where(true())
     rows = inner.with_only_columns(
         literal(batch.id), literal(incident.id), literal(kind), literal(sequence), inner.selected_columns[0],
-        literal(kinds.QUEUED), literal(0), literal(batch.not_before or now, type_=Notice.next_attempt_at.type),
+        literal(OutboxStatus.queued.value), literal(0), literal(batch.not_before or now, type_=Notice.next_attempt_at.type),
         maintain_column_froms=True,
     )
     statement = dialect_insert(Notice).from_select(

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.incidents.models import Incident
-from app.notify import kinds
+from app.notify import statuses
+from app.notify.kinds import NoticeKind
+from app.notify.statuses import OutboxStatus
 from app.notify.models import Notice, SatisfactionScore
 from app.policy import current_policy
 from app.subscribers.affected import affected_subscriber_ids
@@ -51,15 +53,15 @@ def notice_counts(incident: Incident) -> list[dict]:
         if entry is None:
             entry = by_kind[kind] = {"kind": kind, "sent": 0, "delivered": 0, "failed": 0,
                                      "opted_out": 0 if kind in mandatory else _suppressed(incident, kind)}
-        if status in kinds.ACCEPTED_BY_PROVIDER:
+        if status in statuses.ACCEPTED_BY_PROVIDER:
             entry["sent"] += count
-        if status == kinds.DELIVERED:
+        if status == OutboxStatus.delivered:
             entry["delivered"] += count
-        if status in (kinds.FAILED, kinds.UNDELIVERED):
+        if status in (OutboxStatus.failed, OutboxStatus.undelivered):
             entry["failed"] += count
         if error_code in OPTED_OUT_CODES:
             entry["opted_out"] += count
-    order = {kind: index for index, kind in enumerate(kinds.LABELS_ZH)}
+    order = {kind: index for index, kind in enumerate(NoticeKind)}
     return sorted(by_kind.values(), key=lambda entry: order.get(entry["kind"], 99))
 
 
@@ -74,7 +76,7 @@ def notice_delivery_series(incident: Incident) -> list[dict]:
     bucket = _minute(Notice.updated_at).label("minute")
     rows = db.session.execute(
         select(Notice.kind, bucket, func.count())
-        .where(Notice.incident_id == incident.id, Notice.status == kinds.DELIVERED, Notice.updated_at.is_not(None))
+        .where(Notice.incident_id == incident.id, Notice.status == OutboxStatus.delivered, Notice.updated_at.is_not(None))
         .group_by(Notice.kind, bucket).order_by(bucket)
     ).all()
     return [{"kind": kind, "minute": _as_utc(minute), "delivered": count} for kind, minute, count in rows]
@@ -88,8 +90,8 @@ def _as_utc(value) -> datetime:
 
 def satisfaction(incident: Incident) -> dict | None:
     surveyed = db.session.scalar(
-        select(func.count()).where(Notice.incident_id == incident.id, Notice.kind == kinds.SURVEY,
-                                   Notice.status.in_(kinds.ACCEPTED_BY_PROVIDER))
+        select(func.count()).where(Notice.incident_id == incident.id, Notice.kind == NoticeKind.survey,
+                                   Notice.status.in_(statuses.ACCEPTED_BY_PROVIDER))
     ) or 0
     distribution = dict(db.session.execute(
         select(SatisfactionScore.score, func.count()).where(SatisfactionScore.incident_id == incident.id)

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.notify import kinds
+from app.notify.kinds import NoticeKind
+from app.notify.statuses import OutboxStatus
 from app.notify.templates import LANGUAGES
 from app.pagination import PageQuerySchema
-from app.policy import NOTICE_KINDS
 
 
 class QueueNoticeSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf([kinds.OUTAGE, kinds.FORMAL]))
+    kind = fields.String(required=True, validate=validate.OneOf([NoticeKind.outage.value, NoticeKind.formal.value]))
     explanation = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
@@ -20,7 +20,7 @@ class QueuedSchema(Schema):
 
 
 class PreviewRequestSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(NOTICE_KINDS))
+    kind = fields.String(required=True, validate=validate.OneOf(NoticeKind.values()))
     language = fields.String(load_default="zh-CN", validate=validate.OneOf(LANGUAGES))
     incident_id = fields.Integer(load_default=None)
     context = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
@@ -38,8 +38,8 @@ class PreviewSchema(Schema):
 
 
 class NotificationQuerySchema(PageQuerySchema):
-    kind = fields.String(load_default=None, validate=validate.OneOf(NOTICE_KINDS))
-    status = fields.String(load_default=None, validate=validate.OneOf(list(kinds.STATUS_RANK)))
+    kind = fields.String(load_default=None, validate=validate.OneOf(NoticeKind.values()))
+    status = fields.String(load_default=None, validate=validate.OneOf(OutboxStatus.values()))
 
 
 class NotificationItemSchema(Schema):

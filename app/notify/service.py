@@ -10,8 +10,9 @@ from app.errors import InvalidInput, TransitionNotAllowed
 from app.extensions import db
 from app.incidents.models import Incident, Status
 from app.incidents.service import get_incident
-from app.notify import kinds
+from app.notify import statuses
 from app.notify.fulfilment import fulfil_if_nothing_pending
+from app.notify.kinds import NoticeKind
 from app.notify.models import Notice, NoticeBatch
 from app.notify.outbox import incident_context, queue_for_affected
 from app.notify.templates import count_segments, render
@@ -25,11 +26,11 @@ BEFORE_RECOVERY = {Status.declared.value, Status.reported.value, Status.respondi
 def queue_by_operator(incident_id: int, kind: str, explanation: str | None) -> dict:
     """故障通知 (when the policy leaves it manual, or to top up a grown scope) and 正式通知 (major only)."""
     incident = get_incident(incident_id, for_update=True)
-    if kind == kinds.OUTAGE:
+    if kind == NoticeKind.outage:
         if incident.status not in BEFORE_RECOVERY:
             raise TransitionNotAllowed("notice_outage", incident.status)
         context = {}
-    elif kind == kinds.FORMAL:
+    elif kind == NoticeKind.formal:
         if not incident.major:
             raise InvalidInput("kind", "正式通知仅用于重大服务中断 (the formal notice is for major incidents only)")
         if incident.status not in (Status.recovered.value, Status.closed.value):
@@ -75,15 +76,15 @@ def notification_summary(incident: Incident) -> dict:
     notices = []
     for batch in db.session.scalars(select(NoticeBatch).where(NoticeBatch.incident_id == incident.id)
                                     .order_by(NoticeBatch.id)):
-        by_status = counts.get(batch.kind, {}) if batch.kind != kinds.PROGRESS else _batch_counts(batch.id)
-        pending = sum(by_status.get(s, 0) for s in kinds.PENDING)
+        by_status = counts.get(batch.kind, {}) if batch.kind != NoticeKind.progress else _batch_counts(batch.id)
+        pending = sum(by_status.get(s, 0) for s in statuses.PENDING)
         recent = db.session.scalar(select(func.count()).where(
             Notice.batch_id == batch.id, Notice.accepted_at >= now - RATE_WINDOW)) or 0
         rate = recent / RATE_WINDOW.total_seconds()
         projected, stalled, late = _projection(batch, pending, rate, now)
         total = sum(by_status.values())
         notices.append({
-            "kind": batch.kind, "sequence": batch.sequence, "label": kinds.LABELS_ZH[batch.kind],
+            "kind": batch.kind, "sequence": batch.sequence, "label": NoticeKind(batch.kind).label,
             "total": total, "sent": total - pending, "pending": pending, "rate_per_second": round(rate, 2),
             "deadline_at": batch.deadline_at, "projected_finish_at": projected, "stalled": stalled, "late": late,
             "fulfilled_at": batch.fulfilled_at, "policy_version": batch.policy_version,

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.notify import kinds
+from app.notify import statuses
+from app.notify.statuses import OutboxStatus
 from app.notify.fulfilment import check_fulfilment
 from app.notify.models import Notice
 from app.notify.outbox import backoff
@@ -20,10 +21,12 @@ from app.staff import service as staff_alerts
 
 log = logging.getLogger(__name__)
 
+# Twilio's message statuses (its words, not ours) → ours.
 TWILIO_TO_OURS = {
-    "queued": kinds.ACCEPTED, "accepted": kinds.ACCEPTED, "scheduled": kinds.ACCEPTED, "sending": kinds.ACCEPTED,
-    "sent": kinds.SENT, "delivered": kinds.DELIVERED, "read": kinds.DELIVERED,
-    "undelivered": kinds.UNDELIVERED, "failed": kinds.FAILED, "canceled": kinds.FAILED,
+    "queued": OutboxStatus.accepted, "accepted": OutboxStatus.accepted, "scheduled": OutboxStatus.accepted,
+    "sending": OutboxStatus.accepted, "sent": OutboxStatus.sent, "delivered": OutboxStatus.delivered,
+    "read": OutboxStatus.delivered, "undelivered": OutboxStatus.undelivered, "failed": OutboxStatus.failed,
+    "canceled": OutboxStatus.failed,
 }
 UNREACHABLE = "30003"
 
@@ -57,11 +60,11 @@ def _notice(notice_id: int, sid: str, ours: str, error_code: str | None, status:
         return False
     now = utcnow()
     settings = current_settings()
-    if ours in (kinds.UNDELIVERED, kinds.FAILED) and error_code == UNREACHABLE \
-            and notice.status not in (kinds.DELIVERED, kinds.UNDELIVERED, kinds.FAILED) \
+    if ours in (OutboxStatus.undelivered, OutboxStatus.failed) and error_code == UNREACHABLE \
+            and notice.status not in statuses.FINAL \
             and notice.attempts < settings.max_attempts:
         # Handset unreachable: try again later as a new message (a new round, so a new key).
-        notice.status, notice.error_code, notice.provider_sid = kinds.QUEUED, UNREACHABLE, None
+        notice.status, notice.error_code, notice.provider_sid = OutboxStatus.queued, UNREACHABLE, None
         notice.claim_token = None
         notice.in_doubt_since = None   # a new round is a new message: nothing to look up
         notice.delivery_round = (notice.delivery_round or 0) + 1
@@ -69,7 +72,7 @@ def _notice(notice_id: int, sid: str, ours: str, error_code: str | None, status:
                                                settings.backoff_max_seconds)
         notice.updated_at = now
         return True
-    if kinds.STATUS_RANK[ours] <= kinds.STATUS_RANK[notice.status]:
+    if statuses.RANK[ours] <= statuses.RANK[notice.status]:
         return False
     notice.status = ours
     notice.provider_sid = sid
@@ -83,5 +86,7 @@ def _notice(notice_id: int, sid: str, ours: str, error_code: str | None, status:
 
 
 def _staff_alert(alert_id: int, sid: str, ours: str, error_code: str | None) -> bool:
-    status = {kinds.ACCEPTED: "sent", kinds.SENT: "sent", kinds.DELIVERED: "delivered"}.get(ours, "failed")
+    # Staff alerts skip ``accepted``: an alert the provider took is ``sent``.
+    status = {OutboxStatus.accepted: OutboxStatus.sent, OutboxStatus.sent: OutboxStatus.sent,
+              OutboxStatus.delivered: OutboxStatus.delivered}.get(ours, OutboxStatus.failed)
     return staff_alerts.apply_delivery_status(alert_id, status, sid, error_code)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
-from app.policy import COMPLAINT_NOTICE_KINDS, NOTICE_KINDS
+from app.notify.kinds import ComplaintNoticeKind, NoticeKind
 
 LANGUAGES = ("zh-CN", "en")
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "sms"
@@ -49,7 +49,7 @@ def count_segments(text: str) -> SegmentCount:
 
 
 def render(kind: str, language: str, context: dict) -> str:
-    if kind not in NOTICE_KINDS + COMPLAINT_NOTICE_KINDS:
+    if kind not in NoticeKind.values() + ComplaintNoticeKind.values():
         raise ValueError(f"unknown notice kind {kind!r}")
     try:
         template = _environment.get_template(f"{kind}.{language}.j2")

@@ -21,6 +21,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.incidents import timeline
 from app.incidents.models import Incident
+from app.incidents.timeline_kinds import EventKind
 from app.oncall.models import OncallEscalation, Tier
 from app.db_types import UTCDateTime
 from app.policy import current_policy
@@ -80,7 +81,7 @@ def escalate_unacknowledged(now: datetime, still_breached: Select, *, limit: int
         staff.alert_on_call_duty_managers(incident, ALERT_KIND, _message(incident, next_tier),
                                           DEDUPE.format(deadline_id=deadline_id, tier=int(next_tier)), next_tier)
         if incident is not None:
-            timeline.record(incident, "oncall_escalated", actor=None,
+            timeline.record(incident, EventKind.oncall_escalated, actor=None,
                             message=f"超时告警无人确认，已升级至{next_tier.label} (escalated to tier {int(next_tier)})",
                             after={"deadline_id": deadline_id, "tier": int(next_tier), "at": now.isoformat()})
         escalated.append(deadline_id)
@@ -124,7 +125,7 @@ def acknowledge_chain(deadline_id: int, user: User, via: str) -> bool:
         return False
     tier, incident_id = max(stamped)
     if incident_id is not None:
-        timeline.record(db.session.get(Incident, incident_id), "oncall_acknowledged", actor=user,
+        timeline.record(db.session.get(Incident, incident_id), EventKind.oncall_acknowledged, actor=user,
                         message=f"{user.name} 已确认超时告警（{via}），升级停止于{Tier(tier).label}"
                                 f" (acknowledged, escalation stopped at tier {tier})",
                         after={"deadline_id": deadline_id, "tier": tier, "via": via, "at": now.isoformat()})

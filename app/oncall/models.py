@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, UniqueConstraint
@@ -8,25 +7,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app.labels import LabeledIntEnum
 
 
-class Tier(enum.IntEnum):
+class Tier(LabeledIntEnum):
     """The escalation tiers, in order: an unanswered alert climbs from one to the next."""
 
-    duty_manager = 1      # 值班经理
-    department_head = 2   # 部门负责人
-    command_center = 3    # 应急指挥中心
-
-    @property
-    def label(self) -> str:
-        return TIER_LABELS_ZH[self]
-
-
-TIER_LABELS_ZH = {
-    Tier.duty_manager: "值班经理",
-    Tier.department_head: "部门负责人",
-    Tier.command_center: "应急指挥中心",
-}
+    duty_manager = 1, "值班经理", "duty manager"
+    department_head = 2, "部门负责人", "department head"
+    command_center = 3, "应急指挥中心", "emergency command centre"
 
 
 class OncallShift(db.Model):

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 from markupsafe import escape
 
 from app.clock import utcnow
+from app.reports.compliance import UNKNOWN, UNKNOWN_LABEL
 from app.reports.formatting import duration
+from app.scheduling.models import DeadlineKind, DeadlineState
 
 if TYPE_CHECKING:
     from app.incidents.models import Incident
@@ -30,7 +32,8 @@ COLORS = {"window": "#cfe3f7", "met": "#2e7d32", "breached": "#c62828", "pending
           "axis": "#555", "grid": "#e0e0e0", "line": "#37474f"}
 SERIES_COLORS = ["#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#c62828", "#00838f"]
 TICK_STEPS_MIN = (1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 720, 1440)
-BAR_WINDOWS = ("report", "emergency_response", "response", "recovery", "recovery_notice", "formal_notice")
+BAR_WINDOWS = (DeadlineKind.report, DeadlineKind.emergency_response, DeadlineKind.response, DeadlineKind.recovery,
+               DeadlineKind.recovery_notice, DeadlineKind.formal_notice)
 
 
 def _text(x: float, y: float, content: str, *, size: int = 11, anchor: str = "start", color: str = "#222",
@@ -87,7 +90,7 @@ def time_bar(incident: "Incident", outcomes: list["WindowOutcome"], zone: ZoneIn
     moments = [at for _, at in milestones]
     for row in rows:
         moments += [row.starts_at, row.due_at] + ([row.done_at] if row.done_at else [])
-        if row.state == "breached" and row.done_at is None:
+        if row.state == DeadlineState.breached and row.done_at is None:
             moments.append(now)
     scale = _TimeScale(incident.detected_at, max(moments))
 
@@ -114,17 +117,17 @@ def time_bar(incident: "Incident", outcomes: list["WindowOutcome"], zone: ZoneIn
                      f'fill="{COLORS["window"]}" stroke="#90b4d8"/>')
         parts.append(f'<line x1="{x_due:.1f}" y1="{y0 - 2}" x2="{x_due:.1f}" y2="{y0 + ROW_H - 6}" stroke="#1565c0" '
                      f'stroke-dasharray="3,2"/>')
-        if row.state == "breached":
+        if row.state == DeadlineState.breached:
             x_end = scale.x(row.done_at or now)
             parts.append(f'<rect class="breach" x="{x_due:.1f}" y="{y0 + 3}" width="{max(x_end - x_due, 2):.1f}" '
                          f'height="{ROW_H - 14}" fill="{COLORS["breached"]}" opacity="0.85"/>')
             parts.append(_text(min(x_end + 4, PLOT_X1 - 60), mid + 4, f"超时 {duration(row.late_minutes)}",
                                size=10, color=COLORS["breached"], weight="bold"))
         if row.done_at is not None:
-            color = COLORS["met"] if row.state == "met" else COLORS["breached"]
+            color = COLORS["met"] if row.state == DeadlineState.met else COLORS["breached"]
             parts.append(f'<circle cx="{scale.x(row.done_at):.1f}" cy="{mid}" r="5" fill="{color}" stroke="#fff"/>')
-        elif row.state == "unknown":
-            parts.append(_text(x_due + 4, mid + 4, "暂无数据", size=10, color=COLORS["pending"]))
+        elif row.state == UNKNOWN:
+            parts.append(_text(x_due + 4, mid + 4, UNKNOWN_LABEL, size=10, color=COLORS["pending"]))
     bottom = top + (len(rows) + 1) * ROW_H + 14
     parts[1:1] = _axis(scale, top - 4, bottom, zone)
     legend_y = bottom + 34

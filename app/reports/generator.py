@@ -10,7 +10,7 @@ from app.incidents.models import Incident
 from app.policy import Policy
 from app.reports import sections
 from app.reports.formatting import local_time, zone_label
-from app.reports.models import REPORT_STATE_LABELS_ZH, AnalysisReport, ReportState
+from app.reports.models import AnalysisReport, ReportState
 from app.reports.service import free_text, report_of, version_of
 
 
@@ -57,7 +57,7 @@ def build(incident: Incident, policy: Policy, version: int | None = None) -> Ana
     state = ReportState(report.state if report else ReportState.draft.value)
     return AnalysisReportDocument(
         incident_id=incident.id, number=incident.number, title=incident.title,
-        state=state.value, state_zh=REPORT_STATE_LABELS_ZH[state],
+        state=state.value, state_zh=state.label,
         version=row.version if row else 0,
         latest_version=report.latest_version if report else 0,
         submitted_version=report.submitted_version if report else None,

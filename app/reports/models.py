@@ -1,7 +1,6 @@
 """The review workflow's tables: one report per incident, and its append-only edit versions."""
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
@@ -9,15 +8,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app.labels import LabeledEnum
 
 
-class ReportState(str, enum.Enum):
-    draft = "draft"            # 草稿: the reviewer may edit
-    submitted = "submitted"    # 已提交: sent to the dispatch center; frozen
-    approved = "approved"      # 已审核
-
-
-REPORT_STATE_LABELS_ZH = {ReportState.draft: "草稿", ReportState.submitted: "已提交", ReportState.approved: "已审核"}
+class ReportState(LabeledEnum):
+    draft = "draft", "草稿"                # the reviewer may edit
+    submitted = "submitted", "已提交"      # sent to the dispatch center; frozen
+    approved = "approved", "已审核"
 
 
 class AnalysisReport(db.Model):

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES
-from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Incident, Status, TimelineEvent
+from app.compensation.models import RectificationState
+from app.incidents.causes import CAUSES, CauseCategory
+from app.incidents.models import Incident, Level, Status, TimelineEvent
+from app.incidents.timeline_kinds import EventKind
 from app.incidents.service import (
     affected_count,
     outage_minutes_so_far,
@@ -19,27 +21,12 @@ from app.incidents.service import (
     timeline_of,
     user_minutes,
 )
+from app.notify.kinds import NoticeKind
 from app.policy import Policy
 from app.reports import charts, compliance, providers
 from app.reports.formatting import duration, local_time, thousands, user_hours, yuan
+from app.scheduling.models import DeadlineState
 
-NOTICE_KIND_LABELS = {
-    "outage": "故障通知", "progress": "进展通报", "recovery": "恢复通知", "formal": "正式通知",
-    "compensation": "补偿通知", "survey": "满意度调查",
-}
-EVENT_LABELS = {
-    "declared": "登记", "reported": "上报", "responded": "响应", "progress_update": "进展通报",
-    "regraded": "定级调整", "responsibility_set": "责任认定", "recovered": "恢复",
-    "analysis_report_submitted": "提交分析报告", "closed": "闭环", "cancelled": "误报撤销",
-    "analysis_report_approved": "报告审核通过", "deadline_warning": "时限预警", "deadline_breached": "超时",
-    # Recorded by the deadline table and compensation, which now write to the same timeline.
-    "deadline_met_late": "超时完成", "deadline_breach_withdrawn": "撤销超时判定", "deadline_escalated": "超时升级",
-    "deadlines_recomputed": "时限重算", "responsibility_notice": "责任通报", "rectification_added": "新增整改项",
-    "rectification_updated": "修改整改项", "rectification_completed": "整改完成", "rectification_reopened": "整改重开",
-    "compensation_finalised": "补偿结算", "compensation_disputed": "补偿异议",
-    "compensation_adjustment_approved": "补偿调整获批", "compensation_adjustment_rejected": "补偿调整驳回",
-}
-RECTIFICATION_STATE_LABELS = {"open": "待整改", "overdue": "已逾期", "done": "已完成"}
 
 
 @dataclass
@@ -73,12 +60,12 @@ def overview(incident: Incident, policy: Policy) -> Section:
         "number": incident.number,
         "title": incident.title,
         "level": incident.level,
-        "level_zh": LEVEL_LABELS_ZH[incident.level],
+        "level_zh": Level(incident.level).label,
         "major": incident.major,
         "major_zh": "是" if incident.major else "否",
         "major_reason": incident.major_reason,
         "status": incident.status,
-        "status_zh": STATUS_LABELS_ZH[Status(incident.status)],
+        "status_zh": Status(incident.status).label,
         "services": list(incident.services),
         "regions": list(incident.regions),
         "affected_subscribers": affected,
@@ -98,7 +85,7 @@ def _event_line(event: TimelineEvent, zone) -> dict[str, Any]:
         "at": event.at.isoformat(),
         "local": local_time(event.at, zone),
         "kind": event.kind,
-        "kind_zh": EVENT_LABELS.get(event.kind, event.kind),
+        "kind_zh": EventKind.label_of(event.kind),
         "actor": event.actor_name,
         "message": event.message,
     }
@@ -113,7 +100,7 @@ def cause(incident: Incident, policy: Policy) -> Section:
     operator_categories = set(policy.compensation["operator_categories"])
     entries = [{
         "category": r.category,
-        "category_zh": CATEGORY_LABELS_ZH[r.category],
+        "category_zh": CauseCategory(r.category).label,
         "sub_cause": r.sub_cause,
         "sub_cause_zh": CAUSES[r.category][r.sub_cause],
         "party": r.party,
@@ -164,8 +151,8 @@ def deadlines(incident: Incident, policy: Policy) -> Section:
             "state": r.state, "state_zh": r.state_zh,
             "late_minutes": r.late_minutes, "late_text": duration(r.late_minutes) if r.late_minutes else "",
         } for r in rows],
-        "breached": sum(1 for r in rows if r.state == "breached"),
-        "met": sum(1 for r in rows if r.state == "met"),
+        "breached": sum(1 for r in rows if r.state == DeadlineState.breached),
+        "met": sum(1 for r in rows if r.state == DeadlineState.met),
     }
     return Section("deadlines", "时限达标情况", "Compliance with every window", data=data,
                    svg=charts.time_bar(incident, rows, zone))
@@ -173,7 +160,7 @@ def deadlines(incident: Incident, policy: Policy) -> Section:
 
 def notices(incident: Incident, policy: Policy) -> Section:
     counts = providers.notice_counts(incident)
-    rows = [{**c, "kind_zh": NOTICE_KIND_LABELS.get(c["kind"], c["kind"])} for c in counts]
+    rows = [{**c, "kind_zh": NoticeKind.label_of(c["kind"])} for c in counts]
     totals = {key: sum(r[key] for r in rows) for key in ("sent", "delivered", "failed", "opted_out")}
     _, outcomes = compliance.outcomes(incident, policy)
     windows = [{"kind": o.kind, "label_zh": o.label_zh, "state": o.state, "state_zh": o.state_zh,
@@ -183,7 +170,7 @@ def notices(incident: Incident, policy: Policy) -> Section:
     return Section("notices", "用户通知", "Notices to subscribers",
                    data={"rows": rows, "totals": totals, "windows": windows},
                    missing=None if rows else "尚未发送任何通知 (no notice sent)",
-                   svg=charts.delivery_curve(series, incident.recovered_at, policy.zone, NOTICE_KIND_LABELS) if series else None)
+                   svg=charts.delivery_curve(series, incident.recovered_at, policy.zone, NoticeKind.labels()) if series else None)
 
 
 def compensation(incident: Incident, policy: Policy) -> Section:
@@ -206,7 +193,7 @@ def measures(incident: Incident, policy: Policy, text: dict[str, str] | None = N
         **item,
         # ISO text like every other time in the JSON (a bare datetime would dump as an HTTP date).
         "due_at": _iso(item.get("due_at")), "done_at": _iso(item.get("done_at")),
-        "state_zh": RECTIFICATION_STATE_LABELS.get(item["state"], item["state"]),
+        "state_zh": RectificationState.label_of(item["state"]),
         "due_local": local_time(item.get("due_at"), policy.zone),
         "done_local": local_time(item.get("done_at"), policy.zone),
     } for item in providers.rectification_items(incident)]

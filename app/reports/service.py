@@ -13,6 +13,7 @@ from app.errors import Forbidden, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents.models import Incident, Status
+from app.incidents.timeline_kinds import EventKind
 from app.models import record_policy_version
 from app.policy import current_policy
 from app.reports.models import AnalysisReport, AnalysisReportVersion, ReportState
@@ -151,7 +152,7 @@ def approve(incident_id: int, actor: User) -> AnalysisReport:
     report.approved_by = actor.id
     from app.incidents import timeline
 
-    timeline.record(incident, "analysis_report_approved", actor=actor, message="故障分析报告已审核通过",
+    timeline.record(incident, EventKind.analysis_report_approved, actor=actor, message="故障分析报告已审核通过",
                     after={"approved_at": now.isoformat(), "version": report.submitted_version})
     _commit()
     return report

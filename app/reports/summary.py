@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.incidents.causes import CATEGORY_LABELS_ZH
-from app.incidents.models import LEVEL_LABELS_ZH, Incident, Status
+from app.incidents.causes import CauseCategory
+from app.incidents.models import Incident, Level, Status
 from app.policy import Policy
 from app.reports import compliance, providers
 from app.reports.formatting import yuan
+from app.scheduling.models import DeadlineKind
 
 
 def _mean_minutes(pairs: list[tuple[datetime, datetime | None]]) -> float | None:
@@ -38,9 +39,8 @@ def summarize(start: datetime, end: datetime, policy: Policy) -> dict[str, Any]:
     compliance_rows = []
     for kind, states in windows.items():
         judged = states["met"] + states["breached"]
-        label_zh, label_en = compliance.WINDOW_LABELS[kind]
         compliance_rows.append({
-            "kind": kind, "label_zh": label_zh, "label_en": label_en,
+            "kind": kind, "label_zh": DeadlineKind(kind).label, "label_en": DeadlineKind(kind).label_en,
             "met": states["met"], "breached": states["breached"], "pending": states["pending"],
             "unknown": states["unknown"],
             "rate": round(states["met"] / judged, 4) if judged else None,
@@ -53,9 +53,9 @@ def summarize(start: datetime, end: datetime, policy: Policy) -> dict[str, Any]:
         "incidents": len(counted),
         "cancelled": len(incidents) - len(counted),
         "major": sum(1 for i in counted if i.major),
-        "by_grade": [{"level": level, "label_zh": LEVEL_LABELS_ZH[level], "count": by_grade.get(level, 0)} for level in (1, 2, 3)],
-        "by_cause_category": [{"category": c, "label_zh": label, "count": by_category.get(c, 0)}
-                              for c, label in CATEGORY_LABELS_ZH.items()],
+        "by_grade": [{"level": level.value, "label_zh": level.label, "count": by_grade.get(level, 0)} for level in Level],
+        "by_cause_category": [{"category": c.value, "label_zh": c.label, "count": by_category.get(c, 0)}
+                              for c in CauseCategory],
         "without_cause": sum(1 for i in counted if not i.responsibilities),
         "compliance": compliance_rows,
         "compliance_source": sorted(sources),

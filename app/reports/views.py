@@ -13,6 +13,7 @@ from app.clock import utcnow
 from app.incidents.service import get_incident
 from app.policy import current_policy
 from app.reports import generator, render, service, summary
+from app.reports.models import ReportState
 from app.reports.schemas import (
     ReportEditSchema,
     ReportQuerySchema,
@@ -29,7 +30,7 @@ MEDIA = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8
 def _state(incident_id: int) -> dict:
     report = service.report_of(incident_id)
     if report is None:
-        return {"incident_id": incident_id, "state": "draft", "latest_version": 0}
+        return {"incident_id": incident_id, "state": ReportState.draft.value, "latest_version": 0}
     return report
 
 

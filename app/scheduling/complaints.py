@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import record_policy_version
 from app.policy import Policy, current_policy
 from app.scheduling import judge
-from app.scheduling.models import LABELS_BY_VALUE, ComplaintDeadlineKind, Deadline, DeadlineState
+from app.scheduling.models import ComplaintDeadlineKind, Deadline, DeadlineState
 from app.scheduling.service import _mark_changed, describe
 
 PENDING = DeadlineState.pending.value
@@ -98,15 +98,16 @@ def fulfil(complaint_id: int, kind: ComplaintDeadlineKind | str, at: datetime) -
         return None
     if not on_time:
         from app.complaints import timeline
+        from app.complaints.timeline_kinds import ComplaintEventKind
 
-        timeline.record(complaint_id, "deadline_met_late", actor=None, message=_late_message(kind),
+        timeline.record(complaint_id, ComplaintEventKind.deadline_met_late, actor=None, message=_late_message(kind),
                         after={"kind": kind.value, "due_at": row.due_at.isoformat(), "met_at": at.isoformat()})
     _mark_changed()
     return state
 
 
 def _late_message(kind: ComplaintDeadlineKind) -> str:
-    return f"{LABELS_BY_VALUE[kind.value]}时限已超时，现已完成 ({kind.value} met late)"
+    return f"{kind.label}时限已超时，现已完成 ({kind.value} met late)"
 
 
 def fulfil_many(complaint_ids: Select, kind: ComplaintDeadlineKind | str, at: datetime) -> int:
@@ -132,9 +133,10 @@ def fulfil_many(complaint_ids: Select, kind: ComplaintDeadlineKind | str, at: da
 
 def _record_late(late, kind: ComplaintDeadlineKind, at: datetime) -> None:
     from app.complaints import timeline
+    from app.complaints.timeline_kinds import ComplaintEventKind
 
     timeline.record_from_select(select(
-        late.c.complaint_id, literal("deadline_met_late", String()).label("kind"),
+        late.c.complaint_id, literal(ComplaintEventKind.deadline_met_late.value, String()).label("kind"),
         literal(_late_message(kind), String()).label("message"),
         cast(null(), JSON).label("after"),
     ).where(late.c.due_at < at))

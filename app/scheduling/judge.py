@@ -22,6 +22,7 @@ from app.extensions import db
 from app.incidents.locks import lock_incidents
 from app.incidents import timeline
 from app.incidents.models import Incident
+from app.incidents.timeline_kinds import EventKind
 from app.oncall import escalation
 from app.oncall.models import Tier
 from app.policy import current_policy
@@ -116,7 +117,7 @@ def breach_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iter
     """Mark pending deadlines due by ``now`` as breached; timeline + tier-1 escalation for each."""
     ids = _claim(now, limit, [Deadline.state == PENDING, Deadline.due_at <= now],
                  {"state": BREACHED, "breached_at": now}, only_ids)
-    _announce(ids, now, event="deadline_breached", alert="deadline_breach", tier="tier1",
+    _announce(ids, now, event=EventKind.deadline_breached, alert="deadline_breach", tier="tier1",
               text=("【超时】", "时限已于 ", " 到期未完成，请立即处理"), english="deadline breached")
     return ids
 
@@ -125,7 +126,7 @@ def warn_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iterab
     """Early warning at the policy's fraction of the window, once per due time."""
     ids = _claim(now, limit, [Deadline.state == PENDING, Deadline.warned_at.is_(None), Deadline.warn_at <= now,
                               Deadline.due_at > now], {"warned_at": now}, only_ids)
-    _announce(ids, now, event="deadline_warning", alert="deadline_warning", tier="warning",
+    _announce(ids, now, event=EventKind.deadline_warning, alert="deadline_warning", tier="warning",
               text=("【预警】", "时限将于 ", " 到期"), english="deadline approaching")
     return ids
 
@@ -135,7 +136,7 @@ def escalate_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: It
     ids = _claim(now, limit, [Deadline.state == BREACHED, Deadline.met_at.is_(None), Deadline.escalated_at.is_(None),
                               Deadline.cancelled_at.is_(None), Deadline.escalate_at <= now],
                  {"escalated_at": now}, only_ids)
-    _announce(ids, now, event="deadline_escalated", alert="escalation_tier2", tier="tier2",
+    _announce(ids, now, event=EventKind.deadline_escalated, alert="escalation_tier2", tier="tier2",
               text=("【二级升级】", "时限自 ", " 超时至今仍未完成"), english="deadline still unmet, escalated to the next tier")
     return ids
 
@@ -151,7 +152,7 @@ def escalate_unacknowledged(now: datetime, *, limit: int | None = BATCH) -> list
     return escalation.escalate_unacknowledged(now, still_breached(), limit=limit or BATCH)
 
 
-def _announce(ids: list[int], now: datetime, *, event: str, alert: str, tier: str, text: tuple[str, str, str],
+def _announce(ids: list[int], now: datetime, *, event: EventKind, alert: str, tier: str, text: tuple[str, str, str],
               english: str) -> None:
     """The timeline event and the duty-manager alert of each claimed deadline: two INSERT … SELECTs
     per kind of owner (incidents, complaints).
@@ -189,17 +190,17 @@ def _owners() -> tuple[_Owner, ...]:
     )
 
 
-def _announce_for(owner: _Owner, ids: list[int], now: datetime, dialect: str, *, event: str, alert: str, tier: str,
+def _announce_for(owner: _Owner, ids: list[int], now: datetime, dialect: str, *, event: EventKind, alert: str, tier: str,
                   text: tuple[str, str, str], english: str) -> None:
     prefix, middle, suffix = text
-    label = case(LABELS, value=Deadline.kind, else_=Deadline.kind)
+    label = case(LABELS_BY_VALUE, value=Deadline.kind, else_=Deadline.kind)
     message = (literal(prefix, String()) + owner.title + label + middle
                + _local_time_text(Deadline.due_at, now, dialect) + suffix)
     claimed = (select(owner.key, Deadline.kind, Deadline.id, Deadline.due_at, message.label("message"))
                .join(owner.table, owner.table.id == owner.key).where(_among(Deadline.id, ids, dialect)))
     due_iso = _iso_utc(Deadline.due_at, dialect)
     owner.record_from_select(claimed.with_only_columns(
-        owner.key.label(owner.owner_column), literal(event, String()).label("kind"),
+        owner.key.label(owner.owner_column), literal(event.value, String()).label("kind"),
         (message + " (" + Deadline.kind + " " + english + ")").label("message"),
         _json_object(dialect, kind=Deadline.kind, due_at=due_iso, at=literal(now.isoformat(), String()),
                      judged_by=literal(JUDGE_IDENTITY, String())).label("after"),
@@ -227,8 +228,6 @@ def _among(column, ids: list[int], dialect: str):
         return column == any_(literal(ids, ARRAY(Integer)))
     return column.in_(ids)
 
-
-LABELS = LABELS_BY_VALUE
 
 
 def _local_time_text(column, now: datetime, dialect: str):

@@ -1,7 +1,6 @@
 """The deadline table: the source of truth the scheduler's jobs are derived from."""
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
@@ -9,61 +8,44 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app.labels import LabeledEnum
 
 
-class DeadlineKind(str, enum.Enum):
-    """The obligations of RULES §2, named exactly as API.md names them."""
+class DeadlineKind(LabeledEnum):
+    """The obligations of RULES §2, named exactly as API.md names them, in the report's order."""
 
-    report = "report"                          # 上报服务调度中心, from detected_at
-    emergency_response = "emergency_response"  # 启动应急响应, major only, from detected_at
-    response = "response"                      # 响应, grade window, from detected_at
-    recovery = "recovery"                      # 恢复, grade window, from detected_at
-    recovery_notice = "recovery_notice"        # 恢复通知, from recovered_at
-    formal_notice = "formal_notice"            # 正式通知, major only, from recovered_at
-    analysis_report = "analysis_report"        # 故障分析报告, from recovered_at
+    report = "report", "上报服务调度中心", "report to dispatch center"        # from detected_at
+    emergency_response = "emergency_response", "启动应急响应", "emergency response"  # major only, from detected_at
+    response = "response", "响应", "response"                   # grade window, from detected_at
+    recovery = "recovery", "恢复", "recovery"                   # grade window, from detected_at
+    recovery_notice = "recovery_notice", "恢复通知", "recovery notice"   # from recovered_at
+    formal_notice = "formal_notice", "正式通知", "formal notice"         # major only, from recovered_at
+    analysis_report = "analysis_report", "故障分析报告", "analysis report"  # from recovered_at
 
 
-class ComplaintDeadlineKind(str, enum.Enum):
+class ComplaintDeadlineKind(LabeledEnum):
     """The limits of a complaint (RULES §8), named as API.md names them."""
 
-    register = "register"                          # 登记, from received_at
-    acknowledge = "acknowledge"                    # 投诉确认 SMS, from received_at
-    investigate = "investigate"                    # 初步调查, service quality only
-    feedback = "feedback"                          # 反馈处理结果, category hours
-    written_feedback = "written_feedback"          # 书面反馈, working days
-    follow_up = "follow_up"                        # 回访, from the feedback
-    appeal_investigation = "appeal_investigation"  # 申诉调查, working days from acceptance
-    appeal_review = "appeal_review"                # 申诉复核
-    appeal_close = "appeal_close"                  # 申诉办结
+    register = "register", "投诉登记"                            # from received_at
+    acknowledge = "acknowledge", "投诉确认"                      # the SMS, from received_at
+    investigate = "investigate", "初步调查"                      # service quality only
+    feedback = "feedback", "反馈处理结果"                        # category hours
+    written_feedback = "written_feedback", "书面反馈"            # working days
+    follow_up = "follow_up", "回访"                              # from the feedback
+    appeal_investigation = "appeal_investigation", "申诉调查"    # working days from acceptance
+    appeal_review = "appeal_review", "申诉复核"
+    appeal_close = "appeal_close", "申诉办结"
 
 
-class DeadlineState(str, enum.Enum):
-    pending = "pending"
-    met = "met"
-    breached = "breached"
-    cancelled = "cancelled"
+class DeadlineState(LabeledEnum):
+    pending = "pending", "待完成"
+    met = "met", "已达标"
+    breached = "breached", "已超时"
+    cancelled = "cancelled", "已取消"
 
 
-KIND_LABELS_ZH = {
-    DeadlineKind.report: "上报服务调度中心",
-    DeadlineKind.emergency_response: "启动应急响应",
-    DeadlineKind.response: "响应",
-    DeadlineKind.recovery: "恢复",
-    DeadlineKind.recovery_notice: "恢复通知",
-    DeadlineKind.formal_notice: "正式通知",
-    DeadlineKind.analysis_report: "故障分析报告",
-    ComplaintDeadlineKind.register: "投诉登记",
-    ComplaintDeadlineKind.acknowledge: "投诉确认",
-    ComplaintDeadlineKind.investigate: "初步调查",
-    ComplaintDeadlineKind.feedback: "反馈处理结果",
-    ComplaintDeadlineKind.written_feedback: "书面反馈",
-    ComplaintDeadlineKind.follow_up: "回访",
-    ComplaintDeadlineKind.appeal_investigation: "申诉调查",
-    ComplaintDeadlineKind.appeal_review: "申诉复核",
-    ComplaintDeadlineKind.appeal_close: "申诉办结",
-}
-# By value, for either owner's kinds.
-LABELS_BY_VALUE = {kind.value: label for kind, label in KIND_LABELS_ZH.items()}
+# By value, for either owner's kinds (the judge labels both in one statement).
+LABELS_BY_VALUE = {**DeadlineKind.labels(), **ComplaintDeadlineKind.labels()}
 
 
 class Deadline(db.Model):

@@ -27,11 +27,12 @@ from app.clock import ensure_aware_utc, utcnow
 from app.extensions import db
 from app.incidents.locks import lock_incidents
 from app.incidents import timeline
+from app.incidents.timeline_kinds import EventKind
 from app.incidents.models import Incident
 from app.models import record_policy_version
 from app.policy import Policy, current_policy
 from app.scheduling import judge
-from app.scheduling.models import KIND_LABELS_ZH, LABELS_BY_VALUE, Deadline, DeadlineKind, DeadlineState
+from app.scheduling.models import LABELS_BY_VALUE, Deadline, DeadlineKind, DeadlineState
 from app.scheduling.windows import FROM_DETECTION, FROM_RECOVERY, MAJOR_ONLY, Window, applicable_kinds, window_for
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def _forget_preloaded(session: Session) -> None:
     session.info.pop(PRELOADED, None)
 
 
-def _fulfilment_time(incident: Incident, kind: DeadlineKind) -> datetime | None:
+def fulfilment_time(incident: Incident, kind: DeadlineKind) -> datetime | None:
     """When the incident already did what ``kind`` asks (notices are reported by the notifier)."""
     return {
         DeadlineKind.report: incident.reported_at,
@@ -125,16 +126,16 @@ def fulfil(incident: Incident, kind: DeadlineKind | str, at: datetime) -> str | 
     )
     if not result.rowcount:
         return None
-    label = KIND_LABELS_ZH[kind]
+    label = kind.label
     if not on_time:
         late_minutes = int((at - row.due_at).total_seconds() // 60)
-        timeline.record(incident, "deadline_met_late", actor=None,
+        timeline.record(incident, EventKind.deadline_met_late, actor=None,
                         message=f"{label}时限已超时，迟 {late_minutes} 分钟完成 ({kind.value} met {late_minutes} min late)",
                         after={"kind": kind.value, "due_at": row.due_at.isoformat(), "met_at": at.isoformat()})
     elif row.state == BREACHED:
         # The act happened in time but was recorded after a judge had breached it
         # (e.g. a back-dated recovery): the attested time wins.
-        timeline.record(incident, "deadline_breach_withdrawn", actor=None,
+        timeline.record(incident, EventKind.deadline_breach_withdrawn, actor=None,
                         message=f"{label}于时限内完成，撤销超时判定 (done in time; breach withdrawn)",
                         after={"kind": kind.value, "due_at": row.due_at.isoformat(), "met_at": at.isoformat()})
     _mark_changed()
@@ -191,15 +192,15 @@ def recompute(incident: Incident, actor: User | None, policy: Policy | None = No
             dropped.append(kind_value)
     db.session.flush()
     for row in added:
-        done_at = _fulfilment_time(incident, DeadlineKind(row.kind))
+        done_at = fulfilment_time(incident, DeadlineKind(row.kind))
         if done_at is not None:
             fulfil(incident, row.kind, done_at)
     change = {"moved": moved, "added": {d.kind: d.due_at.isoformat() for d in added}, "cancelled": dropped}
     if moved or added or dropped:
-        parts = [f"{KIND_LABELS_ZH[DeadlineKind(k)]}时限调整" for k in moved]
-        parts += [f"新增{KIND_LABELS_ZH[DeadlineKind(d.kind)]}时限" for d in added]
-        parts += [f"取消{KIND_LABELS_ZH[DeadlineKind(k)]}时限" for k in dropped]
-        timeline.record(incident, "deadlines_recomputed", actor=actor,
+        parts = [f"{DeadlineKind(k).label}时限调整" for k in moved]
+        parts += [f"新增{DeadlineKind(d.kind).label}时限" for d in added]
+        parts += [f"取消{DeadlineKind(k).label}时限" for k in dropped]
+        timeline.record(incident, EventKind.deadlines_recomputed, actor=actor,
                         message="；".join(parts) + " (deadlines re-computed from the original time)",
                         before={k: v["from"] for k, v in moved.items()},
                         after={"moved": {k: v["to"] for k, v in moved.items()}, "added": change["added"],

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app.notify.statuses import OutboxStatus
 
 
 class StaffAlert(db.Model):
@@ -23,7 +24,7 @@ class StaffAlert(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Delivery (the SMS sender records it through app.staff.service): queued -> sending -> sent/delivered/failed,
     # with the notices' claim discipline (claim token, lease, in-doubt look-up: app/claims.py).
-    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.queued.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claim_token: Mapped[str | None] = mapped_column(String(32))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

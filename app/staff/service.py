@@ -19,6 +19,7 @@ from app.clock import utcnow
 from app.db_types import UTCDateTime
 from app.extensions import db
 from app.incidents.models import Incident
+from app.notify.statuses import OutboxStatus
 from app.oncall import service as oncall
 from app.oncall.models import Tier
 from app.phones import mask
@@ -56,7 +57,7 @@ def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: s
     for user in on_call_duty_managers(tier, now):
         statement = dialect_insert(StaffAlert.__table__).values(
             dedupe_key=f"{dedupe_key}:u{user.id}", user_id=user.id, incident_id=incident.id if incident else None,
-            kind=kind, message=message, created_at=now, status="queued", attempts=0,
+            kind=kind, message=message, created_at=now, status=OutboxStatus.queued, attempts=0,
         ).on_conflict_do_nothing(index_elements=["dedupe_key"])
         # preserve_rowcount: without it PostgreSQL's driver reports 1 for a conflict that inserted nothing.
         result = db.session.execute(statement, execution_options={"preserve_rowcount": True})
@@ -80,7 +81,8 @@ def alert_on_call_duty_managers_from_select(alerts: Select, tier: Tier = Tier.du
     source = alerts.subquery()
     rows = (
         select(source.c.dedupe_key + ":u" + cast(User.id, String), User.id, source.c.incident_id, source.c.kind,
-               source.c.message, literal(now, UTCDateTime()), literal("queued", String()), literal(0, Integer()))
+               source.c.message, literal(now, UTCDateTime()), literal(OutboxStatus.queued.value, String()),
+               literal(0, Integer()))
         .select_from(source).join(User, true())
         .where(recipients)
     )
@@ -104,7 +106,9 @@ def recent_alert_keys(user_id: int, limit: int = 50) -> list[str]:
 
 # -- delivery, for the SMS sender --------------------------------------------------------
 
-RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "failed": 3}
+# Staff alerts skip ``accepted``: an alert the provider took is ``sent``.
+RANK = {OutboxStatus.queued: 0, OutboxStatus.sending: 1, OutboxStatus.sent: 2, OutboxStatus.delivered: 3,
+        OutboxStatus.failed: 3}
 
 
 @dataclass(frozen=True)
@@ -134,13 +138,14 @@ def record_attempt(alert_id: int, token: str, *, accepted: bool, retry_at: datet
     claim is no longer ``token``'s."""
     values: dict = {"error_code": error_code, "claim_token": None}
     if accepted:
-        values.update(status="sent", sent_at=now, provider_sid=sid, in_doubt_since=None)
+        values.update(status=OutboxStatus.sent, sent_at=now, provider_sid=sid, in_doubt_since=None)
     elif retry_at is not None:
-        values.update(status="queued", next_attempt_at=retry_at)
+        values.update(status=OutboxStatus.queued, next_attempt_at=retry_at)
     else:
-        values.update(status="failed", in_doubt_since=None)
+        values.update(status=OutboxStatus.failed, in_doubt_since=None)
     db.session.execute(update(StaffAlert).where(
-        StaffAlert.id == alert_id, StaffAlert.claim_token == token, StaffAlert.status == "sending").values(**values))
+        StaffAlert.id == alert_id, StaffAlert.claim_token == token, StaffAlert.status == OutboxStatus.sending,
+    ).values(**values))
 
 
 def release_expired_claims(now: datetime) -> int:

@@ -5,18 +5,18 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, Form, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
-from app.complaints.models import CATEGORY_LABELS_ZH, CHANNEL_LABELS_ZH, GRADE_LABELS_ZH, STATUS_LABELS_ZH
+from app.complaints.models import Category, Channel, Grade, Status
 from app.web.forms import LocalDateTimeField, length, options, required
 
-CATEGORY_CHOICES = [(c.value, label) for c, label in CATEGORY_LABELS_ZH.items()]
-GRADE_CHOICES = [(str(g), label) for g, label in GRADE_LABELS_ZH.items()]
+CATEGORY_CHOICES = list(Category.labels().items())
+GRADE_CHOICES = [(str(value), label) for value, label in Grade.labels().items()]
 SATISFACTION_CHOICES = [("", "未评分（发送满意度调查短信）")] + [(str(n), f"{n} 分") for n in range(5, 0, -1)]
 
 
 class RegisterComplaintForm(FlaskForm):
     phone = StringField("来电号码", validators=[required(), length(40)], description="任意常见格式；非本网用户也可受理")
     name = StringField("投诉人姓名", validators=[required(), length(120)])
-    channel = SelectField("受理渠道", choices=options((c.value, label) for c, label in CHANNEL_LABELS_ZH.items()),
+    channel = SelectField("受理渠道", choices=options(Channel.labels().items()),
                           default="phone")
     received_at = LocalDateTimeField("受理时间", description="留空为当前时间；不能晚于现在")
     category = SelectField("投诉类别", choices=options(CATEGORY_CHOICES))
@@ -63,5 +63,5 @@ class ComplaintFilterForm(Form):
     overdue = SelectField("时限", choices=options([("", "全部时限"), ("1", "已超时")]), validators=[Optional()])
     category = SelectField("类别", choices=options([("", "全部类别"), *CATEGORY_CHOICES]), validators=[Optional()])
     grade = SelectField("分级", choices=options([("", "全部分级"), *GRADE_CHOICES]), validators=[Optional()])
-    status = SelectField("状态", choices=options([("", "全部状态"), *[(s.value, l) for s, l in STATUS_LABELS_ZH.items()]]),
+    status = SelectField("状态", choices=options([("", "全部状态"), *Status.labels().items()]),
                          validators=[Optional()])

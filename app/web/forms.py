@@ -20,8 +20,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES
-from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH, Status
+from app.incidents.causes import CAUSES, CauseCategory
+from app.incidents.models import Level, Status
 
 REQUIRED = "必填 (required)"
 LIST_SEPARATORS = re.compile(r"[,，、;；\s]+")
@@ -58,7 +58,7 @@ def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-LEVEL_CHOICES = options((str(level), f"{label}（{level} 级）") for level, label in LEVEL_LABELS_ZH.items())
+LEVEL_CHOICES = options((str(level.value), f"{level.label}（{level.value} 级）") for level in Level)
 
 
 class LoginForm(FlaskForm):
@@ -101,6 +101,7 @@ class RespondForm(FlaskForm):
 class UpdateForm(FlaskForm):
     message = TextAreaField("进展内容", validators=[required(), length(5000)])
     notify_subscribers = BooleanField("同时短信通知受影响用户")
+    public = BooleanField("在公开服务状态页发布（用户可见，勿写内部信息）")
 
 
 class RegradeForm(FlaskForm):
@@ -117,7 +118,7 @@ SUB_CAUSE_CHOICES = options((code, label) for subs in CAUSES.values() for code, 
 class ResponsibilityRowForm(Form):
     """One row of 责任认定; a row left entirely blank is ignored."""
 
-    category = SelectField("原因类别", choices=options([("", "—"), *((c, CATEGORY_LABELS_ZH[c]) for c in CAUSES)]), default="")
+    category = SelectField("原因类别", choices=options([("", "—"), *((c.value, c.label) for c in CauseCategory)]), default="")
     sub_cause = SelectField("具体原因", choices=[SelectChoice("", "—"), *SUB_CAUSE_CHOICES], default="")
     party = StringField("责任方", validators=[Optional(), length(120)])
     share = IntegerField("比例 %", validators=[Optional(), NumberRange(min=1, max=100, message="1–100")])
@@ -158,8 +159,8 @@ class BoardFilterForm(Form):
     region = StringField("区域", validators=[Optional(), length(40)], description="如 杭州")
     status = SelectField("状态", default=OPEN_ONLY,
                          choices=options([(OPEN_ONLY, "未闭环"), ("", "全部状态"),
-                                          *((s.value, STATUS_LABELS_ZH[s]) for s in Status)]))
-    level = SelectField("定级", choices=options([("", "全部定级"), *((str(k), v) for k, v in LEVEL_LABELS_ZH.items())]), default="")
+                                          *((s.value, s.label) for s in Status)]))
+    level = SelectField("定级", choices=options([("", "全部定级"), *((str(level.value), level.label) for level in Level)]), default="")
     major = SelectField("重大", choices=options([("", "全部"), ("1", "仅重大"), ("0", "非重大")]), default="")
     breached = SelectField("时限", choices=options([("", "全部时限"), ("1", "有超时"), ("0", "无超时")]), default="")
 

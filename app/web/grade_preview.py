@@ -5,7 +5,7 @@ from sqlalchemy import distinct, select
 
 from app.extensions import db
 from app.incidents.grading import propose_level
-from app.incidents.models import LEVEL_LABELS_ZH
+from app.incidents.models import Level
 from app.policy import current_policy
 from app.subscribers.affected import count_affected
 from app.subscribers.models import Subscriber, SubscriberService
@@ -20,7 +20,7 @@ def preview(services: list[str], regions: list[str]) -> dict:
     policy = current_policy()
     affected = count_affected(services, regions, policy)
     level = propose_level(services, regions, affected, policy)
-    return {"proposed_level": level, "label": LEVEL_LABELS_ZH[level], "affected_subscribers": affected}
+    return {"proposed_level": level, "label": Level(level).label, "affected_subscribers": affected}
 
 
 def known_scope() -> dict[str, list[str]]:

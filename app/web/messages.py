@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from app.errors import InvalidInput, TransitionNotAllowed
-from app.incidents.models import STATUS_LABELS_ZH
+from app.incidents.models import Status
 
 FIELD_LABELS_ZH = {
     "title": "故障标题",
@@ -52,7 +52,7 @@ _ENTRY_PATH = re.compile(r"^entries\.(\d+)(?:\.(\w+))?$")
 
 
 def status_label(status: str) -> str:
-    return STATUS_LABELS_ZH.get(status, status)
+    return Status.label_of(status)
 
 
 def invalid_field_and_message(error: InvalidInput) -> tuple[str, str]:
@@ -79,7 +79,7 @@ def describe_invalid(error: InvalidInput) -> str:
 def describe_transition(error: TransitionNotAllowed) -> str:
     state = error.details.get("state", "")
     action = error.details.get("action", "")
-    if "missing" in error.details or state not in {s.value for s in STATUS_LABELS_ZH}:
+    if "missing" in error.details or state not in Status.labels():
         # close names what is missing; a concurrent change explains itself.
         return error.message
     return (f"当前状态「{status_label(state)}」({state}) 不允许执行「{ACTION_LABELS_ZH.get(action, action)}」"

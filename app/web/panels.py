@@ -15,22 +15,17 @@ from app.compensation import accountability, ledger
 from app.compensation.money import fen_to_yuan
 from app.errors import TransitionNotAllowed
 from app.incidents.models import Incident, Status
-from app.notify import kinds as notice_kinds
+from app.notify.kinds import NoticeKind
 from app.notify import service as notify_service
+from app.notify.statuses import OutboxStatus
 from app.phones import mask
 from app.policy import current_policy
 from app.reports import service as report_service
-from app.reports.models import REPORT_STATE_LABELS_ZH, ReportState
+from app.reports.models import ReportState
 from app.scheduling import service as deadline_service
+from app.scheduling.models import DeadlineState
 from app.web.timefmt import duration_text
 
-DEADLINE_STATE_LABELS_ZH = {"pending": "待完成", "met": "已达标", "breached": "已超时", "cancelled": "已取消"}
-NOTICE_STATUS_LABELS_ZH = {
-    notice_kinds.QUEUED: "排队中", notice_kinds.SENDING: "发送中", notice_kinds.ACCEPTED: "已受理",
-    notice_kinds.SENT: "已发出", notice_kinds.DELIVERED: "已送达", notice_kinds.UNDELIVERED: "未送达",
-    notice_kinds.FAILED: "失败",
-}
-NOTICE_STATUS_ORDER = tuple(NOTICE_STATUS_LABELS_ZH)
 COMPENSATION_FIRST_ROWS = 5
 REPORT_FORMATS = {"html": "HTML", "md": "Markdown", "pdf": "PDF"}
 # The progress-update SMS shown before anything is typed, so the template's own length counts.
@@ -43,11 +38,11 @@ def _minutes(seconds: int | None) -> int:
 
 def _remaining_text(row: dict[str, Any]) -> str:
     """"剩余 1小时05分", "已超时 12分", "迟 12分完成" — the time left, or how late."""
-    if row["state"] == "pending":
+    if row["state"] == DeadlineState.pending:
         if row["seconds_left"] is not None and row["seconds_left"] < 0:
             return f"已逾期 {duration_text(_minutes(-row['seconds_left']))}"
         return f"剩余 {duration_text(_minutes(row['seconds_left']))}"
-    if row["state"] == "breached":
+    if row["state"] == DeadlineState.breached:
         late = duration_text(_minutes(row["seconds_late"]))
         return f"迟 {late}完成" if row["met_at"] else f"已超时 {late}"
     return ""
@@ -62,7 +57,7 @@ def deadlines_panel(incident: Incident) -> list[dict[str, Any]]:
 
 def describe_deadline_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Deadline rows (an incident's or a complaint's) with their state label and time left / lateness."""
-    return [{**row, "state_label": DEADLINE_STATE_LABELS_ZH.get(row["state"], row["state"]),
+    return [{**row, "state_label": DeadlineState.label_of(row["state"]),
              "remaining": _remaining_text(row)} for row in rows]
 
 
@@ -72,12 +67,12 @@ def board_deadline(incident: Incident) -> dict[str, Any]:
     raises no alarm: its breaches are history (``breached`` only)."""
     rows = deadline_service.deadlines_for_api(incident)
     upcoming = deadline_service.next_due_for_api(incident)
-    breached = [row for row in rows if row["state"] == "breached"]
+    breached = [row for row in rows if row["state"] == DeadlineState.breached]
     cell: dict[str, Any] = {"next": upcoming, "breached": bool(breached), "overdue": False, "remaining": "",
                             "alarms": []}
     if upcoming is not None:
         cell["overdue"] = upcoming["seconds_left"] < 0
-        cell["remaining"] = _remaining_text({**upcoming, "state": "pending"})
+        cell["remaining"] = _remaining_text({**upcoming, "state": DeadlineState.pending})
     if incident.is_open:
         cell["alarms"] = [{"label": row["label"], "due_at": row["due_at"],
                            "text": f"{row['label']} 已超时 {duration_text(_minutes(row['seconds_late']))}"}
@@ -92,15 +87,15 @@ def notices_panel(incident: Incident, user: User) -> dict[str, Any]:
     whether this user may queue the formal notice (正式通知) now."""
     summary = notify_service.notification_summary(incident)
     counts = summary["counts"]
-    statuses = [s for s in NOTICE_STATUS_ORDER if any(s in by_status for by_status in counts.values())]
-    kind_order = {kind: index for index, kind in enumerate(notice_kinds.LABELS_ZH)}
-    rows = [{"kind": kind, "label": notice_kinds.LABELS_ZH.get(kind, kind), "by_status": by_status,
+    statuses = [s.value for s in OutboxStatus if any(s in by_status for by_status in counts.values())]
+    kind_order = {kind: index for index, kind in enumerate(NoticeKind)}
+    rows = [{"kind": kind, "label": NoticeKind.label_of(kind), "by_status": by_status,
              "total": sum(by_status.values())}
             for kind, by_status in sorted(counts.items(), key=lambda item: kind_order.get(item[0], len(kind_order)))]
-    formal_queued = any(batch["kind"] == notice_kinds.FORMAL for batch in summary["notices"])
+    formal_queued = any(batch["kind"] == NoticeKind.formal for batch in summary["notices"])
     formal_due = incident.major and incident.status in (Status.recovered.value, Status.closed.value)
     return {
-        "rows": rows, "statuses": statuses, "status_labels": NOTICE_STATUS_LABELS_ZH,
+        "rows": rows, "statuses": statuses, "status_labels": OutboxStatus.labels(),
         "batches": summary["notices"], "formal_queued": formal_queued,
         "formal_form_shown": bool(formal_due and not formal_queued and permissions.may(user, "queue_notice")),
         "formal_owed": bool(formal_due and not formal_queued),
@@ -109,7 +104,7 @@ def notices_panel(incident: Incident, user: User) -> dict[str, Any]:
 
 def sms_preview(incident_id: int, message: str) -> dict[str, Any]:
     """The progress-update SMS as subscribers would get it, and its segment count."""
-    return notify_service.preview(notice_kinds.PROGRESS, "zh-CN", incident_id,
+    return notify_service.preview(NoticeKind.progress, "zh-CN", incident_id,
                                   {"message": message.strip() or SMS_PREVIEW_PLACEHOLDER}, None)
 
 
@@ -128,7 +123,7 @@ def compensation_panel(incident: Incident) -> dict[str, Any] | None:
              "economic_credit": fen_to_yuan(row.economic_credit_fen), "data_credit_gb": row.data_credit_gb}
             for row in page["items"]]
     today = utcnow().astimezone(current_policy().zone).date()
-    rectifications = [{"item": item, "overdue": accountability.is_overdue(item, today)}
+    rectifications = [{"item": item, "state": accountability.rectification_state(item, today)}
                       for item in accountability.list_rectifications(incident.id)]
     return {**{k: v for k, v in page.items() if k != "items"}, "rows": rows, "rectifications": rectifications}
 
@@ -141,6 +136,6 @@ def report_panel(incident: Incident) -> dict[str, Any] | None:
         return None
     report = report_service.report_of(incident.id)
     state = ReportState(report.state) if report else ReportState.draft
-    return {"state": state.value, "state_label": REPORT_STATE_LABELS_ZH[state], "formats": REPORT_FORMATS,
+    return {"state": state.value, "state_label": state.label, "formats": REPORT_FORMATS,
             "submitted_at": report.submitted_at if report else None,
             "approved_at": report.approved_at if report else None}

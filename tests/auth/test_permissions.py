@@ -12,6 +12,7 @@ PUBLIC_ENDPOINTS = {
     "static", "api-docs.openapi_json", "health.healthz", "ops.metrics",
     "sms_webhooks.delivery_status", "sms_webhooks.inbound_sms",
     "console.static", "console.index", "console.login", "console.logout",
+    "public.static", "public.status_page", "public.status_json",
 }
 
 

@@ -5,12 +5,13 @@ from datetime import datetime, timezone
 
 from freezegun import freeze_time
 
+from tests import factories
+
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, 2026-11-23
 
 
 def _incident(api):
-    return api.post("/incidents", json={"title": "杭州数据中断", "services": ["mobile_data"], "regions": ["杭州"],
-                                        "detected_at": "2026-11-23T08:00:00+08:00"}).json
+    return factories.declared(api, title="杭州数据中断", detected_at="2026-11-23T08:00:00+08:00")
 
 
 @freeze_time(NOW)

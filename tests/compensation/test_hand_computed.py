@@ -15,14 +15,15 @@ import pytest
 
 from app.compensation import engine
 from app.policy import current_policy, parse_policy
-from tests.compensation.helpers import add_subscriber, incident_for, preview_by_subscriber
+from tests import factories
+from tests.compensation.helpers import incident_for, preview_by_subscriber
 
 
 @pytest.fixture
 def subscribers(app_ctx):
-    a = add_subscriber(5800, ["mobile_data"])
-    b = add_subscriber(12800, ["fixed_voice"])
-    c = add_subscriber(9900, ["mobile_data"], region="宁波")
+    a = factories.subscriber(fee_fen=5800, services=["mobile_data"])
+    b = factories.subscriber(fee_fen=12800, services=["fixed_voice"])
+    c = factories.subscriber(fee_fen=9900, services=["mobile_data"], region="宁波")
     return a.id, b.id, c.id
 
 
@@ -100,14 +101,14 @@ def test_user_misoperation_share_is_not_the_operators(subscribers):
 
 
 def test_half_a_fen_rounds_up(app_ctx):
-    s = add_subscriber(4320, ["fixed_voice"])
+    s = factories.subscriber(fee_fen=4320, services=["fixed_voice"])
     # 4320×45×100/4.32e6 = 4.5 fen exactly → 5 (half-up, not banker's 4)
     _, rows = preview_by_subscriber(incident_for(45, {"technical": 100}))
     assert rows == {s.id: (5, 0)}
 
 
 def test_data_credit_is_capped(app_ctx):
-    s = add_subscriber(0, ["broadband"])
+    s = factories.subscriber(fee_fen=0, services=["broadband"])
     # 3000 min = 12.5 h … ⌈3000/240⌉ = 13 blocks → capped at 10 GB; a zero fee credits 0 fen
     _, rows = preview_by_subscriber(incident_for(3000, {"technical": 100}, services=("broadband",)))
     assert rows == {s.id: (0, 10)}
@@ -123,6 +124,6 @@ def test_no_responsibility_yet_previews_service_credit_only(subscribers):
 def test_overflowing_figures_are_refused_not_turned_into_floats(app_ctx):
     from app.errors import InvalidInput
 
-    add_subscriber(2**62, ["fixed_voice"])
+    factories.subscriber(fee_fen=2**62, services=["fixed_voice"])
     with pytest.raises(InvalidInput):
         engine.preview(incident_for(600, {"technical": 100}))

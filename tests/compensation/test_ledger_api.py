@@ -14,25 +14,25 @@ from app.auth.models import Role
 from app.compensation.models import CompensationEntry, CompensationVersion
 from app.extensions import db
 from app.incidents import service
-from tests.compensation.helpers import add_subscriber
 
 DETECTED = "2026-11-23T08:00:00+08:00"          # 00:00 UTC
 RECOVERED = "2026-11-23T17:05:00+08:00"         # 545 min later: level 2 window (480) breached
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+from tests import factories
 
 
 @pytest.fixture
 def people(app_ctx):
-    a = add_subscriber(5800, ["mobile_data"])
-    b = add_subscriber(12800, ["fixed_voice"])
-    add_subscriber(9900, ["mobile_data"], region="宁波")
+    a = factories.subscriber(fee_fen=5800, services=["mobile_data"])
+    b = factories.subscriber(fee_fen=12800, services=["fixed_voice"])
+    factories.subscriber(fee_fen=9900, services=["mobile_data"], region="宁波")
     db.session.commit()
     return a.id, b.id
 
 
 def _declare_to_recovered(api, shares, recovered_at=RECOVERED):
-    incident = api.post("/incidents", json={"title": "杭州数据与固话中断", "services": ["mobile_data", "fixed_voice"],
-                                            "regions": ["杭州"], "detected_at": DETECTED}).json
+    incident = factories.declared(api, title="杭州数据与固话中断", services=["mobile_data", "fixed_voice"],
+                                  detected_at=DETECTED)
     path = f"/incidents/{incident['id']}"
     assert api.post(path + "/report", json={"fault_type": "传输中断", "scope_summary": "杭州",
                                             "estimated_recovery_at": "2026-11-23T20:00:00+08:00"}).status_code == 200

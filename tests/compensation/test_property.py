@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from app.extensions import db
 from app.policy import current_policy, parse_policy
-from tests.compensation.helpers import add_subscriber, incident_for, preview_by_subscriber
+from tests import factories
+from tests.compensation.helpers import incident_for, preview_by_subscriber
 
 CATEGORIES = ("technical", "management", "external", "human")
 
@@ -68,7 +69,9 @@ def test_sql_equals_decimal_reference(app_ctx, fees, minutes, level, shares, ove
     policy = parse_policy({**base.data, "compensation": {**base.compensation, **overrides}})
     rules = policy.compensation
     try:
-        subscribers = [(add_subscriber(fee, ["mobile_data"] if i % 2 else ["fixed_voice"]), i % 2 == 1)
+        # Flushed only: each example's subscribers are rolled back below.
+        subscribers = [(factories.subscriber(fee_fen=fee, services=["mobile_data"] if i % 2 else ["fixed_voice"],
+                                             commit=False), i % 2 == 1)
                        for i, fee in enumerate(fees)]
         incident = incident_for(minutes, shares, level=level)
         breached = minutes > policy.grade(level)["recover_minutes"]

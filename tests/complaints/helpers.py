@@ -3,15 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from app.subscribers.service import upsert_subscriber
+from tests import factories
 
 SUBSCRIBER_PHONE = "+8613900139000"
 STRANGER_PHONE = "+8613700137000"
 
 
 def subscriber(phone: str = SUBSCRIBER_PHONE, region: str = "杭州", services=("mobile_data",)):
-    created, _ = upsert_subscriber(phone=phone, name="李娜", region=region, services=list(services), monthly_fee="58.00")
-    return created
+    return factories.subscriber(phone, name="李娜", region=region, services=services)
 
 
 def register(api, expect: int = 201, **overrides):

@@ -8,14 +8,15 @@ from sqlalchemy import select
 
 from app.notify.models import Notice
 from app.extensions import db
+from tests import factories
 from tests.complaints.helpers import STRANGER_PHONE, act, deadlines, register, subscriber
-from tests.scheduling.walk import T0, declare, recover, report, respond
+from tests.scheduling.walk import T0, recover, report, respond
 
 QUALITY = {"category": "service_quality", "content": "手机上网时断时续"}
 
 
 def _recovered_incident(operator_api, manager_api, at):
-    incident = declare(operator_api, detected_at=at)
+    incident = factories.declared(operator_api, detected_at=at)
     report(operator_api, incident["id"])
     respond(operator_api, incident["id"], emergency=False)
     return recover(manager_api, incident["id"])
@@ -26,8 +27,8 @@ def test_a_complaint_inside_an_open_incident_links_and_meets_the_investigation(o
     subscriber(region="杭州", services=("mobile_data", "broadband"))
     subscriber(phone="+8613900139001", region="宁波")
     with freeze_time(T0 + timedelta(minutes=5)):
-        other = declare(operator_api, services=["iptv"], regions=["杭州"])  # not a service the subscriber has
-        incident = declare(operator_api, estimated_recovery_at="2026-11-23T12:00:00+08:00")
+        other = factories.declared(operator_api, services=["iptv"], regions=["杭州"])  # not a service the subscriber has
+        incident = factories.declared(operator_api, estimated_recovery_at="2026-11-23T12:00:00+08:00")
         complaint = register(agent, **QUALITY)
         elsewhere = register(agent, phone="+8613900139001", **QUALITY)
         stranger = register(agent, phone=STRANGER_PHONE, **QUALITY)
@@ -64,7 +65,7 @@ def test_after_recovery_one_action_feeds_back_every_linked_complaint_once(operat
     subscriber()
     subscriber(phone="+8613900139002")
     with freeze_time(T0) as clock:
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         first = register(agent, **QUALITY)
         second = register(agent, phone="+8613900139002", **QUALITY)
         early = agent.post(f"/incidents/{incident['id']}/complaints/feedback")
@@ -92,7 +93,7 @@ def test_the_analysis_report_counts_the_complaints_the_incident_drew(operator_ap
     agent = api_as("agent")
     subscriber()
     with freeze_time(T0):
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         register(agent, **QUALITY)
         register(agent, **QUALITY)
         report(operator_api, incident["id"])

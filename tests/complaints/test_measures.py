@@ -8,7 +8,7 @@ from freezegun import freeze_time
 
 from app.scheduling.judge import judge_due
 from tests.complaints.helpers import STRANGER_PHONE, act, register, subscriber
-from tests.scheduling.walk import declare
+from tests.factories import declared as declare
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)

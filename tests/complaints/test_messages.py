@@ -7,11 +7,13 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from app.extensions import db
-from app.notify import kinds
+from app.notify import statuses
+from app.notify.kinds import NoticeKind
 from app.notify.models import Notice, SatisfactionScore
+from tests import factories
 from tests.complaints.helpers import STRANGER_PHONE, act, register, subscriber
 from tests.notify.helpers import drain, signed_post
-from tests.scheduling.walk import T0, declare, recover, report, respond
+from tests.scheduling.walk import T0, recover, report, respond
 
 INBOUND = "/api/v1/webhooks/sms/inbound"
 
@@ -46,7 +48,7 @@ def test_a_reply_answers_the_newest_survey_incident_or_complaint(client, app_ctx
     agent = api_as("agent")
     subscriber()
     with freeze_time(T0) as clock:
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         report(operator_api, incident["id"])
         respond(operator_api, incident["id"], emergency=False)
         recover(manager_api, incident["id"])
@@ -58,6 +60,6 @@ def test_a_reply_answers_the_newest_survey_incident_or_complaint(client, app_ctx
         act(agent, complaint["id"], "follow-up")
         drain(sender)
         signed_post(client, app_ctx, INBOUND, {"From": "+8613900139000", "Body": "2"})
-    assert db.session.scalar(select(Notice.status).where(Notice.kind == kinds.SURVEY)) in kinds.ACCEPTED_BY_PROVIDER
+    assert db.session.scalar(select(Notice.status).where(Notice.kind == NoticeKind.survey)) in statuses.ACCEPTED_BY_PROVIDER
     assert agent.get(f"/complaints/{complaint['id']}").json["satisfaction"] == 2
     assert db.session.scalars(select(SatisfactionScore)).all() == []   # not counted against the incident

@@ -16,8 +16,8 @@ from app.incidents import service as incidents
 from app.notify.gateway.app import GatewayApp
 from app.notify.gateway.server import RunningGateway
 from app.notify.models import Notice
+from tests import factories
 from tests.processes import wait_for
-from tests.notify.helpers import add_subscribers, phones
 
 pytestmark = pytest.mark.slow
 COUNT = 400
@@ -49,7 +49,7 @@ def statuses() -> dict[str, int]:
 
 
 def test_sender_killed_mid_batch_loses_nothing_and_sends_nothing_twice(fault_app, processes, twilio_like_gateway):
-    add_subscribers(phones(COUNT, start=1000))       # no number the gateway fails on purpose
+    factories.subscribers(factories.phones(COUNT, start=1000))       # no number the gateway fails on purpose
     recovered_incident_with_notices()            # each subscriber is owed two notices now: 故障通知 and 恢复通知
     total = db.session.scalar(select(func.count()).select_from(Notice).where(DUE_NOW))
     assert total == 2 * COUNT

@@ -20,7 +20,7 @@ from app.notify.models import Notice
 from app.reports import service as reports
 from app.scheduling.models import Deadline
 from app.staff.models import StaffAlert
-from app.subscribers.models import Subscriber, SubscriberService
+from tests import factories
 from tests.conftest import _empty_all_tables
 
 DETECTED = datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)
@@ -43,11 +43,8 @@ def _add_subscribers() -> None:
         ("杭州", ["mobile_data"], 5800), ("杭州", ["mobile_data", "fixed_voice"], 12800),
         ("杭州", ["fixed_voice"], 29900), ("宁波", ["mobile_data"], 5800),
     ], start=1):
-        subscriber = Subscriber(phone=f"+861380000000{number}", name="用户", region=region, monthly_fee_fen=fee_fen,
-                                language="zh-CN", created_at=DETECTED, updated_at=DETECTED,
-                                service_rows=[SubscriberService(service=s) for s in services])
-        db.session.add(subscriber)
-    db.session.commit()
+        factories.subscriber(f"+861380000000{number}", name="用户", region=region, services=services, fee_fen=fee_fen,
+                             created_at=DETECTED)
 
 
 def _drive_every_transition() -> None:

@@ -6,19 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 from freezegun import freeze_time
 
+from tests import factories
+
 NOW = datetime(2026, 11, 23, 0, 15, tzinfo=timezone.utc)  # 08:15 in Shanghai
 
 
 def declare(api, **overrides):
-    body = {
-        "title": "杭州城区移动数据业务中断",
-        "description": "多个基站退服",
-        "services": ["mobile_data"],
-        "regions": ["杭州"],
-        "detected_at": "2026-11-23T08:05:00+08:00",
-        **overrides,
-    }
-    return api.post("/incidents", json=body)
+    return factories.post_incident(api, **{"description": "多个基站退服", "detected_at": "2026-11-23T08:05:00+08:00",
+                                           **overrides})
 
 
 @freeze_time(NOW)

@@ -6,15 +6,13 @@ from datetime import datetime, timezone
 
 from freezegun import freeze_time
 
-from app.auth.models import Role
-from app.auth.service import create_user
 from app.extensions import db
-from app.incidents import service
 from app.incidents.models import Incident
+from tests import factories
 
 
 def test_concurrent_declarations_get_distinct_consecutive_numbers(app_ctx):
-    users = [create_user(f"op{i}", Role.operator)[0].id for i in range(8)]
+    users = [factories.user()[0].id for _ in range(8)]
     db.session.remove()
     numbers: list[str] = []
     errors: list[BaseException] = []
@@ -27,7 +25,7 @@ def test_concurrent_declarations_get_distinct_consecutive_numbers(app_ctx):
 
                 user = db.session.get(User, user_id)
                 barrier.wait(timeout=10)
-                numbers.append(service.declare(user, title="并发登记", services=["iptv"], regions=["台州"]).number)
+                numbers.append(factories.declare(user, title="并发登记", services=["iptv"], regions=["台州"]).number)
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
             finally:
@@ -45,8 +43,8 @@ def test_concurrent_declarations_get_distinct_consecutive_numbers(app_ctx):
 
 
 def test_numbers_follow_the_operator_zone_day(app_ctx):
-    user = create_user("op", Role.operator)[0]
+    user = factories.user()[0]
     # 16:30 UTC is already the next day (00:30) in Asia/Shanghai
     with freeze_time(datetime(2026, 11, 23, 16, 30, tzinfo=timezone.utc)):
-        incident = service.declare(user, title="跨日", services=["iptv"], regions=["台州"])
+        incident = factories.declare(user, title="跨日", services=["iptv"], regions=["台州"])
     assert incident.number == "INC-20261124-0001"

@@ -4,9 +4,11 @@ from __future__ import annotations
 import pytest
 
 from app.auth.models import Role
-from app.clock import utcnow
-from app.incidents import service as incidents
+from app.incidents.models import Status
 from app.policy import parse_policy
+from tests import factories
+
+TITLE = "杭州移动数据中断"  # the notifier tests' own title: the SMS texts they check are of it
 
 
 @pytest.fixture
@@ -17,21 +19,16 @@ def operator(make_user):
 
 @pytest.fixture
 def declare(operator):
-    def _declare(services=("mobile_data",), regions=("杭州",), **kwargs):
-        return incidents.declare(operator, title="杭州移动数据中断", services=list(services), regions=list(regions),
-                                 **kwargs)
+    def _declare(**fields):
+        return factories.declare(operator, title=TITLE, **fields)
     return _declare
 
 
 @pytest.fixture
-def recovered_incident(declare, operator):
+def recovered_incident(operator):
     """Declare → report → respond → recover: the recovery notice is queued by then."""
-    def _walk(**kwargs):
-        incident = declare(**kwargs)
-        incidents.report(incident.id, operator, fault_type="基站退服", scope_summary="杭州",
-                         estimated_recovery_at=utcnow().replace(year=2099))
-        incidents.respond(incident.id, operator, responder="张伟", emergency_response=incident.major)
-        return incidents.recover(incident.id, operator, summary="已恢复")
+    def _walk(**fields):
+        return factories.incident_in(Status.recovered, operator, title=TITLE, **fields)
     return _walk
 
 

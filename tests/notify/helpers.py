@@ -3,29 +3,8 @@ from __future__ import annotations
 
 from twilio.request_validator import RequestValidator
 
-from app.clock import utcnow
 from app.extensions import db
 from app.notify.sender import Sender
-from app.subscribers.models import Subscriber, SubscriberService
-
-
-def add_subscribers(phones: list[str], region: str = "杭州", services=("mobile_data",), language: str = "zh-CN",
-                    opted_out: bool = False) -> list[Subscriber]:
-    now = utcnow()
-    rows = []
-    for phone in phones:
-        subscriber = Subscriber(phone=phone, name="", region=region, monthly_fee_fen=5800, language=language,
-                                opted_out_at=now if opted_out else None, opted_out_source="sms_stop" if opted_out else None,
-                                created_at=now, updated_at=now)
-        subscriber.service_rows = [SubscriberService(service=s) for s in services]
-        db.session.add(subscriber)
-        rows.append(subscriber)
-    db.session.commit()
-    return rows
-
-
-def phones(count: int, start: int = 0, prefix: str = "+86138") -> list[str]:
-    return [f"{prefix}{start + i:08d}" for i in range(count)]
 
 
 def drain(sender: Sender, limit: int = 100) -> int:

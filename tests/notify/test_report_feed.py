@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.notify import report_feed
 from app.notify.models import Notice, SatisfactionScore
-from tests.notify.helpers import add_subscribers, phones
+from tests import factories
 
 RECOVERED = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 
@@ -20,8 +20,8 @@ def _set(notice_ids, **values):
 
 
 def test_counts_curve_and_satisfaction_come_from_the_outbox(app_ctx, no_outage_notice, recovered_incident):
-    add_subscribers(phones(5))
-    add_subscribers(phones(2, start=100), opted_out=True)
+    factories.subscribers(factories.phones(5))
+    factories.subscribers(factories.phones(2, start=100), opted_out=True)
     with freeze_time(RECOVERED):
         incident = recovered_incident()
     ids = list(db.session.scalars(select(Notice.id).where(Notice.kind == "recovery").order_by(Notice.id)))
@@ -59,8 +59,8 @@ def test_opted_out_counts_each_subscriber_once_per_kind_through_the_real_sender(
     from app.clock import utcnow
     from tests.notify.helpers import drain, signed_post
 
-    add_subscribers(["+8613800000001", "+8613800000002", "+8613800021610", "+8613800000077", "+8613800000088"])
-    add_subscribers(["+8613800000099"], opted_out=True)                    # opted out before the incident
+    factories.subscribers(["+8613800000001", "+8613800000002", "+8613800021610", "+8613800000077", "+8613800000088"])
+    factories.subscribers(["+8613800000099"], opted_out=True)                    # opted out before the incident
 
     def stop(phone):
         assert signed_post(client, app_ctx, "/api/v1/webhooks/sms/inbound", {"From": phone, "Body": "退订"}).status_code == 200

@@ -3,29 +3,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
 from sqlalchemy import select
 
 from app.auth.models import Role
 from app.extensions import db
-from app.notify import kinds
+from app.notify.kinds import NoticeKind
 from app.notify.fulfilment import recovery_notices_accepted
 from app.notify.models import Notice, NoticeBatch
 from app.scheduling.models import Deadline
 from app.staff.service import alert_on_call_duty_managers
 from app.subscribers.models import Subscriber
-from tests.notify.helpers import add_subscribers, drain, phones
+from tests import factories
+from tests.notify.helpers import drain
 
 
 def recovery_rows() -> list[Notice]:
     db.session.expire_all()
-    return list(db.session.scalars(select(Notice).where(Notice.kind == kinds.RECOVERY).order_by(Notice.id)))
+    return list(db.session.scalars(select(Notice).where(Notice.kind == NoticeKind.recovery).order_by(Notice.id)))
 
 
 def test_every_recovery_notice_is_accepted_once_and_the_deadline_is_met(
         app_ctx, recovered_incident, gateway, sender):
-    add_subscribers(phones(120))
-    add_subscribers(phones(3, start=600), language="en")
+    factories.subscribers(factories.phones(120))
+    factories.subscribers(factories.phones(3, start=600), language="en")
     incident = recovered_incident()
     assert not recovery_notices_accepted(incident)
     drain(sender)
@@ -44,7 +44,7 @@ def test_every_recovery_notice_is_accepted_once_and_the_deadline_is_met(
     assert sum(m["body"].startswith("Restored") for m in sent) == 3      # the English-speaking subscribers
     assert sum("【恢复通知】" in m["body"] and incident.number in m["body"] for m in sent) == 120
     assert recovery_notices_accepted(incident)
-    batch = db.session.scalar(select(NoticeBatch).where(NoticeBatch.kind == kinds.RECOVERY))
+    batch = db.session.scalar(select(NoticeBatch).where(NoticeBatch.kind == NoticeKind.recovery))
     assert batch.fulfilled_at == max(r.accepted_at for r in rows)
     deadline = db.session.scalar(select(Deadline).where(Deadline.incident_id == incident.id,
                                                         Deadline.kind == "recovery_notice"))
@@ -53,7 +53,7 @@ def test_every_recovery_notice_is_accepted_once_and_the_deadline_is_met(
 
 def test_transient_failures_are_retried_with_back_off(app_ctx, no_outage_notice, recovered_incident, gateway, sender):
     # The gateway answers …0429 with HTTP 429 twice and …0500 with HTTP 500 twice, then accepts.
-    add_subscribers(["+8613800000429", "+8613800000500", "+8613800000001"])
+    factories.subscribers(["+8613800000429", "+8613800000500", "+8613800000001"])
     recovered_incident()
     sender.run_once()
     rows = {r.subscriber_id: r for r in recovery_rows()}
@@ -71,7 +71,7 @@ def test_retries_stop_after_the_configured_attempts(app_ctx, recovered_incident,
     from app.notify.sender import Sender
 
     gateway.gateway.add_failure("0777", 500, None)      # always 500
-    add_subscribers(["+8613800000777"])
+    factories.subscribers(["+8613800000777"])
     recovered_incident()
     sender = Sender(app_ctx, sender_settings.with_(max_attempts=3))
     drain(sender)
@@ -81,7 +81,7 @@ def test_retries_stop_after_the_configured_attempts(app_ctx, recovered_incident,
 
 def test_permanent_failures_are_recorded_and_21610_opts_the_subscriber_out(
         app_ctx, recovered_incident, gateway, sender):
-    invalid, unsubscribed, fine = add_subscribers(["+8613800021211", "+8613800021610", "+8613800000002"])
+    invalid, unsubscribed, fine = factories.subscribers(["+8613800021211", "+8613800021610", "+8613800000002"])
     recovered_incident()
     drain(sender)
     rows = {r.subscriber_id: r for r in recovery_rows()}
@@ -92,12 +92,12 @@ def test_permanent_failures_are_recorded_and_21610_opts_the_subscriber_out(
     assert opted.opted_out_at is not None and opted.opted_out_source == "carrier_21610"
     assert db.session.get(Subscriber, invalid.id).opted_out_at is None
     # permanent failures are finished: the deadline is not held open by them
-    batch = db.session.scalar(select(NoticeBatch).where(NoticeBatch.kind == kinds.RECOVERY))
+    batch = db.session.scalar(select(NoticeBatch).where(NoticeBatch.kind == NoticeKind.recovery))
     assert batch.fulfilled_at is not None
 
 
 def test_a_subscriber_who_opted_out_after_queuing_gets_nothing(app_ctx, recovered_incident, gateway, sender):
-    (subscriber,) = add_subscribers(["+8613800000003"])
+    (subscriber,) = factories.subscribers(["+8613800000003"])
     recovered_incident()
     subscriber = db.session.get(Subscriber, subscriber.id)
     subscriber.opted_out_at = datetime.now().astimezone()
@@ -110,7 +110,7 @@ def test_a_subscriber_who_opted_out_after_queuing_gets_nothing(app_ctx, recovere
 
 def test_staff_alerts_go_out_before_subscriber_notices(app_ctx, make_user, recovered_incident, gateway, sender):
     make_user(Role.duty_manager, phone="+8613900000001", on_call=True)
-    add_subscribers(phones(5))
+    factories.subscribers(factories.phones(5))
     incident = recovered_incident()
     alert_on_call_duty_managers(incident, "deadline_breach", "恢复时限已超时", dedupe_key="test:breach")
     db.session.commit()
@@ -155,7 +155,7 @@ def test_an_expired_claim_is_looked_up_at_the_provider_and_never_sent_twice(
     from app import claims
 
     gateway.gateway.idempotent = False        # like Twilio: only the look-up can prevent a second SMS
-    add_subscribers(phones(4))
+    factories.subscribers(factories.phones(4))
     recovered_incident()
     held = _die_mid_send(sender, claims.NOTICES, 2, lambda ids: sender._load_notices("dead-sender"))
     assert gateway.gateway.requests_seen == 2
@@ -164,7 +164,7 @@ def test_an_expired_claim_is_looked_up_at_the_provider_and_never_sent_twice(
     assert {r.status for r in rows} == {"accepted"} and not any(r.in_doubt_since for r in rows)
     assert set(held) <= {r.provider_sid for r in rows}                      # adopted, not re-sent
     assert gateway.gateway.requests_seen == 4 and len(gateway.gateway.messages) == 4
-    assert sorted(m["to"] for m in gateway.gateway.messages.values()) == sorted(phones(4))
+    assert sorted(m["to"] for m in gateway.gateway.messages.values()) == sorted(factories.phones(4))
     assert gateway.gateway.lookups_seen == 4                                  # every in-doubt notice asked
 
 

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.notify.gateway.app import GatewayApp
 from app.notify.gateway.server import RunningGateway
 from app.notify.models import Notice
-from tests.notify.helpers import add_subscribers, phones
+from tests import factories
 from tests.processes import flask_process
 
 pytestmark = pytest.mark.slow
@@ -51,7 +51,7 @@ def slow_gateway(app_ctx):
 def test_killed_mid_batch_and_restarted_every_subscriber_gets_exactly_one(
         app_ctx, database_url, no_outage_notice, recovered_incident, slow_gateway, tmp_path):
     count = 300
-    add_subscribers(phones(count))
+    factories.subscribers(factories.phones(count))
     recovered_incident()
     db.session.commit()
     gateway = slow_gateway.gateway
@@ -107,7 +107,7 @@ def test_two_senders_on_postgresql_share_the_work_and_send_nothing_twice(
                                         latency_seconds=0.002)).start()
     try:
         count = 600
-        add_subscribers(phones(count, start=1000))   # no number the gateway fails on purpose
+        factories.subscribers(factories.phones(count, start=1000))   # no number the gateway fails on purpose
         recovered_incident()
         db.session.commit()
         senders = [sender_process(database_url, running.url, "--once", NOC_SMS_BATCH_SIZE="50",

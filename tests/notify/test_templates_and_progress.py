@@ -12,7 +12,7 @@ from app.extensions import db
 from app.notify.models import Notice
 from app.notify.outbox import validity_seconds
 from app.notify.templates import count_segments, render
-from tests.notify.helpers import add_subscribers, phones
+from tests import factories
 
 
 @pytest.mark.parametrize("text, encoding, segments", [
@@ -71,7 +71,7 @@ def test_preview_endpoint_renders_and_counts(operator_api, declare):
 
 def test_notifications_report_counts_and_flags_a_late_recovery_notice(app_ctx, operator_api, no_outage_notice,
                                                                      recovered_incident):
-    add_subscribers(phones(10))
+    factories.subscribers(factories.phones(10))
     with freeze_time(utcnow()) as frozen:
         incident = recovered_incident()
         # three accepted in the last minute: 0.05/s, seven left → 140 s: on time

@@ -9,10 +9,11 @@ from twilio.request_validator import RequestValidator
 from waitress.server import create_server
 
 from app.extensions import db
-from app.notify import kinds
+from app.notify.kinds import NoticeKind
 from app.notify.models import Notice, SatisfactionScore
 from app.subscribers.models import Subscriber
-from tests.notify.helpers import add_subscribers, drain, phones, signed_post
+from tests import factories
+from tests.notify.helpers import drain, signed_post
 
 STATUS = "/api/v1/webhooks/sms/status"
 INBOUND = "/api/v1/webhooks/sms/inbound"
@@ -30,9 +31,9 @@ def fresh(notice: Notice) -> Notice:
 
 @pytest.fixture
 def notice(app_ctx, no_outage_notice, recovered_incident):
-    add_subscribers(phones(1))
+    factories.subscribers(factories.phones(1))
     recovered_incident()
-    return db.session.scalar(select(Notice).where(Notice.kind == kinds.RECOVERY))
+    return db.session.scalar(select(Notice).where(Notice.kind == NoticeKind.recovery))
 
 
 def test_statuses_only_move_forward(client, app_ctx, notice):
@@ -91,7 +92,7 @@ def test_other_undelivered_codes_are_final(client, app_ctx, notice):
 
 @pytest.mark.parametrize("word", ["STOP", "退订", "td", " Stop "])
 def test_stop_words_opt_out_and_start_opts_back_in(client, app_ctx, word):
-    (subscriber,) = add_subscribers(["+8613800000011"])
+    (subscriber,) = factories.subscribers(["+8613800000011"])
     response = signed_post(client, app_ctx, INBOUND, {"From": "+8613800000011", "Body": word, "MessageSid": "SMin"})
     assert response.status_code == 200 and "退订" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -103,11 +104,11 @@ def test_stop_words_opt_out_and_start_opts_back_in(client, app_ctx, word):
 
 
 def test_a_reply_1_to_5_after_a_survey_is_stored_as_the_score(client, app_ctx, no_outage_notice, recovered_incident):
-    (subscriber,) = add_subscribers(["+8613800000012"])
+    (subscriber,) = factories.subscribers(["+8613800000012"])
     signed_post(client, app_ctx, INBOUND, {"From": subscriber.phone, "Body": "5"})
     assert db.session.scalars(select(SatisfactionScore)).all() == []      # no survey sent yet: not a score
     incident = recovered_incident()
-    survey = db.session.scalar(select(Notice).where(Notice.kind == kinds.SURVEY))
+    survey = db.session.scalar(select(Notice).where(Notice.kind == NoticeKind.survey))
     status(client, app_ctx, survey, "delivered", sid="SMsurvey")
     assert signed_post(client, app_ctx, INBOUND, {"From": subscriber.phone, "Body": "4"}).status_code == 200
     signed_post(client, app_ctx, INBOUND, {"From": subscriber.phone, "Body": "2"})   # changed their mind
@@ -130,12 +131,12 @@ def test_the_gateway_posts_signed_callbacks_that_reach_delivered(app_ctx, no_out
     monkeypatch.setitem(app_ctx.extensions, "noc_notify_settings", settings)   # the webhook's back-off: none
     gateway = RunningGateway(GatewayApp(settings.account_sid, settings.auth_token, callbacks=True)).start()
     try:
-        add_subscribers(phones(4) + ["+8613800030003"])
+        factories.subscribers(factories.phones(4) + ["+8613800030003"])
         recovered_incident()
         sender = Sender(app_ctx, settings.with_(gateway_url=gateway.url))
         unreachable_id = db.session.scalar(
             select(Notice.id).join(Subscriber, Subscriber.id == Notice.subscriber_id)
-            .where(Notice.kind == kinds.RECOVERY, Subscriber.phone == "+8613800030003"))
+            .where(Notice.kind == NoticeKind.recovery, Subscriber.phone == "+8613800030003"))
         done = threading.Event()
         # Callbacks arrive asynchronously: the 30003 one may come while a drain is still
         # running (then that drain re-sends at once) or after it (then the next one does).
@@ -143,7 +144,7 @@ def test_the_gateway_posts_signed_callbacks_that_reach_delivered(app_ctx, no_out
         for _ in range(200):   # poll up to 20 s
             drain(sender)
             db.session.rollback()
-            rows = db.session.scalars(select(Notice).where(Notice.kind == kinds.RECOVERY)).all()
+            rows = db.session.scalars(select(Notice).where(Notice.kind == NoticeKind.recovery)).all()
             if [r.status for r in rows] == ["delivered"] * 5:
                 break
             done.wait(0.1)

@@ -19,8 +19,9 @@ from app.oncall.models import OncallEscalation, Tier
 from app.scheduling import judge
 from app.scheduling.judge import judge_due
 from app.staff.models import StaffAlert
-from tests.notify.helpers import add_subscribers, signed_post
-from tests.scheduling.walk import T0, declare, minutes
+from tests import factories
+from tests.notify.helpers import signed_post
+from tests.scheduling.walk import T0, minutes
 
 INBOUND = "/api/v1/webhooks/sms/inbound"
 PHONES = {Tier.duty_manager: "+8613800138001", Tier.department_head: "+8613800138002",
@@ -53,7 +54,7 @@ def timeline(kind: str) -> int:
 
 def test_unacknowledged_breach_climbs_three_tiers_once_each(operator_api, roster):
     with freeze_time(T0) as frozen:
-        declare(operator_api, detected_at=T0)   # report due at T0 + 15 min
+        factories.declared(operator_api, detected_at=T0)   # report due at T0 + 15 min
         frozen.move_to(T0 + minutes(16))
         judge_due()                                        # breach: tier 1
         frozen.move_to(T0 + minutes(31) - timedelta(seconds=1))
@@ -75,7 +76,7 @@ def test_unacknowledged_breach_climbs_three_tiers_once_each(operator_api, roster
 
 def test_acknowledgement_by_sms_at_tier_two_stops_the_escalation(operator_api, roster, client, app_ctx):
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(16))
         judge_due()
         frozen.move_to(T0 + minutes(31))
@@ -101,9 +102,9 @@ def test_acknowledgement_by_sms_at_tier_two_stops_the_escalation(operator_api, r
 
 
 def test_a_subscribers_1_is_not_an_acknowledgement(operator_api, roster, client, app_ctx):
-    add_subscribers(["+8613900000001"])
+    factories.subscribers(["+8613900000001"])
     with freeze_time(T0) as frozen:
-        declare(operator_api, detected_at=T0)
+        factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(16))
         judge_due()
         reply = signed_post(client, app_ctx, INBOUND, {"From": "+8613900000001", "Body": "1", "MessageSid": "SMsub"})
@@ -115,7 +116,7 @@ def test_a_subscribers_1_is_not_an_acknowledgement(operator_api, roster, client,
 
 def test_a_restart_mid_escalation_judges_each_step_once(operator_api, roster, monkeypatch):
     with freeze_time(T0) as frozen:
-        declare(operator_api, detected_at=T0)
+        factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(16))
         judge_due()
         frozen.move_to(T0 + minutes(31))

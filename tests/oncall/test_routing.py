@@ -13,7 +13,8 @@ from app.oncall import service as oncall
 from app.oncall.models import Tier
 from app.scheduling.judge import judge_due
 from app.staff.models import StaffAlert
-from tests.scheduling.walk import T0, declare, minutes
+from tests import factories
+from tests.scheduling.walk import T0, minutes
 
 
 def recipients(kind: str) -> set[int]:
@@ -32,7 +33,7 @@ def test_breach_goes_to_tier_one_on_duty_then_escalation_to_tier_two(operator_ap
         oncall.ShiftInput(head.id, Tier.department_head, T0 - timedelta(hours=1), T0 + timedelta(hours=12)),
     ], morning)
     with freeze_time(T0) as frozen:
-        declare(operator_api, detected_at=T0)
+        factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(13))
         judge_due()            # warned before the handover: the morning shift
         frozen.move_to(T0 + minutes(16))
@@ -48,7 +49,7 @@ def test_empty_roster_falls_back_to_the_on_call_duty_managers(operator_api, make
     on_call, _ = make_user(Role.duty_manager, on_call=True, phone="+8613800138000")
     make_user(Role.duty_manager, phone="+8613800138001")   # not on call, not rostered
     with freeze_time(T0) as frozen:
-        declare(operator_api, detected_at=T0)
+        factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(45))
         judge_due()
     assert recipients("deadline_breach") == {on_call.id}

@@ -11,12 +11,13 @@ from app import create_app
 from app.clock import utcnow
 from app.extensions import db
 from app.ops.heartbeats import write_heartbeat
-from tests.notify.helpers import add_subscribers, phones
+
+from tests import factories
 
 
 def test_the_sender_is_down_when_notices_wait_past_the_threshold_with_no_heartbeat(
         app_ctx, client, no_outage_notice, recovered_incident):
-    add_subscribers(phones(3))
+    factories.subscribers(factories.phones(3))
     queued_at = utcnow()
     recovered_incident()
     db.session.commit()

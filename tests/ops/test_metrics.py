@@ -10,8 +10,8 @@ from app.clock import utcnow
 from app.extensions import db
 from app.ops.heartbeats import write_heartbeat
 from app.staff.service import alert_on_call_duty_managers
-from tests.notify.helpers import add_subscribers, drain, phones
-from tests.scheduling.walk import declare
+from tests import factories
+from tests.notify.helpers import drain
 
 
 def scrape(client) -> dict:
@@ -31,7 +31,7 @@ def value(samples: dict, name: str, **labels) -> float | None:
 def test_queue_send_rate_errors_deadlines_heartbeats_and_latency(
         app_ctx, client, operator_api, make_user, no_outage_notice, recovered_incident, gateway, sender):
     make_user(Role.duty_manager, phone="+8613900000001", on_call=True)
-    add_subscribers(phones(4) + ["+8613800021211"])          # the gateway refuses …21211 (invalid number)
+    factories.subscribers(factories.phones(4) + ["+8613800021211"])          # the gateway refuses …21211 (invalid number)
     incident = recovered_incident()
     alert_on_call_duty_managers(incident, "deadline_breach", "测试", dedupe_key="t:1")
     db.session.commit()
@@ -41,7 +41,7 @@ def test_queue_send_rate_errors_deadlines_heartbeats_and_latency(
     assert value(before, "noc_staff_alerts", status="queued") == 1
 
     drain(sender)
-    declare(operator_api, level=1, detected_at=utcnow() - timedelta(days=1))   # four deadlines, all overdue
+    factories.declared(operator_api, level=1, detected_at=utcnow() - timedelta(days=1))   # four deadlines, all overdue
     write_heartbeat("sender", "sender:test:1", utcnow())
     after = scrape(client)
     assert value(after, "noc_notices", kind="recovery", status="accepted") == 4

@@ -10,23 +10,12 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from app.clock import utcnow
-from app.extensions import db
-from app.subscribers.models import Subscriber, SubscriberService
+from tests import factories
 from tests.reports.worked import DECLARED, DETECTED, RECOVERED, REPORTED, RESPONDED
 
 
 # The three subscribers in scope pay different fees so a wrong per-subscriber formula shows.
 IN_SCOPE_FEES_FEN = {"+8613800000001": 5800, "+8613800000002": 12800, "+8613800000003": 29900}
-
-
-def add_subscriber(phone: str, region: str, services: list[str], fee_fen: int = 5800) -> None:
-    now = utcnow()
-    subscriber = Subscriber(phone=phone, name="用户", region=region, monthly_fee_fen=fee_fen, language="zh-CN",
-                            created_at=now, updated_at=now)
-    subscriber.service_rows = [SubscriberService(service=s) for s in services]
-    db.session.add(subscriber)
-    db.session.commit()
 
 
 def walk_worked_incident(operator_api, *, after_report=None, after_recovery=None) -> int:
@@ -36,13 +25,8 @@ def walk_worked_incident(operator_api, *, after_report=None, after_recovery=None
     notices the report and the recovery queue are sent there, at their own frozen times.
     """
     with freeze_time(DECLARED):
-        created = operator_api.post("/incidents", json={
-            "title": "杭州城区移动数据业务中断", "description": "西湖区多个基站退服",
-            "services": ["mobile_data"], "regions": ["杭州"], "detected_at": DETECTED.isoformat(),
-            "major": True, "major_reason": "涉及医院与应急通信",
-        })
-        assert created.status_code == 201, created.json
-    incident_id = created.json["id"]
+        incident_id = factories.declared(operator_api, description="西湖区多个基站退服", detected_at=DETECTED,
+                                         major=True, major_reason="涉及医院与应急通信")["id"]
     path = f"/incidents/{incident_id}"
     with freeze_time(REPORTED):
         r = operator_api.post(path + "/report", json={"fault_type": "基站退服", "scope_summary": "杭州西湖区三个基站",
@@ -70,8 +54,8 @@ def walk_worked_incident(operator_api, *, after_report=None, after_recovery=None
 
 def add_in_scope_subscribers() -> None:
     for phone, fee_fen in IN_SCOPE_FEES_FEN.items():
-        add_subscriber(phone, "杭州", ["mobile_data"], fee_fen=fee_fen)
-    add_subscriber("+8613800000009", "宁波", ["mobile_data"])  # outside the scope
+        factories.subscriber(phone, fee_fen=fee_fen, name="用户")
+    factories.subscriber("+8613800000009", region="宁波", name="用户")  # outside the scope
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from app.policy import current_policy
 from app.reports import providers, render
 from app.subscribers.models import Subscriber
 from tests.notify.helpers import drain, post_status_callbacks, signed_post
-from tests.reports.conftest import IN_SCOPE_FEES_FEN, add_in_scope_subscribers, add_subscriber, walk_worked_incident
+from tests import factories
+from tests.reports.conftest import IN_SCOPE_FEES_FEN, add_in_scope_subscribers, walk_worked_incident
 from tests.reports.worked import AFTER, DETECTED, RECOVERED, REPORTED, RESPONDED
 
 # Every domain is the real one: deadlines, compensation, and the notifier, whose notices go
@@ -65,7 +66,7 @@ def notified(app_ctx, client, operator_api, manager_api, gateway, sender):
     """
     add_in_scope_subscribers()
     for phone, fee_fen in EXTRA_FEES_FEN.items():
-        add_subscriber(phone, "杭州", ["mobile_data"], fee_fen=fee_fen)
+        factories.subscriber(phone, fee_fen=fee_fen, name="用户")
     with freeze_time(DETECTED - timedelta(days=3)):
         stop = signed_post(client, app_ctx, INBOUND, {"From": OPTED_OUT, "Body": "退订", "MessageSid": "SMstop"})
         assert stop.status_code == 200 and "退订" in stop.get_data(as_text=True)
@@ -172,8 +173,9 @@ DELIVERY_SERIES = [
 ROWS = [
     "故障通知3311", "恢复通知3221", "正式通知3311", "满意度调查3311", "合计total121154",
     # the recovery notice: every notice accepted at 11:01, due 13:00; the formal notice at 11:20, due 15:00
-    "恢复通知2小时2026-11-2313:002026-11-2311:01达标", "正式通知4小时2026-11-2315:002026-11-2311:20达标",
-    "恢复通知时限：达标", "正式通知时限：达标", "达标4项，超时2项",
+    # (the deadline states by DeadlineState's labels, as the console shows them)
+    "恢复通知2小时2026-11-2313:002026-11-2311:01已达标", "正式通知4小时2026-11-2315:002026-11-2311:20已达标",
+    "恢复通知时限：已达标", "正式通知时限：已达标", "达标4项，超时2项",
     "调查3人，回复2人（回复率66.7%），平均分4.50/5", "评分score12345回复replies00011",
 ]
 

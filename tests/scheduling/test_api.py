@@ -4,12 +4,13 @@ from __future__ import annotations
 from freezegun import freeze_time
 
 from app.scheduling.judge import judge_due
-from tests.scheduling.walk import T0, declare, minutes, report
+from tests import factories
+from tests.scheduling.walk import T0, minutes, report
 
 
 def test_deadline_list_names_kind_due_state_and_time_left(operator_api):
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, level=1, detected_at=T0)
+        incident = factories.declared(operator_api, level=1, detected_at=T0)
         frozen.move_to(T0 + minutes(5))
         response = operator_api.get(f"/incidents/{incident['id']}/deadlines")
     assert response.status_code == 200
@@ -29,7 +30,7 @@ def test_unknown_incident_is_404_and_anonymous_is_401(operator_api, client):
 
 def test_incident_detail_carries_its_deadlines(operator_api):
     with freeze_time(T0):
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
     assert {d["kind"] for d in incident["deadlines"]} == {"report", "response", "recovery"}
     detail = operator_api.get(f"/incidents/{incident['id']}").json
     assert {d["kind"] for d in detail["deadlines"]} == {"report", "response", "recovery"}
@@ -37,9 +38,9 @@ def test_incident_detail_carries_its_deadlines(operator_api):
 
 def test_list_shows_each_open_incidents_next_deadline_and_filters_breached(operator_api, manager_api):
     with freeze_time(T0) as frozen:
-        late = declare(operator_api, detected_at=T0)
+        late = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(10))
-        fresh = declare(operator_api, detected_at=T0 + minutes(10))
+        fresh = factories.declared(operator_api, detected_at=T0 + minutes(10))
         frozen.move_to(T0 + minutes(16))
         judge_due()
         report(operator_api, fresh["id"])
@@ -60,7 +61,7 @@ def test_list_shows_each_open_incidents_next_deadline_and_filters_breached(opera
 
 def test_healthz_reports_deadlines_nobody_judges(client, operator_api):
     with freeze_time(T0) as frozen:
-        declare(operator_api, detected_at=T0)
+        factories.declared(operator_api, detected_at=T0)
         healthy = client.get("/healthz")
         frozen.move_to(T0 + minutes(17))  # the report deadline is 2 min overdue and nobody judged it
         stale = client.get("/healthz")

@@ -6,11 +6,12 @@ from freezegun import freeze_time
 from app.extensions import db
 from app.incidents import service as incidents
 from app.scheduling import service as deadlines_service
-from tests.scheduling.walk import T0, at, deadlines, declare, minutes, recover, report, respond
+from tests import factories
+from tests.scheduling.walk import T0, at, deadlines, minutes, recover, report, respond
 
 
 def recovered_incident(api, frozen, **declare_kwargs):
-    incident = declare(api, detected_at=T0, **declare_kwargs)
+    incident = factories.declared(api, detected_at=T0, **declare_kwargs)
     frozen.move_to(T0 + minutes(1))
     report(api, incident["id"])
     respond(api, incident["id"], emergency=declare_kwargs.get("major", False) or declare_kwargs.get("level") == 1)
@@ -45,7 +46,7 @@ def test_recovery_with_nobody_to_notify_meets_the_notice_deadline_at_once(operat
 
 def test_fulfil_after_cancel_changes_nothing(operator_api, manager_api):
     with freeze_time(T0):
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         manager_api.post(f"/incidents/{incident['id']}/cancel", json={"reason": "误报"})
         assert deadlines_service.fulfil(incidents.get_incident(incident["id"]), "report", T0) is None
         db.session.commit()

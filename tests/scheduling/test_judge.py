@@ -12,12 +12,13 @@ from app.scheduling import judge
 from app.scheduling.judge import judge_due
 from app.scheduling.models import Deadline
 from app.staff.models import StaffAlert
-from tests.scheduling.walk import T0, alerts, at, count, deadlines, declare, minutes, report, respond, timeline_kinds
+from tests import factories
+from tests.scheduling.walk import T0, alerts, at, count, deadlines, minutes, report, respond, timeline_kinds
 
 
 def test_warning_at_the_policy_fraction_of_each_window_once(operator_api, on_call_manager):
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(12) - timedelta(seconds=1))  # 80% of the 15-min report window is 12 min
         judge_due()
         assert deadlines(operator_api, incident["id"])["report"]["warned_at"] is None
@@ -35,7 +36,7 @@ def test_warning_at_the_policy_fraction_of_each_window_once(operator_api, on_cal
 
 def test_tier_two_escalation_when_still_unmet_after_the_interval(operator_api, on_call_manager):
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(16))
         judge_due()
         frozen.move_to(T0 + minutes(45) - timedelta(seconds=1))  # due 15 min + 30 min interval
@@ -53,7 +54,7 @@ def test_tier_two_escalation_when_still_unmet_after_the_interval(operator_api, o
 
 def test_no_tier_two_once_fulfilled_late(operator_api, on_call_manager):
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(16))
         judge_due()
         frozen.move_to(T0 + minutes(20))
@@ -66,7 +67,7 @@ def test_no_tier_two_once_fulfilled_late(operator_api, on_call_manager):
 def test_late_fulfilment_nobody_judged_yet_is_breached_and_escalated_once(operator_api, on_call_manager):
     """The scheduler was down when the report window passed; the late report itself records the breach."""
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(20))
         report(operator_api, incident["id"])
         judge_due()
@@ -80,7 +81,7 @@ def test_late_fulfilment_nobody_judged_yet_is_breached_and_escalated_once(operat
 
 def test_back_dated_recovery_within_the_window_withdraws_the_breach(operator_api, on_call_manager):
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(1))
         report(operator_api, incident["id"])
         respond(operator_api, incident["id"], emergency=False)
@@ -97,7 +98,7 @@ def test_back_dated_recovery_within_the_window_withdraws_the_breach(operator_api
 
 def test_a_pass_that_fails_midway_records_nothing_and_the_next_records_once(operator_api, on_call_manager, monkeypatch):
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(16))
 
         def crash(_alerts, _tier):
@@ -118,7 +119,7 @@ def test_a_pass_that_fails_midway_records_nothing_and_the_next_records_once(oper
 
 def test_judging_in_batches_claims_every_row_once(operator_api, on_call_manager):
     with freeze_time(T0) as frozen:
-        ids = [declare(operator_api, detected_at=T0)["id"] for _ in range(5)]
+        ids = [factories.declared(operator_api, detected_at=T0)["id"] for _ in range(5)]
         frozen.move_to(T0 + minutes(16))
         result = judge_due(batch=2)
         again = judge_due(batch=2)
@@ -129,7 +130,7 @@ def test_judging_in_batches_claims_every_row_once(operator_api, on_call_manager)
 
 def test_cancel_stops_every_pending_deadline_and_further_escalation(operator_api, manager_api, on_call_manager):
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(16))
         judge_due()
         response = manager_api.post(f"/incidents/{incident['id']}/cancel", json={"reason": "误报"})
@@ -145,7 +146,7 @@ def test_cancel_stops_every_pending_deadline_and_further_escalation(operator_api
 
 def test_no_on_call_manager_still_records_the_breach(operator_api):
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(16))
         judge_due()
     assert deadlines(operator_api, incident["id"])["report"]["state"] == "breached"
@@ -155,7 +156,7 @@ def test_no_on_call_manager_still_records_the_breach(operator_api):
 def test_next_wake_time_is_the_earliest_due_warning_or_escalation(operator_api):
     with freeze_time(T0) as frozen:
         assert judge.next_wake_time() is None
-        declare(operator_api, detected_at=T0)
+        factories.declared(operator_api, detected_at=T0)
         assert judge.next_wake_time() == T0 + minutes(12)  # the report warning comes first
         frozen.move_to(T0 + minutes(12))
         judge_due()

@@ -6,7 +6,8 @@ from freezegun import freeze_time
 from app.extensions import db
 from app.incidents import service as incidents
 from app.scheduling.judge import judge_due
-from tests.scheduling.walk import T0, at, deadlines, declare, minutes, recover, report, respond, timeline_kinds
+from tests import factories
+from tests.scheduling.walk import T0, at, deadlines, minutes, recover, report, respond, timeline_kinds
 
 
 def regrade(api, incident_id, **body):
@@ -17,7 +18,7 @@ def regrade(api, incident_id, **body):
 
 def test_raising_to_level_one_moves_pending_windows_and_adds_emergency_response(operator_api, manager_api):
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, detected_at=T0 - minutes(10))
+        incident = factories.declared(operator_api, detected_at=T0 - minutes(10))
         detected = T0 - minutes(10)
         frozen.move_to(T0 + minutes(20))  # the report window (15 min) is breached by now
         judge_due()
@@ -38,7 +39,7 @@ def test_raising_to_level_one_moves_pending_windows_and_adds_emergency_response(
 
 def test_regrade_keeps_met_deadlines_and_a_shorter_window_already_past_breaches(operator_api, manager_api):
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(5))
         report(operator_api, incident["id"])
         frozen.move_to(T0 + minutes(150))
@@ -52,7 +53,7 @@ def test_regrade_keeps_met_deadlines_and_a_shorter_window_already_past_breaches(
 
 def test_dropping_major_cancels_pending_major_only_kinds_and_marking_again_restores_them(operator_api, manager_api):
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, level=2, major=True, detected_at=T0)
+        incident = factories.declared(operator_api, level=2, major=True, detected_at=T0)
         frozen.move_to(T0 + minutes(5))
         regrade(manager_api, incident["id"], level=2, major=False)
         assert deadlines(operator_api, incident["id"])["emergency_response"]["state"] == "cancelled"
@@ -67,7 +68,7 @@ def test_dropping_major_cancels_pending_major_only_kinds_and_marking_again_resto
 
 def test_marking_major_after_recovery_adds_the_formal_notice_from_recovered_at(operator_api, manager_api):
     with freeze_time(T0) as frozen:
-        incident = declare(operator_api, detected_at=T0)
+        incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(1))
         report(operator_api, incident["id"])
         respond(operator_api, incident["id"], emergency=True)  # activated although not (yet) major
@@ -83,12 +84,9 @@ def test_marking_major_after_recovery_adds_the_formal_notice_from_recovered_at(o
 
 
 def test_a_rolled_back_transition_leaves_no_deadline(operator_api, app_ctx):
-    from app.auth.models import Role
-    from app.auth.service import create_user
-
-    user, _ = create_user("回滚测试", Role.operator)
+    user, _ = factories.user(name="回滚测试")
     with freeze_time(T0):
-        incident = incidents.declare(user, title="t", services=["mobile_data"], regions=["杭州"])
+        incident = factories.declare(user)
         incident_id = incident.id
     assert set(deadlines(operator_api, incident_id)) == {"report", "response", "recovery"}
     # a failing commit of a later transition rolls its deadline changes back with it

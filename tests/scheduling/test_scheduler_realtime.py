@@ -16,7 +16,8 @@ from app.incidents.models import TimelineEvent
 from app.scheduling.models import Deadline
 from app.scheduling.runner import DeadlineScheduler
 from app.staff.models import StaffAlert
-from tests.scheduling.walk import at, deadlines, declare
+from tests import factories
+from tests.scheduling.walk import at, deadlines
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +61,7 @@ def test_the_running_scheduler_breaches_within_a_second_of_the_due_time(
     # A long poll proves the breach comes from the job planned at the due time, not from polling.
     runner, watcher = start_scheduler(poll_seconds=30)
     assert watcher.passed.wait(timeout=10)  # the start-up pass
-    incident = declare(operator_api)
+    incident = factories.declared(operator_api)
     assert watcher.any_breach.wait(timeout=10), "the scheduler never judged the 2-second report window"
     report_deadline = deadlines(operator_api, incident["id"])["report"]
     assert report_deadline["state"] == "breached"
@@ -75,12 +76,12 @@ def test_the_running_scheduler_breaches_within_a_second_of_the_due_time(
 def test_restart_judges_what_fell_due_meanwhile_exactly_once(
         operator_api, on_call_manager, seconds_policy, start_scheduler):
     # Nothing runs while these incidents' windows (2-8 s) pass: they were detected a minute ago.
-    ids = [declare(operator_api, level=1, detected_at=utcnow() - timedelta(minutes=1))["id"] for _ in range(3)]
+    ids = [factories.declared(operator_api, level=1, detected_at=utcnow() - timedelta(minutes=1))["id"] for _ in range(3)]
     first, watcher = start_scheduler()
     assert watcher.any_breach.wait(timeout=10)
     first.shutdown()
     # more fall due while nothing runs
-    ids.append(declare(operator_api, level=1, detected_at=utcnow() - timedelta(minutes=1))["id"])
+    ids.append(factories.declared(operator_api, level=1, detected_at=utcnow() - timedelta(minutes=1))["id"])
     second, watcher2 = start_scheduler()
     assert watcher2.any_breach.wait(timeout=10)
     second.shutdown()

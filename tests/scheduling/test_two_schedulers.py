@@ -21,8 +21,8 @@ from app.extensions import db
 from app.incidents.models import TimelineEvent
 from app.scheduling.models import Deadline
 from app.staff.models import StaffAlert
+from tests import factories
 from tests.processes import flask_process, wait_for
-from tests.scheduling.walk import declare
 
 pytestmark = pytest.mark.slow
 KINDS_PER_LEVEL1 = 4  # report, emergency_response, response, recovery
@@ -81,7 +81,7 @@ def logs_of(processes: list[subprocess.Popen]) -> str:
 
 def backdated_major_incidents(api, count: int) -> list[int]:
     """Level 1 incidents detected a day ago: all four detection deadlines are long overdue."""
-    return [declare(api, level=1, detected_at=utcnow() - timedelta(days=1))["id"] for _ in range(count)]
+    return [factories.declared(api, level=1, detected_at=utcnow() - timedelta(days=1))["id"] for _ in range(count)]
 
 
 def test_one_active_scheduler_and_takeover_without_double_judging(

@@ -11,8 +11,8 @@ from app.extensions import db
 from app.incidents import service as incidents
 from app.scheduling import service as deadlines_service
 from app.scheduling.judge import judge_due
-from tests.notify.helpers import add_subscribers, phones
-from tests.scheduling.walk import T0, alerts, at, deadlines, declare, minutes, recover, report, respond, timeline_kinds
+from tests import factories
+from tests.scheduling.walk import T0, alerts, at, deadlines, minutes, recover, report, respond, timeline_kinds
 
 # The windows of RULES §2 in minutes (the default policy's numbers).
 RESPOND = {1: 120, 2: 240, 3: 480}
@@ -47,8 +47,8 @@ class Walk:
         self.api, self.frozen, self.level, self.major, self.kind = api, frozen, level, major, kind
         # One affected subscriber, so a notice deadline waits for the notifier's handover
         # (with nobody to notify it would be met at recovery); no sender runs here.
-        add_subscribers(phones(1))
-        self.incident = declare(api, level=level, major=major, detected_at=T0)
+        factories.subscribers(factories.phones(1))
+        self.incident = factories.declared(api, level=level, major=major, detected_at=T0)
         self.id = self.incident["id"]
         if kind in ("report",):
             return
@@ -89,7 +89,7 @@ class Walk:
 @pytest.mark.parametrize("level, major", GRADES)
 def test_declaration_creates_the_detection_deadlines_of_the_grade(operator_api, level, major):
     with freeze_time(T0):
-        incident = declare(operator_api, level=level, major=major, detected_at=T0 - minutes(5))
+        incident = factories.declared(operator_api, level=level, major=major, detected_at=T0 - minutes(5))
         found = deadlines(operator_api, incident["id"])
     expected = {"report", "response", "recovery"} | ({"emergency_response"} if major else set())
     assert set(found) == expected

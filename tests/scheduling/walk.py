@@ -15,19 +15,6 @@ SECONDS_POLICY = Path(__file__).with_name("policy_seconds.toml")
 ESTIMATE = "2026-11-24T12:00:00+08:00"
 
 
-def declare(api, *, level: int = 3, major: bool = False, detected_at: datetime | None = None, **extra):
-    body = {"title": "杭州城区移动数据业务中断", "services": ["mobile_data"], "regions": ["杭州"], **extra}
-    if level != 3:
-        body.update(level=level, level_reason="测试定级")
-    if major and level != 1:
-        body.update(major=True, major_reason="涉及重要客户")
-    if detected_at is not None:
-        body["detected_at"] = detected_at.isoformat()
-    response = api.post("/incidents", json=body)
-    assert response.status_code == 201, response.json
-    return response.json
-
-
 def deadlines(api, incident_id: int) -> dict[str, dict]:
     response = api.get(f"/incidents/{incident_id}/deadlines")
     assert response.status_code == 200, response.json

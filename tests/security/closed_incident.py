@@ -7,7 +7,7 @@ from app.auth.models import Role
 from app.extensions import db
 from app.incidents import service
 from app.subscribers.models import Subscriber
-from tests.compensation.helpers import add_subscriber
+from tests import factories
 
 TECH_100 = [{"category": "technical", "sub_cause": "transmission_interruption", "party": "传输部", "share": 100}]
 
@@ -15,10 +15,8 @@ TECH_100 = [{"category": "technical", "sub_cause": "transmission_interruption", 
 def close_with_one_subscriber(operator_api, manager_api, make_user, *, fee_fen: int, now: datetime) -> tuple[int, Subscriber]:
     """Declared 08:00, recovered 12:00 (+08:00) on 2026-11-23, technical 100 %, closed at ``now``:
     returns the subscriber's ledger entry id and the subscriber."""
-    subscriber = add_subscriber(fee_fen, ["mobile_data"])
-    db.session.commit()
-    incident = operator_api.post("/incidents", json={"title": "杭州数据中断", "services": ["mobile_data"],
-                                                     "regions": ["杭州"], "detected_at": "2026-11-23T08:00:00+08:00"}).json
+    subscriber = factories.subscriber(fee_fen=fee_fen)
+    incident = factories.declared(operator_api, title="杭州数据中断", detected_at="2026-11-23T08:00:00+08:00")
     path = f"/incidents/{incident['id']}"
     operator_api.post(path + "/report", json={"fault_type": "传输中断", "scope_summary": "杭州",
                                               "estimated_recovery_at": "2026-11-23T20:00:00+08:00"})

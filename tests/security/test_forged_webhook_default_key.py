@@ -10,7 +10,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.notify.settings import LOCAL_GATEWAY_TOKEN_FILE, from_environment
 from app.subscribers.models import Subscriber
-from tests.notify.helpers import add_subscribers, signed_post
+from tests import factories
+from tests.notify.helpers import signed_post
 
 INBOUND = "/api/v1/webhooks/sms/inbound"
 STATUS = "/api/v1/webhooks/sms/status"
@@ -19,7 +20,7 @@ THE_OLD_BUILT_IN_KEY = "noc-local-gateway-token"
 
 def test_a_request_signed_with_the_old_built_in_key_is_refused(client, app_ctx):
     assert app_ctx.extensions["noc_notify_settings"].auth_token != THE_OLD_BUILT_IN_KEY
-    (subscriber,) = add_subscribers(["+8613800000031"])
+    (subscriber,) = factories.subscribers(["+8613800000031"])
     forged = signed_post(client, app_ctx, INBOUND, {"From": subscriber.phone, "Body": "STOP", "MessageSid": "SMf1"},
                          token=THE_OLD_BUILT_IN_KEY)
     assert forged.status_code == 403

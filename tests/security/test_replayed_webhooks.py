@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from app.extensions import db
-from app.notify import kinds
+from app.notify.kinds import NoticeKind
+from app.notify.statuses import OutboxStatus
 from app.notify.models import Notice, SatisfactionScore
 from app.subscribers.models import Subscriber
+from tests import factories
 from tests.notify.conftest import declare, no_outage_notice, operator, policy_with, recovered_incident  # noqa: F401
-from tests.notify.helpers import add_subscribers, phones
 
 STATUS = "/api/v1/webhooks/sms/status"
 INBOUND = "/api/v1/webhooks/sms/inbound"
@@ -44,10 +45,10 @@ def fresh(notice_id: int) -> Notice:
 @pytest.fixture
 def accepted_notice(app_ctx, no_outage_notice, recovered_incident):  # noqa: F811
     """A recovery notice the provider accepted as message SMround0."""
-    add_subscribers(phones(1))
+    factories.subscribers(factories.phones(1))
     recovered_incident()
-    notice = db.session.scalar(select(Notice).where(Notice.kind == kinds.RECOVERY))
-    notice.status, notice.provider_sid, notice.attempts = kinds.ACCEPTED, "SMround0", 1
+    notice = db.session.scalar(select(Notice).where(Notice.kind == NoticeKind.recovery))
+    notice.status, notice.provider_sid, notice.attempts = OutboxStatus.accepted, "SMround0", 1
     db.session.commit()
     return notice.id
 
@@ -56,22 +57,22 @@ def test_a_replayed_30003_callback_does_not_requeue_the_notice_again(client, app
     undelivered = capture(app_ctx, f"{STATUS}?notice={accepted_notice}", {
         "MessageSid": "SMround0", "MessageStatus": "undelivered", "ErrorCode": "30003", "AccountSid": "AC1"})
     assert undelivered.post(client).status_code == 204
-    assert (fresh(accepted_notice).status, fresh(accepted_notice).delivery_round) == (kinds.QUEUED, 1)
+    assert (fresh(accepted_notice).status, fresh(accepted_notice).delivery_round) == (OutboxStatus.queued, 1)
     for _ in range(2):                                   # while it waits to be sent again …
         assert undelivered.post(client).status_code == 204
-    assert (fresh(accepted_notice).status, fresh(accepted_notice).delivery_round) == (kinds.QUEUED, 1)
+    assert (fresh(accepted_notice).status, fresh(accepted_notice).delivery_round) == (OutboxStatus.queued, 1)
     notice = fresh(accepted_notice)
-    notice.status, notice.claim_token = kinds.SENDING, "claim-1"   # … while a sender holds it …
+    notice.status, notice.claim_token = OutboxStatus.sending, "claim-1"   # … while a sender holds it …
     db.session.commit()
     undelivered.post(client)
-    assert (fresh(accepted_notice).status, fresh(accepted_notice).claim_token) == (kinds.SENDING, "claim-1")
+    assert (fresh(accepted_notice).status, fresh(accepted_notice).claim_token) == (OutboxStatus.sending, "claim-1")
     notice = fresh(accepted_notice)
-    notice.status, notice.provider_sid, notice.attempts = kinds.ACCEPTED, "SMround1", 2   # … and once accepted
+    notice.status, notice.provider_sid, notice.attempts = OutboxStatus.accepted, "SMround1", 2   # … and once accepted
     db.session.commit()
     for _ in range(4):
         assert undelivered.post(client).status_code == 204
     after = fresh(accepted_notice)
-    assert (after.status, after.delivery_round, after.provider_sid) == (kinds.ACCEPTED, 1, "SMround1")
+    assert (after.status, after.delivery_round, after.provider_sid) == (OutboxStatus.accepted, 1, "SMround1")
 
 
 def test_a_late_status_of_the_ended_round_does_not_adopt_the_requeued_notice(client, app_ctx, accepted_notice):
@@ -80,7 +81,7 @@ def test_a_late_status_of_the_ended_round_does_not_adopt_the_requeued_notice(cli
     late = capture(app_ctx, f"{STATUS}?notice={accepted_notice}", {"MessageSid": "SMround0", "MessageStatus": "sent"})
     assert late.post(client).status_code == 204
     after = fresh(accepted_notice)
-    assert (after.status, after.provider_sid) == (kinds.QUEUED, None)
+    assert (after.status, after.provider_sid) == (OutboxStatus.queued, None)
 
 
 def test_a_replayed_delivery_callback_is_applied_once(client, app_ctx, accepted_notice):
@@ -88,11 +89,11 @@ def test_a_replayed_delivery_callback_is_applied_once(client, app_ctx, accepted_
                         {"MessageSid": "SMround0", "MessageStatus": "delivered"})
     for _ in range(3):
         assert delivered.post(client).status_code == 204
-    assert fresh(accepted_notice).status == kinds.DELIVERED
+    assert fresh(accepted_notice).status == OutboxStatus.delivered
 
 
 def test_a_captured_start_replayed_after_a_later_stop_does_not_opt_back_in(client, app_ctx):
-    (subscriber,) = add_subscribers(["+8613800000041"], opted_out=True)
+    (subscriber,) = factories.subscribers(["+8613800000041"], opted_out=True)
     start = capture(app_ctx, INBOUND, {"From": subscriber.phone, "Body": "START", "MessageSid": "SMin1"})
     stop = capture(app_ctx, INBOUND, {"From": subscriber.phone, "Body": "STOP", "MessageSid": "SMin2"})
     assert "重新订阅" in start.post(client).get_data(as_text=True)
@@ -110,7 +111,7 @@ def test_an_opt_change_older_than_the_last_applied_one_is_not_applied(client, ap
 
     from app.clock import utcnow
 
-    (subscriber,) = add_subscribers(["+8613800000042"])
+    (subscriber,) = factories.subscribers(["+8613800000042"])
     received = utcnow()
     with freeze_time(received + timedelta(seconds=5)):
         capture(app_ctx, INBOUND, {"From": subscriber.phone, "Body": "STOP", "MessageSid": "SMlater"}).post(client)
@@ -122,10 +123,10 @@ def test_an_opt_change_older_than_the_last_applied_one_is_not_applied(client, ap
 
 
 def test_a_replayed_survey_answer_is_stored_once(client, app_ctx, no_outage_notice, recovered_incident):  # noqa: F811
-    (subscriber,) = add_subscribers(["+8613800000043"])
+    (subscriber,) = factories.subscribers(["+8613800000043"])
     recovered_incident()
-    survey = db.session.scalar(select(Notice).where(Notice.kind == kinds.SURVEY))
-    survey.status, survey.provider_sid = kinds.DELIVERED, "SMsurvey"
+    survey = db.session.scalar(select(Notice).where(Notice.kind == NoticeKind.survey))
+    survey.status, survey.provider_sid = OutboxStatus.delivered, "SMsurvey"
     db.session.commit()
     answer = capture(app_ctx, INBOUND, {"From": subscriber.phone, "Body": "4", "MessageSid": "SMscore"})
     changed_mind = capture(app_ctx, INBOUND, {"From": subscriber.phone, "Body": "2", "MessageSid": "SMscore2"})

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 import pytest
 from flask import g
@@ -81,7 +80,7 @@ def browser_as(app_ctx, make_user):
     """browser_as('duty_manager') → a Browser logged in as a fresh user of that role (own cookie jar)."""
 
     def _as(role: Role | str = Role.operator) -> Browser:
-        user, _ = make_user(role, name=f"{Role(role).value}-{uuid.uuid4().hex[:6]}", password=PASSWORD)
+        user, _ = make_user(role, password=PASSWORD)
         client = fresh_client(app_ctx)
         response = log_in(client, user.name)
         assert response.status_code == 302, response.get_data(as_text=True)

@@ -12,7 +12,7 @@ from app.complaints.models import Complaint
 from app.extensions import db
 from tests.complaints.helpers import subscriber
 from app.web.timefmt import localtime, utc_to_wall_clock
-from tests.scheduling.walk import declare
+from tests.factories import declared as declare
 
 FORM = {"phone": "139 0013 9000", "name": "李娜", "channel": "phone", "category": "service_quality", "grade": "1",
         "content": "手机上网时断时续"}

@@ -10,14 +10,14 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.incidents.models import Incident, TimelineEvent
+from tests import factories
 
 NOW = datetime(2026, 11, 23, 0, 30, tzinfo=timezone.utc)  # 08:30 in Shanghai
 
+# The declare form as an operator fills it in: the factories' incident, times as wall clock.
 DECLARE_FORM = {
-    "title": "杭州城区移动数据业务中断",
+    **factories.console_form(factories.incident_fields()),
     "description": "多个基站退服",
-    "services": "mobile_data",
-    "regions": "杭州",
     "detected_at": "2026-11-23T08:05",  # Asia/Shanghai wall clock
     "estimated_recovery_at": "2026-11-23T12:00",
 }
@@ -193,6 +193,7 @@ def test_each_action_button_drives_the_state_machine(operator, manager, clock):
         "analysis_report_submitted", "closed",
     ]
     assert "compensation_finalised" in timeline_kinds(incident_id)
+    assert "定级调整" in page and "分析报告提交" in page  # the timeline's labels, as the report spells them
     assert operator.user.name in page and manager.user.name in page  # actors on the timeline
 
 
@@ -276,3 +277,23 @@ def test_an_unknown_incident_is_404(operator):
     assert operator.get("/incidents/999").status_code == 404
     response = operator.post("/incidents/999/report", {"report-fault_type": "x", "report-scope_summary": "y"})
     assert response.status_code in (302, 404)
+
+
+def test_a_progress_update_marked_public_reaches_the_status_page(operator, client):
+    from app.public.views import status_cache
+
+    status_cache().clear()  # the session's app keeps renderings; this test's event ids start again at 1
+    incident_id = declared_id(declare(operator))
+    path = f"/incidents/{incident_id}"
+    form = operator.get(path).get_data(as_text=True)
+    assert 'name="update-public"' in form
+    for message, public in (("抢修队已到达现场", "y"), ("内部：等待厂商备件", None)):
+        fields = {"update-message": message, **({"update-public": public} if public else {})}
+        response = operator.post(f"{path}/updates", fields, token_from=path)
+        assert response.status_code == 302, response.get_data(as_text=True)
+    events = db.session.scalars(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id,
+                                                            TimelineEvent.kind == "progress_update")
+                                .order_by(TimelineEvent.id)).all()
+    assert [event.after["public"] for event in events] == [True, False]
+    public_page = client.get("/status").get_data(as_text=True)
+    assert "抢修队已到达现场" in public_page and "等待厂商备件" not in public_page

@@ -11,35 +11,16 @@ from app.errors import TransitionNotAllowed
 from app.incidents import service
 from app.incidents.models import Status
 from app.web import lifecycle
+from tests import factories
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 
 
 def _incident_in(status: Status, actor):
-    incident = service.declare(actor, title="t", services=["mobile_data"], regions=["杭州"],
-                               estimated_recovery_at=datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc))
-    if status is Status.cancelled:
-        service.cancel(incident.id, actor, reason="误报")
-        return incident
-    steps = [
-        (Status.reported, lambda: service.report(incident.id, actor, fault_type="f", scope_summary="s",
-                                                 estimated_recovery_at=None)),
-        (Status.responding, lambda: service.respond(incident.id, actor, responder="张伟", emergency_response=False)),
-        (Status.recovered, lambda: service.recover(incident.id, actor, summary="ok")),
-    ]
-    for reached, step in steps:
-        if status is Status.declared:
-            break
-        step()
-        if status is reached:
-            break
-    if status in (Status.recovered, Status.closed):
-        service.set_responsibility(incident.id, actor, [service.ResponsibilityEntry("technical", "equipment_failure", "网络部", 100)])
-        service.mark_analysis_report_submitted(incident, actor, NOW)
-        from app.extensions import db
-        db.session.commit()
-    if status is Status.closed:
-        service.close(incident.id, actor)
+    # Declared with its estimated recovery, so the report below needs none of its own.
+    incident = factories.incident_in(status, actor, estimated_recovery_at=datetime(2026, 11, 23, 6, 0, tzinfo=timezone.utc))
+    if status is Status.recovered:
+        factories.ready_to_close(incident, actor)
     assert incident.status == status.value
     return incident
 

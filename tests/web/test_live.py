@@ -14,7 +14,7 @@ from app.notify import service as notify_service
 from app.notify.models import Notice
 from app.scheduling import judge
 from app.web import live
-from tests.notify.helpers import add_subscribers, phones
+from tests.factories import phones, subscribers
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 
@@ -60,7 +60,7 @@ def test_another_incidents_change_moves_the_board_but_not_this_incident(operator
 
 
 def test_a_judged_deadline_and_notice_progress_change_the_incident(operator, manager, clock):
-    add_subscribers(phones(3))
+    subscribers(phones(3))
     incident = declare(operator.user)
     base = poll(manager, incident=incident.id).json
     clock.tick(timedelta(minutes=11))

@@ -21,7 +21,7 @@ from app.incidents import service as incidents
 from app.incidents.service import ResponsibilityEntry
 from app.notify.models import Notice
 from app.reports import service as reports
-from app.subscribers.models import Subscriber, SubscriberService
+from tests import factories
 from tests.web.conftest import csrf_token_of, fresh_client
 
 DETECTED = datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)     # 08:00 Shanghai
@@ -35,22 +35,12 @@ def clock():
         yield frozen
 
 
-def add_subscriber(phone: str, fee_fen: int, region: str = "杭州", services=("mobile_data",)) -> Subscriber:
-    now = utcnow()
-    subscriber = Subscriber(phone=phone, name="", region=region, monthly_fee_fen=fee_fen, language="zh-CN",
-                            created_at=now, updated_at=now,
-                            service_rows=[SubscriberService(service=s) for s in services])
-    db.session.add(subscriber)
-    return subscriber
-
-
 @pytest.fixture
 def subscribers(app_ctx):
-    add_subscriber("+8613800000001", 7200)
-    add_subscriber("+8613800000002", 7200)
-    add_subscriber("+8613800000003", 14400)
-    add_subscriber("+8613800000004", 7200, region="宁波")  # outside the scope
-    db.session.commit()
+    factories.subscriber("+8613800000001", fee_fen=7200)
+    factories.subscriber("+8613800000002", fee_fen=7200)
+    factories.subscriber("+8613800000003", fee_fen=14400)
+    factories.subscriber("+8613800000004", fee_fen=7200, region="宁波")  # outside the scope
 
 
 def walk_to_recovery(actor, clock, *, major: bool = True) -> int:
@@ -279,7 +269,7 @@ def test_compensation_panel_preview_then_final_with_csv(operator, manager, brows
     assert "compensation.csv" not in panel
     rectifications = panel.split('class="rectifications"')[1]
     assert "主控板备件清点" in rectifications and "已逾期" in rectifications
-    assert "基站巡检制度修订" in rectifications and "进行中" in rectifications
+    assert "基站巡检制度修订" in rectifications and "待整改" in rectifications
 
     path = f"/incidents/{incident_id}/compensation.csv"
     refused = operator.get(path, follow_redirects=True)

@@ -13,20 +13,14 @@ from flask_wtf import FlaskForm
 
 from app.auth.permissions import may, requires
 from app.complaints import measures, schemas, service
-from app.complaints.models import (
-    CATEGORY_LABELS_ZH,
-    CHANNEL_LABELS_ZH,
-    GRADE_LABELS_ZH,
-    STATUS_LABELS_ZH,
-    Complaint,
-    Status,
-)
+from app.complaints.models import Category, Channel, Complaint, Grade, Status
 from app.errors import DomainError, InvalidInput, TransitionNotAllowed
 from app.extensions import db
-from app.incidents.models import STATUS_LABELS_ZH as INCIDENT_STATUS_LABELS_ZH
+from app.incidents.models import Status as IncidentStatus
 from app.incidents.service import get_incident
 from app.pagination import paginate
 from app.scheduling import complaints as complaint_deadlines
+from app.scheduling.models import ComplaintDeadlineKind
 from app.web import complaint_forms as cforms
 from app.web import messages, panels
 from app.web.views import bp
@@ -34,10 +28,10 @@ from app.web.views.form_input import attach_invalid, load, put_text, put_time
 
 PAGE_SIZE = 50
 LABELS = {
-    "category": {c.value: label for c, label in CATEGORY_LABELS_ZH.items()},
-    "channel": {c.value: label for c, label in CHANNEL_LABELS_ZH.items()},
-    "status": {s.value: label for s, label in STATUS_LABELS_ZH.items()},
-    "grade": GRADE_LABELS_ZH,
+    "category": Category.labels(),
+    "channel": Channel.labels(),
+    "status": Status.labels(),
+    "grade": Grade.labels(),
 }
 
 
@@ -134,7 +128,7 @@ def _detail_page(complaint_id: int, bound: dict[str, FlaskForm] | None = None, s
         open_form=next(iter(bound), None) if bound else None, owner=service.owner_names([complaint.owner_id]),
         timeline=service.timeline_of(complaint_id), deadlines=panels.describe_deadline_rows(
             service.deadlines_of(complaint_id)), incident=incident,
-        incident_status=INCIDENT_STATUS_LABELS_ZH, overdue=service.is_overdue(complaint_id),
+        incident_status=IncidentStatus.labels(), overdue=service.is_overdue(complaint_id),
     ), status
 
 
@@ -229,7 +223,7 @@ def complaints_summary_page():
         args = {}
     summary = measures.summary(args.get("from_"), args.get("to"))
     return render_template("web/complaints/summary.html", summary=summary, labels=LABELS,
-                           limit_labels=complaint_deadlines.LABELS_BY_VALUE, query=request.args.to_dict())
+                           limit_labels=ComplaintDeadlineKind.labels(), query=request.args.to_dict())
 
 
 @bp.get("/complaints/export.csv")

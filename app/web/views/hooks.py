@@ -8,10 +8,10 @@ from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Forbidden
 
-from app.auth.models import ROLE_LABELS_ZH, Role
+from app.auth.models import Role
 from app.errors import DomainError, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
-from app.incidents.models import LEVEL_LABELS_ZH, STATUS_LABELS_ZH
+from app.incidents.models import Level, Status
 from app.policy import current_policy
 from app.service_names import service_name
 from app.web import forms, lifecycle, messages, timefmt
@@ -40,12 +40,12 @@ def _page_context() -> dict[str, Any]:
     user = getattr(g, "current_user", None)
     return {
         "console_user": user,
-        "role_label": ROLE_LABELS_ZH.get(Role(user.role)) if user else None,
+        "role_label": Role.label_of(user.role) if user else None,
         "logout_form": forms.ButtonForm(formdata=None, prefix="logout") if user else None,
         "can_declare": bool(user and lifecycle.can_declare(user)),
         "zone_name": current_policy().data["timezone"],
-        "status_labels": {s.value: label for s, label in STATUS_LABELS_ZH.items()},
-        "level_labels": LEVEL_LABELS_ZH,
+        "status_labels": Status.labels(),
+        "level_labels": Level.labels(),
     }
 
 

@@ -12,29 +12,14 @@ from app.auth.permissions import requires
 from app.errors import InvalidInput
 from app.extensions import db
 from app.incidents import schemas, service
-from app.incidents.causes import CATEGORY_LABELS_ZH, CAUSES, DEFAULT_PARTY_ZH
+from app.incidents.causes import CAUSES, DEFAULT_PARTY_ZH, CauseCategory
 from app.incidents.models import Incident, Status
-from app.reports import sections as report_sections
+from app.incidents.timeline_kinds import EventKind
 from app.web import forms, lifecycle, panels, timefmt
 from app.web.views import bp
 from app.web.views.board import elapsed_text
 from app.web.views.form_input import attach_invalid, load, put_text, put_time, text_of
 
-# The other domains' events (deadlines, notices, compensation, the report) by the reports
-# domain's own labels; the lifecycle's as the console has always named them.
-TIMELINE_KIND_LABELS_ZH = {
-    **report_sections.EVENT_LABELS,
-    "declared": "登记",
-    "reported": "上报",
-    "responded": "响应",
-    "progress_update": "进展通报",
-    "regraded": "调整定级",
-    "responsibility_set": "责任认定",
-    "recovered": "恢复",
-    "closed": "闭环",
-    "cancelled": "误报撤销",
-    "analysis_report_submitted": "分析报告提交",
-}
 FORM_CLASSES: dict[str, type[FlaskForm]] = {
     "report": forms.ReportForm,
     "respond": forms.RespondForm,
@@ -65,11 +50,11 @@ def detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, sta
     return render_template(
         "web/incident/detail.html", incident=incident, actions=actions, forms=action_forms,
         open_form=next(iter(bound), None) if bound else None, timeline=timeline,
-        kind_labels=TIMELINE_KIND_LABELS_ZH, elapsed=elapsed_text(incident),
+        kind_labels=EventKind.labels(), elapsed=elapsed_text(incident),
         affected=affected, user_minutes=service.user_minutes(incident),
         regulator_reportable=service.regulator_reportable(incident, affected=affected),
         closure_blockers=service.closure_blockers(incident) if incident.status == Status.recovered.value else [],
-        cause_labels=CAUSES, category_labels=CATEGORY_LABELS_ZH, default_parties=DEFAULT_PARTY_ZH,
+        cause_labels=CAUSES, category_labels=CauseCategory.labels(), default_parties=DEFAULT_PARTY_ZH,
         deadlines=panels.deadlines_panel(incident), notices=panels.notices_panel(incident, g.current_user),
         formal_form=formal_form or forms.FormalNoticeForm(formdata=None, prefix="formal"),
         sms_preview=panels.sms_preview(incident.id, "") if "update" in actions else None,
@@ -149,11 +134,13 @@ def respond(incident_id: int):
 def post_update(incident_id: int):
     def build(form):
         return load(schemas.ProgressUpdateSchema(), {"message": form.message.data.strip(),
-                                                      "notify_subscribers": bool(form.notify_subscribers.data)}, form)
+                                                      "notify_subscribers": bool(form.notify_subscribers.data),
+                                                      "public": bool(form.public.data)}, form)
 
     def call(data):
         service.post_update(incident_id, _actor(), **data)
-        return "进展已发布" + ("，并已请求短信通知受影响用户" if data["notify_subscribers"] else "")
+        return ("进展已发布" + ("，并已在公开状态页展示" if data["public"] else "")
+                + ("，并已请求短信通知受影响用户" if data["notify_subscribers"] else ""))
 
     return _act("update", incident_id, build, call)
 

@@ -1,0 +1,142 @@
+"""Test data, built in one place (Dispatch's tests/factories.py, GOV.UK Notify's tests/app/db.py):
+a new column or a new required field is one edit here.
+
+Subscribers and users are rows; incidents go through the real incidents service (or the API),
+so their deadlines, notices and timeline are whatever the product makes of them.
+"""
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+from app.auth.models import Role, User
+from app.auth.service import create_user
+from app.clock import utcnow
+from app.extensions import db
+from app.incidents import service as incidents
+from app.incidents.models import Incident, Status
+from app.subscribers.models import Subscriber, SubscriberService
+
+TITLE = "杭州城区移动数据业务中断"
+SERVICES = ("mobile_data",)
+REGIONS = ("杭州",)
+# Generated phones start far from the hand-picked ones tests use (+8613800000001 …).
+_phone_numbers = itertools.count(50_000_001)
+_user_numbers = itertools.count(1)
+
+
+# --- people ----------------------------------------------------------------------------------
+
+def phone() -> str:
+    return f"+86138{next(_phone_numbers):08d}"
+
+
+def phones(count: int, start: int = 0) -> list[str]:
+    """``count`` consecutive hand-picked phones from +86138<start>: tests that name numbers."""
+    return [f"+86138{start + i:08d}" for i in range(count)]
+
+
+def subscribers(phones: list[str], *, region: str = "杭州", services=SERVICES, fee_fen: int = 5800,
+                language: str = "zh-CN", name: str = "", opted_out: bool = False,
+                created_at: datetime | None = None, commit: bool = True) -> list[Subscriber]:
+    """One subscriber per phone with these attributes. Committed, since senders read from their own
+    sessions; ``commit=False`` only flushes, for a test that rolls its data back."""
+    now = utcnow()
+    rows = [Subscriber(phone=number, name=name, region=region, monthly_fee_fen=fee_fen, language=language,
+                       opted_out_at=now if opted_out else None, opted_out_source="sms_stop" if opted_out else None,
+                       created_at=created_at or now, updated_at=created_at or now,
+                       service_rows=[SubscriberService(service=s) for s in services])
+            for number in phones]
+    db.session.add_all(rows)
+    db.session.commit() if commit else db.session.flush()
+    return rows
+
+
+def subscriber(number: str | None = None, **attributes) -> Subscriber:
+    """One subscriber (a fresh phone unless given); ``attributes`` as for ``subscribers``."""
+    return subscribers([number or phone()], **attributes)[0]
+
+
+def user(role: Role | str = Role.operator, name: str | None = None, **attributes) -> tuple[User, str]:
+    """(user, API token) of a new staff member."""
+    return create_user(name or f"{Role(role).value}-{next(_user_numbers)}", role, **attributes)
+
+
+# --- incidents -------------------------------------------------------------------------------
+
+def incident_fields(**fields) -> dict:
+    """What declaring needs: the defaults, then ``fields`` (exactly as given: a test of a refusal
+    sends what it sends)."""
+    return {"title": TITLE, "services": list(SERVICES), "regions": list(REGIONS), **fields}
+
+
+def _with_reasons(fields: dict) -> dict:
+    """A reason wherever the rules ask for one: a chosen grade, a major incident."""
+    reasons = {}
+    if fields.get("level") is not None:
+        reasons["level_reason"] = "测试定级"
+    if fields.get("major"):
+        reasons["major_reason"] = "涉及重要客户"
+    return {**reasons, **fields}
+
+
+def incident_body(**fields) -> dict:
+    """The JSON body of ``POST /incidents``: times as ISO text."""
+    return {key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in incident_fields(**fields).items()}
+
+
+def console_form(fields: dict) -> dict:
+    """Declaring fields as the console's form takes them: lists as comma-separated text."""
+    return {key: ",".join(value) if isinstance(value, list) else value for key, value in fields.items()}
+
+
+def post_incident(api, **fields):
+    """``POST /incidents`` as ``api``; the response, refused or not."""
+    return api.post("/incidents", json=incident_body(**fields))
+
+
+def declared(api, **fields) -> dict:
+    """A declared incident through the API (reasons added where needed): its JSON."""
+    response = post_incident(api, **_with_reasons(fields))
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def declare(actor: User, **fields) -> Incident:
+    """A declared incident through the incidents service (reasons added where needed)."""
+    return incidents.declare(actor, **incident_fields(**_with_reasons(fields)))
+
+
+def incident_in(status: Status, actor: User, *, closer: User | None = None, **fields) -> Incident:
+    """An incident walked through the service to ``status``: declared → reported → responding →
+    recovered → (``ready_to_close``) closed; or declared → cancelled. ``closer`` (default
+    ``actor``) closes or cancels."""
+    incident = declare(actor, **fields)
+    if status is Status.cancelled:
+        return incidents.cancel(incident.id, closer or actor, reason="误报")
+    steps = [
+        (Status.reported, lambda: incidents.report(incident.id, actor, fault_type="基站退服", scope_summary="杭州",
+                                                   estimated_recovery_at=utcnow() + timedelta(days=1))),
+        (Status.responding, lambda: incidents.respond(incident.id, actor, responder="张伟",
+                                                      emergency_response=incident.major)),
+        (Status.recovered, lambda: incidents.recover(incident.id, actor, summary="已恢复")),
+    ]
+    for reached, step in steps:
+        if status is Status.declared:
+            return incident
+        incident = step()
+        if status is reached:
+            break
+    if status is Status.closed:
+        ready_to_close(incident, actor)
+        incident = incidents.close(incident.id, closer or actor)
+    return incident
+
+
+def ready_to_close(incident: Incident, actor: User) -> None:
+    """What closure needs besides recovery: the responsibility and a submitted analysis report."""
+    incidents.set_responsibility(incident.id, actor, [
+        incidents.ResponsibilityEntry("technical", "equipment_failure", "网络部", 100)])
+    incidents.mark_analysis_report_submitted(incident, actor, utcnow())
+    db.session.commit()
