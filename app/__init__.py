@@ -83,6 +83,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app.oncall import views as oncall_views
     from app.reports import views as report_views
     from app.scheduling import views as scheduling_views
+    from app.staff import views as staff_views
     from app.subscribers import views as subscriber_views
     from app.web.views import bp as console_bp
 
@@ -99,6 +100,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     api.register_blueprint(notify_views.blp)
     api.register_blueprint(complaint_views.blp)
     api.register_blueprint(oncall_views.blp)
+    api.register_blueprint(staff_views.blp)
     app.register_blueprint(webhooks.blp)
     app.register_blueprint(public_views.bp)
     public_views.init_app(app)

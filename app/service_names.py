@@ -16,3 +16,12 @@ SERVICE_NAMES = {
 
 def service_name(code: str, language: str = "zh-CN") -> str:
     return SERVICE_NAMES[language].get(code, code)
+
+
+_CODES_BY_NAME = {name.casefold(): code for names in SERVICE_NAMES.values() for code, name in names.items()}
+
+
+def service_code(text: str) -> str:
+    """The code of a service typed by its name in either language ("移动数据", "Broadband");
+    a code, or a name not in the table, is returned as it is."""
+    return _CODES_BY_NAME.get(text.strip().casefold(), text.strip())

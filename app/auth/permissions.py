@@ -63,6 +63,9 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     "review_appeal": (_DM,),
     "feed_back_incident_complaints": (_AG, _DM),
     "view_complaint_measures": _STAFF,
+    # Staff alerts (warnings and escalations): each person reads and acknowledges their own
+    "view_staff_alerts": _STAFF,
+    "acknowledge_staff_alert": _STAFF,
     # The on-call roster (值班表, RULES §9): everyone reads who is on duty; duty managers set it.
     "view_oncall": _STAFF,
     "manage_oncall": (_DM,),

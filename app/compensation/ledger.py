@@ -22,13 +22,13 @@ from app.clock import utcnow
 from app.compensation import engine
 from app.compensation.models import CompensationEntry, CompensationVersion, VersionStatus, of_incident
 from app.compensation.money import fen_to_yuan
-from app.errors import Forbidden, TransitionNotAllowed
+from app.errors import Forbidden, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents import timeline
 from app.incidents.timeline_kinds import EventKind
 from app.incidents.models import Incident, Status
-from app.phones import mask
+from app.phones import InvalidPhone, mask, to_e164
 from app.policy import Policy, current_policy
 from app.sql import get_or_404
 from app.subscribers.models import Subscriber
@@ -223,6 +223,56 @@ def above_cap(entry: CompensationEntry, economic_credit_fen: int, data_credit_gb
     economic_cap = max(rules["max_adjusted_credit_months_of_fee"] * entry.monthly_fee_fen, entry.economic_credit_fen)
     data_cap = max(rules["max_adjusted_data_credit_gb"], entry.data_credit_gb)
     return economic_credit_fen > economic_cap or data_credit_gb > data_cap
+
+
+def entry_for_phone(incident_id: int, phone: str) -> CompensationEntry:
+    """The final-ledger entry of the subscriber with this number (any common format), for an
+    agent recording the dispute of a caller. 422 for a number that cannot be read, 404 when
+    the number has no entry in this incident, 409 before closure."""
+    incident = incidents.get_incident(incident_id)
+    if not engine.is_final(incident.id):
+        raise TransitionNotAllowed("dispute", incident.status,
+                                   "补偿尚未结算（故障闭环后才能登记异议） (disputes are recorded on the final ledger, after closure)")
+    try:
+        e164 = to_e164(phone)
+    except InvalidPhone as exc:
+        raise InvalidInput("phone", str(exc)) from None
+    entry = db.session.scalar(select(CompensationEntry).join(Subscriber, Subscriber.id == CompensationEntry.subscriber_id)
+                              .where(of_incident(incident.id), Subscriber.phone == e164))
+    if entry is None:
+        raise NotFound(f"号码 {mask(e164)} 不在本次故障的补偿台账中 (no ledger entry for this number)", phone=mask(e164))
+    return entry
+
+
+def dispute_for_phone(incident_id: int, phone: str, actor: User, *, reason: str, economic_credit_fen: int,
+                      data_credit_gb: int) -> CompensationEntry:
+    """:func:`dispute` of the entry found by the caller's number (the console's form)."""
+    entry = entry_for_phone(incident_id, phone)
+    return dispute(entry.id, actor, reason=reason, economic_credit_fen=economic_credit_fen, data_credit_gb=data_credit_gb)
+
+
+def disputes_of(incident_id: int) -> list[dict]:
+    """Every adjusted plan proposed for the incident's entries (pending first, then newest), with the
+    masked number and who proposed and decided — one query, for the incident page."""
+    proposer, decider = aliased(User), aliased(User)
+    v = CompensationVersion
+    rows = db.session.execute(
+        select(v, Subscriber.phone, proposer.name, decider.name)
+        .join(CompensationEntry, CompensationEntry.id == v.entry_id)
+        .join(Subscriber, Subscriber.id == CompensationEntry.subscriber_id)
+        .join(proposer, proposer.id == v.proposed_by)
+        .outerjoin(decider, decider.id == v.decided_by)
+        .where(v.incident_id == incident_id)
+        .order_by(case((v.status == VersionStatus.proposed.value, 0), else_=1), v.proposed_at.desc(), v.id.desc())
+    ).all()
+    return [{"entry_id": version.entry_id, "version": version.version, "status": version.status,
+             "phone": mask(phone), "economic_credit": fen_to_yuan(version.economic_credit_fen),
+             "data_credit_gb": version.data_credit_gb, "reason": version.dispute_reason,
+             "proposed_by": version.proposed_by, "proposed_by_name": proposer_name, "proposed_at": version.proposed_at,
+             "second_approval_required": version.second_approval_required,
+             "first_approved_by": version.first_approved_by, "first_approved_at": version.first_approved_at,
+             "decided_by_name": decider_name, "decided_at": version.decided_at, "decision_note": version.decision_note}
+            for version, phone, proposer_name, decider_name in rows]
 
 
 def _next_version(entry: CompensationEntry) -> int:

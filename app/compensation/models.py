@@ -10,7 +10,6 @@ version 1 on the entry itself halves the rows written for a million-subscriber c
 """
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
@@ -104,10 +103,10 @@ class CompensationLedger(db.Model):
     data_credit_gb: Mapped[int] = mapped_column(BigInteger)
 
 
-class VersionStatus(str, enum.Enum):
-    proposed = "proposed"   # recorded by an agent from a dispute, awaiting a duty manager (or a second one)
-    approved = "approved"   # current unless a later version is approved
-    rejected = "rejected"
+class VersionStatus(LabeledEnum):
+    proposed = "proposed", "待审批"   # recorded by an agent from a dispute, awaiting a duty manager (or a second one)
+    approved = "approved", "已批准"   # current unless a later version is approved
+    rejected = "rejected", "已驳回"
 
 
 class CompensationVersion(db.Model):

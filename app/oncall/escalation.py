@@ -101,19 +101,28 @@ def next_escalation_at(still_breached: Select) -> datetime | None:
     return oldest + current_policy().unacknowledged_next_tier if oldest is not None else None
 
 
+def deadline_of(dedupe_key: str) -> int | None:
+    """The deadline a staff alert was raised for (keys ``deadline:<id>:…``), if any."""
+    match = DEADLINE_OF_ALERT.match(dedupe_key)
+    return int(match.group(1)) if match else None
+
+
 def acknowledge_latest(user: User, via: str) -> int | None:
     """Acknowledge the chain of the newest alert sent to ``user`` that is still unacknowledged
-    (the SMS reply path); returns its deadline id, None when nothing was waiting. Caller commits."""
+    (the SMS reply path), and that person's alerts of it in the inbox; returns its deadline id,
+    None when nothing was waiting. Caller commits."""
     for key in staff.recent_alert_keys(user.id):
-        match = DEADLINE_OF_ALERT.match(key)
-        if match and acknowledge_chain(int(match.group(1)), user, via):
-            return int(match.group(1))
+        deadline_id = deadline_of(key)
+        if deadline_id is not None and acknowledge_chain(deadline_id, user, via):
+            staff.stamp_acknowledged(user.id, f"deadline:{deadline_id}:", user)
+            return deadline_id
     return None
 
 
-def acknowledge_chain(deadline_id: int, user: User, via: str) -> bool:
+def acknowledge_chain(deadline_id: int, user: User, via: str, *, on_timeline: bool = True) -> bool:
     """Stamp every step of the deadline's chain (a conditional UPDATE: exactly once, whoever is first)
-    and put it on the incident's timeline; the chain stops climbing. Caller commits."""
+    and put it on the incident's timeline (unless the caller records its own line); the chain stops
+    climbing. Caller commits."""
     now = utcnow()
     stamped = db.session.execute(
         update(OncallEscalation).where(OncallEscalation.deadline_id == deadline_id,
@@ -124,7 +133,7 @@ def acknowledge_chain(deadline_id: int, user: User, via: str) -> bool:
     if not stamped:
         return False
     tier, incident_id = max(stamped)
-    if incident_id is not None:
+    if incident_id is not None and on_timeline:
         timeline.record(db.session.get(Incident, incident_id), EventKind.oncall_acknowledged, actor=user,
                         message=f"{user.name} 已确认超时告警（{via}），升级停止于{Tier(tier).label}"
                                 f" (acknowledged, escalation stopped at tier {tier})",

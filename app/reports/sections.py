@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from app.compensation.models import RectificationState
+from app.complaints.models import Category as ComplaintCategory
 from app.incidents.causes import CAUSES, CauseCategory
 from app.incidents.models import Incident, Level, Status, TimelineEvent
 from app.incidents.timeline_kinds import EventKind
@@ -23,6 +24,7 @@ from app.incidents.service import (
 )
 from app.notify.kinds import NoticeKind
 from app.policy import Policy
+from app.service_names import service_name
 from app.reports import charts, compliance, providers
 from app.reports.formatting import duration, local_time, thousands, user_hours, yuan
 from app.scheduling.models import DeadlineState
@@ -67,6 +69,7 @@ def overview(incident: Incident, policy: Policy) -> Section:
         "status": incident.status,
         "status_zh": Status(incident.status).label,
         "services": list(incident.services),
+        "services_zh": [service_name(code) for code in incident.services],
         "regions": list(incident.regions),
         "affected_subscribers": affected,
         "affected_subscribers_text": thousands(affected),
@@ -123,6 +126,7 @@ def scope(incident: Incident, policy: Policy) -> Section:
     outage = outage_minutes_so_far(incident)
     return Section("scope", "影响范围", "Scope and impact", data={
         "services": list(incident.services),
+        "services_zh": [service_name(code) for code in incident.services],
         "regions": list(incident.regions),
         "scope_summary": incident.scope_summary,
         "affected_subscribers": affected,
@@ -218,7 +222,6 @@ def satisfaction(incident: Incident, policy: Policy) -> Section:
     })
 
 
-COMPLAINT_CATEGORY_LABELS = {"service_quality": "服务质量", "billing": "资费及账单", "business": "业务办理", "other": "其他"}
 
 
 def complaints(incident: Incident, policy: Policy) -> Section:
@@ -227,7 +230,7 @@ def complaints(incident: Incident, policy: Policy) -> Section:
     decided = result["feedback_met"] + result["feedback_breached"]
     return Section("complaints", "投诉情况", "Complaints", data={
         **result,
-        "category_rows": [{"label": COMPLAINT_CATEGORY_LABELS.get(k, k), "count": n}
+        "category_rows": [{"label": ComplaintCategory.label_of(k), "count": n}
                           for k, n in sorted(result["by_category"].items())],
         "feedback_on_time_text": f"{100 * result['feedback_met'] / decided:.1f}%" if decided else "—",
         "satisfaction_text": "—" if result["satisfaction"] is None else f"{result['satisfaction']:.2f}",

@@ -33,3 +33,6 @@ class StaffAlert(db.Model):
     provider_sid: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[str | None] = mapped_column(String(20))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Who read it and when (console button or API); the on-call escalation stops here.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,8 +1,9 @@
 """Staff alerts (messages to NOC staff): the only writer of ``staff_alerts``.
 
 Other domains raise alerts here (the deadline judge), and the SMS sender claims, records
-and re-queues their delivery through the functions below. Every function runs inside the
-caller's transaction and never commits.
+and re-queues their delivery through the functions below: those run inside the caller's
+transaction and never commit. ``acknowledge`` (the console's and the API's button) is a unit
+of work of its own and commits.
 """
 from __future__ import annotations
 
@@ -11,19 +12,22 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, Select, String, and_, cast, literal, select, true, update
+from sqlalchemy import Integer, Select, String, and_, cast, func, literal, select, true, update
 
 from app import claims
 from app.auth.models import Role, User
 from app.clock import utcnow
 from app.db_types import UTCDateTime
+from app.errors import Forbidden, NotFound
 from app.extensions import db
+from app.incidents import timeline
 from app.incidents.models import Incident
+from app.incidents.timeline_kinds import EventKind
 from app.notify.statuses import OutboxStatus
 from app.oncall import service as oncall
 from app.oncall.models import Tier
 from app.phones import mask
-from app.sql import dialect_insert
+from app.sql import dialect_insert, get_or_404
 from app.staff.models import StaffAlert
 
 log = logging.getLogger(__name__)
@@ -165,3 +169,77 @@ def apply_delivery_status(alert_id: int, status: str, sid: str, error_code: str 
     if error_code:
         alert.error_code = error_code
     return True
+
+
+# --- the inbox: what was sent to me, and acknowledging it ---------------------------------------
+
+ALERT_KIND_LABELS_ZH = {
+    "deadline_warning": "时限预警",
+    "deadline_breach": "超时告警",
+    "escalation_tier2": "超时升级",
+}
+
+
+def alerts_for(user: User, *, unacknowledged_only: bool = False) -> Select:
+    """The staff alerts sent to ``user``, newest first, with the incident's number and title."""
+    query = (select(StaffAlert, Incident.number, Incident.title)
+             .outerjoin(Incident, Incident.id == StaffAlert.incident_id)
+             .where(StaffAlert.user_id == user.id)
+             .order_by(StaffAlert.created_at.desc(), StaffAlert.id.desc()))
+    if unacknowledged_only:
+        query = query.where(StaffAlert.acknowledged_at.is_(None))
+    return query
+
+
+def inbox_entry(user: User, alert_id: int):
+    """One row of ``alerts_for(user)``: (alert, incident number, incident title)."""
+    row = db.session.execute(alerts_for(user).where(StaffAlert.id == alert_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"告警 {alert_id} 不存在 (staff alert not found)", alert_id=alert_id)
+    return row
+
+
+def unacknowledged_count(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(StaffAlert).where(
+        StaffAlert.user_id == user.id, StaffAlert.acknowledged_at.is_(None))) or 0
+
+
+def acknowledge(alert_id: int, actor: User) -> StaffAlert:
+    """Record that the addressee has read the alert: who, when, and a line on the incident's timeline.
+
+    Exactly once (a conditional UPDATE): a second click, or the console and an SMS reply at the
+    same moment, changes nothing more. Whatever escalates an unanswered alert reads
+    ``acknowledged_at`` and stops.
+    """
+    alert = get_or_404(StaffAlert, alert_id, label=("告警", "staff alert"), field="alert_id")
+    if alert.user_id != actor.id:
+        raise Forbidden("只能确认发给本人的告警 (only the addressee may acknowledge an alert)", alert_id=alert_id)
+    now = utcnow()
+    claimed = db.session.execute(
+        update(StaffAlert).where(StaffAlert.id == alert_id, StaffAlert.acknowledged_at.is_(None))
+        .values(acknowledged_at=now, acknowledged_by=actor.id)
+    ).rowcount
+    if claimed and alert.incident_id is not None:
+        label = ALERT_KIND_LABELS_ZH.get(alert.kind, alert.kind)
+        timeline.record(db.session.get(Incident, alert.incident_id), EventKind.staff_alert_acknowledged, actor=actor,
+                        message=f"{actor.name} 已确认{label}：{alert.message}",
+                        after={"alert_id": alert.id, "kind": alert.kind, "acknowledged_at": now.isoformat()})
+    if claimed:
+        from app.oncall import escalation   # imported here: escalation queues its alerts through this module
+
+        deadline_id = escalation.deadline_of(alert.dedupe_key)
+        if deadline_id is not None:   # the breach's chain stops climbing the roster
+            escalation.acknowledge_chain(deadline_id, actor, "控制台", on_timeline=False)
+    db.session.commit()
+    db.session.refresh(alert)
+    return alert
+
+
+def stamp_acknowledged(user_id: int, key_prefix: str, actor: User) -> int:
+    """Mark ``user_id``'s unacknowledged alerts whose dedupe key starts with ``key_prefix`` as
+    acknowledged by ``actor`` (an SMS reply acknowledges a whole chain). Caller commits."""
+    return db.session.execute(
+        update(StaffAlert).where(StaffAlert.user_id == user_id, StaffAlert.dedupe_key.startswith(key_prefix),
+                                 StaffAlert.acknowledged_at.is_(None))
+        .values(acknowledged_at=utcnow(), acknowledged_by=actor.id)
+    ).rowcount

@@ -7,10 +7,12 @@ import re
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -18,10 +20,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.incidents.causes import CAUSES, CauseCategory
 from app.incidents.models import Level, Status
+from app.service_names import service_code
 
 REQUIRED = "必填 (required)"
 LIST_SEPARATORS = re.compile(r"[,，、;；\s]+")
@@ -31,8 +34,17 @@ def required():
     return DataRequired(message=REQUIRED)
 
 
+class TextLimit(Length):
+    """A length checked on the server and said as a message, never a ``maxlength`` attribute:
+    the browser would silently cut a pasted title instead of saying it is too long."""
+
+    def __init__(self, maximum: int) -> None:
+        super().__init__(max=maximum, message=f"不超过 {maximum} 个字符，当前 %(length)d 个 (at most {maximum} characters)")
+        self.field_flags = {}
+
+
 def length(maximum: int):
-    return Length(max=maximum, message=f"不超过 {maximum} 个字符 (at most {maximum} characters)")
+    return TextLimit(maximum)
 
 
 class LocalDateTimeField(DateTimeLocalField):
@@ -49,9 +61,24 @@ class LocalDateTimeField(DateTimeLocalField):
             raise ValueError("时间格式应为 年-月-日 时:分 (invalid date and time)") from None
 
 
+class ChineseDateField(DateField):
+    """A date input whose parse error is said in Chinese first."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("日期格式应为 年-月-日 (invalid date)") from None
+
+
 def split_list(text: str | None) -> list[str]:
     """"mobile_data, broadband" / "杭州、宁波" → ['mobile_data', 'broadband'] / ['杭州', '宁波']."""
     return [part for part in LIST_SEPARATORS.split(text or "") if part]
+
+
+def service_codes(text: str | None) -> list[str]:
+    """"移动数据、宽带" (or the codes themselves) → ['mobile_data', 'broadband']."""
+    return [service_code(part) for part in split_list(text)]
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -74,7 +101,7 @@ class DeclareForm(FlaskForm):
     title = StringField("故障标题", validators=[required(), length(200)])
     description = TextAreaField("故障描述", validators=[Optional(), length(10000)])
     services = StringField("受影响业务", validators=[required()],
-                           description="业务代码，多个用逗号或空格分隔，如 mobile_data, broadband")
+                           description="业务名称，多个用逗号或顿号分隔，如 移动数据、宽带")
     regions = StringField("受影响区域", validators=[required()],
                           description="区域名称，多个用逗号或顿号分隔；全网填“全网”")
     detected_at = LocalDateTimeField("故障发生时间", description="留空为当前时间；可回溯填写")
@@ -182,3 +209,46 @@ class BoardFilterForm(Form):
         if (self.q.data or "").strip():
             criteria["search"] = self.q.data.strip()
         return criteria
+
+
+class AnalysisReportForm(FlaskForm):
+    """The reviewer's free-text sections of the 故障分析报告 (limits as ReportEditSchema)."""
+
+    preventive_measures = TextAreaField("后续预防措施", validators=[Optional(), length(20000)],
+                                        description="提交前必填")
+    lessons = TextAreaField("经验教训", validators=[Optional(), length(20000)])
+    rectification_notes = TextAreaField("整改说明", validators=[Optional(), length(20000)])
+    base_version = HiddenField()
+
+
+class DisputeForm(FlaskForm):
+    """A subscriber's dispute of the final compensation, recorded by whoever took the call."""
+
+    phone = StringField("用户号码", validators=[required(), length(32)], description="任意常见格式，如 138 0013 8000")
+    reason = TextAreaField("异议理由", validators=[required(), length(2000)])
+    economic_credit = StringField("拟调整经济补偿（元）", validators=[required(), length(20)], description="如 5.00")
+    data_credit_gb = IntegerField("拟调整流量补偿（GB）",
+                                  validators=[InputRequired(message=REQUIRED), NumberRange(min=0, max=10000, message="0–10000")])
+
+
+class DecisionForm(FlaskForm):
+    """Approve or reject a proposed plan, with an optional note."""
+
+    note = StringField("审批意见", validators=[Optional(), length(2000)])
+
+
+class RectificationForm(FlaskForm):
+    title = StringField("整改事项", validators=[required(), length(200)])
+    owner = StringField("责任人", validators=[required(), length(120)])
+    due_date = ChineseDateField("完成期限", validators=[InputRequired(message=REQUIRED)])
+    description = TextAreaField("说明", validators=[Optional(), length(10000)])
+
+
+RECTIFICATION_STATES = options([("", "状态不变"), ("done", "标记完成"), ("open", "重新打开")])
+
+
+class RectificationUpdateForm(FlaskForm):
+    owner = StringField("责任人", validators=[required(), length(120)])
+    due_date = ChineseDateField("完成期限", validators=[InputRequired(message=REQUIRED)])
+    state = SelectField("状态", choices=RECTIFICATION_STATES, default="")
+    completion_note = TextAreaField("完成情况", validators=[Optional(), length(5000)], description="标记完成时必填")

@@ -12,6 +12,7 @@ from app.auth import permissions
 from app.auth.models import User
 from app.clock import utcnow
 from app.compensation import accountability, ledger
+from app.compensation.models import VersionStatus
 from app.compensation.money import fen_to_yuan
 from app.errors import TransitionNotAllowed
 from app.incidents.models import Incident, Status
@@ -110,9 +111,10 @@ def sms_preview(incident_id: int, message: str) -> dict[str, Any]:
 
 # --- compensation ----------------------------------------------------------------------------
 
-def compensation_panel(incident: Incident) -> dict[str, Any] | None:
+def compensation_panel(incident: Incident, user: User) -> dict[str, Any] | None:
     """The preview (after recovery) or the final ledger (after closure): header, totals, first
-    rows with masked phones, and the rectification items. None while the outage still runs."""
+    rows with masked phones, the disputes and the rectification items, and what this user may
+    do with them. None while the outage still runs."""
     if incident.status not in (Status.recovered.value, Status.closed.value):
         return None
     try:
@@ -125,7 +127,12 @@ def compensation_panel(incident: Incident) -> dict[str, Any] | None:
     today = utcnow().astimezone(current_policy().zone).date()
     rectifications = [{"item": item, "state": accountability.rectification_state(item, today)}
                       for item in accountability.list_rectifications(incident.id)]
-    return {**{k: v for k, v in page.items() if k != "items"}, "rows": rows, "rectifications": rectifications}
+    return {**{k: v for k, v in page.items() if k != "items"}, "rows": rows, "rectifications": rectifications,
+            "disputes": ledger.disputes_of(incident.id) if page["final"] else [],
+            "may_dispute": page["final"] and permissions.may(user, "dispute_compensation"),
+            "may_decide": permissions.may(user, "approve_compensation"),
+            "may_rectify": permissions.may(user, "manage_rectifications"),
+            "dispute_status_labels": VersionStatus.labels()}
 
 
 # --- analysis report -------------------------------------------------------------------------
@@ -139,3 +146,17 @@ def report_panel(incident: Incident) -> dict[str, Any] | None:
     return {"state": state.value, "state_label": state.label, "formats": REPORT_FORMATS,
             "submitted_at": report.submitted_at if report else None,
             "approved_at": report.approved_at if report else None}
+
+
+def report_work(report: dict[str, Any] | None, user: User) -> str | None:
+    """What this user can do with the report now (the action card's link), or None."""
+    if report is None:
+        return None
+    if report["state"] == ReportState.draft.value:
+        if permissions.may(user, "edit_analysis_report"):
+            return "编写分析报告"
+        if permissions.may(user, "submit_analysis_report"):
+            return "提交分析报告"
+    if report["state"] == ReportState.submitted.value and permissions.may(user, "approve_analysis_report"):
+        return "审核分析报告"
+    return None

@@ -10,6 +10,7 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from app.auth.models import Role
+from app.auth.service import issue_token
 from app.extensions import db
 from app.incidents.models import TimelineEvent
 from app.notify.inbound import REPLY_ACKNOWLEDGED, REPLY_NOTHING_WAITING
@@ -20,6 +21,7 @@ from app.scheduling import judge
 from app.scheduling.judge import judge_due
 from app.staff.models import StaffAlert
 from tests import factories
+from tests.conftest import ApiClient
 from tests.notify.helpers import signed_post
 from tests.scheduling.walk import T0, minutes
 
@@ -96,6 +98,8 @@ def test_acknowledgement_by_sms_at_tier_two_stops_the_escalation(operator_api, r
     (event,) = db.session.scalars(select(TimelineEvent).where(TimelineEvent.kind == "oncall_acknowledged"))
     assert event.incident_id == incident["id"] and event.actor_id == roster[Tier.department_head].id
     assert "部门负责人" in event.message
+    (inbox,) = db.session.scalars(select(StaffAlert).where(StaffAlert.kind == escalation.ALERT_KIND))
+    assert inbox.acknowledged_by == roster[Tier.department_head].id   # shown acknowledged in the inbox too
     again = signed_post(client, app_ctx, INBOUND, {"From": PHONES[Tier.department_head], "Body": "ok",
                                                    "MessageSid": "SMack2"})
     assert REPLY_NOTHING_WAITING in again.get_data(as_text=True)
@@ -141,3 +145,18 @@ def test_a_restart_mid_escalation_judges_each_step_once(operator_api, roster, mo
     assert steps() == [(1, False), (2, False), (3, False)]
     assert paged(escalation.ALERT_KIND) == [roster[Tier.department_head].id, roster[Tier.command_center].id]
     assert timeline("oncall_escalated") == 2
+
+
+def test_acknowledging_in_the_inbox_stops_the_chain(operator_api, roster, client):
+    with freeze_time(T0) as frozen:
+        factories.declared(operator_api, detected_at=T0)
+        frozen.move_to(T0 + minutes(16))
+        judge_due()
+        tier_one = ApiClient(client, issue_token(roster[Tier.duty_manager]))
+        db.session.commit()
+        (alert,) = tier_one.get("/staff-alerts").json["items"]
+        assert tier_one.post(f"/staff-alerts/{alert['id']}/acknowledge").status_code == 200
+        for moment in (31, 46, 61):
+            frozen.move_to(T0 + minutes(moment))
+            judge_due()
+    assert steps() == [(1, True)] and paged(escalation.ALERT_KIND) == []

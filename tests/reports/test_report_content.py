@@ -195,7 +195,7 @@ def _assert_rows(text: str) -> None:
 
 # Figures every format must carry, in the words a reader sees.
 EXPECTED = [
-    "故障分析报告", "INC-20261123-0001", "三级故障", "涉及医院与应急通信", "mobile_data", "杭州",
+    "故障分析报告", "INC-20261123-0001", "三级故障", "涉及医院与应急通信", "移动数据", "杭州",
     "2026-11-23 08:00",          # detected, in Asia/Shanghai
     "2026-11-23 08:40",          # reported
     "2026-11-23 11:00",          # recovered
@@ -331,6 +331,7 @@ def test_html_report_is_self_contained_and_carries_every_figure(reviewed):
     html = response.get_data(as_text=True)
     for figure in _expected_with_policy():
         assert figure in html, figure
+    assert "mobile_data" not in html  # service names, never codes
     assert "<svg" in html and html.count('class="breach"') == 2  # the two late windows marked on the time bar
     _assert_rows(html)
     # The delivery curve, one line per kind, each labelled with its cumulative deliveries.
@@ -350,6 +351,7 @@ def test_markdown_report_carries_every_figure(reviewed):
     text = response.get_data(as_text=True)
     for figure in _expected_with_policy():
         assert figure in text, figure
+    assert "mobile_data" not in text
     _assert_rows(text)
     assert "| 恢复通知 | 3 | 2 | 2 | 1 |" in text
     assert "| 报告 |" not in text and "\n\n\n" not in text

@@ -2,10 +2,35 @@
 (function () {
   "use strict";
 
-  // Confirm before irreversible actions (cancel, close).
+  // Confirm before irreversible actions (cancel, close, submit) — but an empty required field
+  // (the cancel reason) is said at once, without a dialog. The server checks again.
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
+      form.querySelectorAll("small.error.client").forEach(function (note) { note.remove(); });
+      var empty = Array.prototype.filter.call(form.querySelectorAll("[required]"), function (input) {
+        return !input.value.trim();
+      });
+      if (empty.length) {
+        event.preventDefault();
+        empty.forEach(function (input) {
+          var note = document.createElement("small");
+          note.className = "error client";
+          note.textContent = "必填 (required)";
+          input.setAttribute("aria-invalid", "true");
+          input.insertAdjacentElement("afterend", note);
+        });
+        empty[0].focus();
+        return;
+      }
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+
+  // A link to an action further down the page (闭环条件 → 原因与责任认定) opens it.
+  document.querySelectorAll("[data-open-details]").forEach(function (link) {
+    link.addEventListener("click", function () {
+      var target = document.getElementById(link.dataset.openDetails);
+      if (target) target.open = true;
     });
   });
 

@@ -9,7 +9,7 @@ from app.auth.permissions import requires
 from app.errors import InvalidInput
 from app.extensions import db
 from app.incidents import schemas, service
-from app.web import forms, grade_preview
+from app.web import forms, grade_preview, stale_forms
 from app.web.views import bp
 from app.web.views.form_input import attach_invalid, load, put_text, put_time
 
@@ -19,7 +19,7 @@ from app.web.views.form_input import attach_invalid, load, put_text, put_time
 @requires("declare")
 def grade_preview_json():
     """The grade the service would propose for this scope (for the declare form's live hint)."""
-    services = forms.split_list(request.args.get("services"))
+    services = forms.service_codes(request.args.get("services"))
     regions = forms.split_list(request.args.get("regions"))
     return jsonify(grade_preview.preview(services, regions))
 
@@ -27,10 +27,11 @@ def grade_preview_json():
 @bp.route("/incidents/new", methods=["GET", "POST"])
 @requires("declare")
 def declare():
-    form = forms.DeclareForm()
+    restored = stale_forms.take(request.path) if request.method == "GET" else None
+    form = forms.DeclareForm(formdata=restored[1]) if restored else forms.DeclareForm()
     proposal = None
     if request.method == "POST" and form.validate():
-        services, regions = forms.split_list(form.services.data), forms.split_list(form.regions.data)
+        services, regions = forms.service_codes(form.services.data), forms.split_list(form.regions.data)
         proposal = grade_preview.preview(services, regions)
         if "preview" not in request.form:
             payload = _declare_payload(form, services, regions)
@@ -46,7 +47,7 @@ def declare():
                           "success")
                     return redirect(url_for("console.incident_detail", incident_id=incident.id))
     elif request.method == "POST":
-        services, regions = forms.split_list(form.services.data), forms.split_list(form.regions.data)
+        services, regions = forms.service_codes(form.services.data), forms.split_list(form.regions.data)
         if services and regions:
             proposal = grade_preview.preview(services, regions)
     status = 422 if form.errors else 200

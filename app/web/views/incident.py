@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from marshmallow import ValidationError
 
@@ -15,7 +15,7 @@ from app.incidents import schemas, service
 from app.incidents.causes import CAUSES, DEFAULT_PARTY_ZH, CauseCategory
 from app.incidents.models import Incident, Status
 from app.incidents.timeline_kinds import EventKind
-from app.web import forms, lifecycle, panels, timefmt
+from app.web import forms, lifecycle, panels, stale_forms, timefmt
 from app.web.views import bp
 from app.web.views.board import elapsed_text
 from app.web.views.form_input import attach_invalid, load, put_text, put_time, text_of
@@ -30,23 +30,48 @@ FORM_CLASSES: dict[str, type[FlaskForm]] = {
     "cancel": forms.CancelForm,
     "close": forms.ButtonForm,
 }
+# The forms a stale post (after log-out) can be given back in, by the endpoint it was posted to.
+ACTION_OF_ENDPOINT = {
+    "console.report": "report", "console.respond": "respond", "console.post_update": "update",
+    "console.regrade": "regrade", "console.set_responsibility": "responsibility", "console.recover": "recover",
+    "console.cancel": "cancel",
+}
+PANEL_FORM_OF_ENDPOINT: dict[str, tuple[str, type[FlaskForm]]] = {
+    "console.queue_formal_notice": ("formal", forms.FormalNoticeForm),
+    "console.record_dispute": ("dispute", forms.DisputeForm),
+    "console.add_rectification": ("rectification", forms.RectificationForm),
+}
 
 
 
 @bp.get("/incidents/<int:incident_id>")
 @requires("view_incidents")
 def incident_detail(incident_id: int):
+    restored = stale_forms.take(request.path)
+    if restored is None:
+        return detail_page(incident_id)
+    endpoint, formdata = restored
+    if endpoint in ACTION_OF_ENDPOINT:
+        name = ACTION_OF_ENDPOINT[endpoint]
+        return detail_page(incident_id, bound={name: FORM_CLASSES[name](formdata=formdata, prefix=name)})
+    if endpoint in PANEL_FORM_OF_ENDPOINT:
+        name, form_class = PANEL_FORM_OF_ENDPOINT[endpoint]
+        return detail_page(incident_id, panel_forms={name: form_class(formdata=formdata, prefix=name)})
     return detail_page(incident_id)
 
 
 def detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, status: int = 200,
-                 formal_form: FlaskForm | None = None):
+                panel_forms: dict[str, FlaskForm] | None = None):
+    """The incident page; ``bound`` holds a lifecycle form and ``panel_forms`` a panel's form
+    (formal notice, dispute, decision, rectification) that was refused, shown as typed."""
     incident = service.get_incident(incident_id)
     actions = lifecycle.available_actions(incident, g.current_user)
     action_forms = {name: _blank_form(name, incident) for name in actions}
     action_forms.update({name: form for name, form in (bound or {}).items() if name in actions})
     timeline = service.timeline_of(incident_id)
     affected = service.affected_count(incident)
+    report = panels.report_panel(incident)
+    compensation = panels.compensation_panel(incident, g.current_user)
     return render_template(
         "web/incident/detail.html", incident=incident, actions=actions, forms=action_forms,
         open_form=next(iter(bound), None) if bound else None, timeline=timeline,
@@ -56,10 +81,24 @@ def detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, sta
         closure_blockers=service.closure_blockers(incident) if incident.status == Status.recovered.value else [],
         cause_labels=CAUSES, category_labels=CauseCategory.labels(), default_parties=DEFAULT_PARTY_ZH,
         deadlines=panels.deadlines_panel(incident), notices=panels.notices_panel(incident, g.current_user),
-        formal_form=formal_form or forms.FormalNoticeForm(formdata=None, prefix="formal"),
         sms_preview=panels.sms_preview(incident.id, "") if "update" in actions else None,
-        compensation=panels.compensation_panel(incident), report=panels.report_panel(incident),
+        compensation=compensation, report=report, report_work=panels.report_work(report, g.current_user),
+        panel_forms=_panel_forms(compensation, panel_forms or {}), open_panel_form=next(iter(panel_forms or {}), None),
     ), status
+
+
+def _panel_forms(compensation: dict[str, Any] | None, refused: dict[str, FlaskForm]) -> dict[str, FlaskForm]:
+    blank: dict[str, FlaskForm] = {
+        "formal": forms.FormalNoticeForm(formdata=None, prefix="formal"),
+        "dispute": forms.DisputeForm(formdata=None, prefix="dispute"),
+        "decision": forms.DecisionForm(formdata=None, prefix="decision"),
+        "rectification": forms.RectificationForm(formdata=None, prefix="rectification"),
+    }
+    for entry in (compensation or {}).get("rectifications", []):
+        item = entry["item"]
+        blank[f"rect-{item.id}"] = forms.RectificationUpdateForm(
+            formdata=None, prefix=f"rect-{item.id}", data={"owner": item.owner, "due_date": item.due_date})
+    return {**blank, **refused}
 
 
 def _blank_form(name: str, incident: Incident) -> FlaskForm:

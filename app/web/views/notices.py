@@ -27,7 +27,7 @@ def queue_formal_notice(incident_id: int):
     form = forms.FormalNoticeForm(prefix="formal")
     if not form.validate():
         flash("未发送：请填写正式通知的详细说明 (nothing queued; the explanation is required)", "error")
-        return detail_page(incident_id, status=422, formal_form=form)
+        return detail_page(incident_id, status=422, panel_forms={"formal": form})
     result = notify_service.queue_by_operator(incident_id, "formal", form.explanation.data.strip())
     flash(f"正式通知已排队发送，共 {result['queued']:,} 户", "success")
     return redirect(url_for("console.incident_detail", incident_id=incident_id))
