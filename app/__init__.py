@@ -56,6 +56,7 @@ def _init_domains(app: Flask) -> None:
 
 def _import_models() -> None:
     """Every model module, so metadata (and Alembic) sees every table."""
+    import app.alerts.models  # noqa: F401
     import app.auth.models  # noqa: F401
     import app.complaints.models  # noqa: F401
     import app.compensation.models  # noqa: F401
@@ -74,6 +75,7 @@ def _import_models() -> None:
 def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app import health, policy_views
     from app.ops import metrics
+    from app.alerts import views as alert_views
     from app.compensation import views as compensation_views
     from app.complaints import views as complaint_views
     from app.incidents import views as incident_views
@@ -101,6 +103,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     api.register_blueprint(complaint_views.blp)
     api.register_blueprint(oncall_views.blp)
     api.register_blueprint(staff_views.blp)
+    api.register_blueprint(alert_views.blp)
     app.register_blueprint(webhooks.blp)
     app.register_blueprint(public_views.bp)
     public_views.init_app(app)

@@ -171,6 +171,23 @@ class CalendarYearSchema(_Strict):
     workdays = fields.List(fields.String(validate=lambda v: _iso_date(v)), load_default=list)
 
 
+class AlertsSchema(_Strict):
+    """Alarms in (RULES §9): how Alertmanager/Grafana alerts group into incident proposals."""
+
+    group_by = fields.List(fields.String(validate=validate.Length(min=1, max=100)), required=True,
+                           validate=validate.Length(min=1, max=10))
+    grouping_window_minutes = _positive_int()
+    service_label = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    region_label = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    # alert label value -> the product's service code / region name
+    services = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(min=1)), required=True)
+    regions = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(min=1)), required=True)
+
+
+DEFAULT_ALERTS = {"group_by": ["region", "service"], "grouping_window_minutes": 30, "service_label": "service",
+                  "region_label": "region", "services": {}, "regions": {}}
+
+
 class PolicySchema(_Strict):
     version = fields.String(required=True, validate=validate.Length(min=1, max=40))
     # The unit of every §2 window and of the escalation interval. "seconds" exists for drills
@@ -189,6 +206,7 @@ class PolicySchema(_Strict):
     security = fields.Nested(SecuritySchema, required=True)
     public_status = fields.Nested(PublicStatusSchema, load_default=lambda: dict(PUBLIC_STATUS_DEFAULTS))
     complaints = fields.Nested(ComplaintsSchema, required=True)
+    alerts = fields.Nested(AlertsSchema, load_default=lambda: dict(DEFAULT_ALERTS))
     working_days = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{4}$")),
                                values=fields.Nested(CalendarYearSchema), load_default=dict)
 
@@ -285,6 +303,10 @@ class Policy:
     @property
     def complaints(self) -> dict:
         return self.data["complaints"]
+
+    @property
+    def alerts(self) -> dict:
+        return self.data["alerts"]
 
     def complaint_hours(self, hours: int) -> timedelta:
         """A complaint limit given in hours, in the policy's window unit (seconds in drills)."""

@@ -9,12 +9,21 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 
+from freezegun import freeze_time
+from sqlalchemy import select, update
+
 from app.auth.models import Role, User
 from app.auth.service import create_user
 from app.clock import utcnow
 from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents.models import Incident, Status
+from app.notify import fulfilment
+from app.notify.kinds import NoticeKind
+from app.notify.statuses import PENDING, OutboxStatus
+from app.notify import service as notices
+from app.notify.models import Notice, NoticeBatch
+from app.reports import service as reports
 from app.subscribers.models import Subscriber, SubscriberService
 
 TITLE = "杭州城区移动数据业务中断"
@@ -135,8 +144,44 @@ def incident_in(status: Status, actor: User, *, closer: User | None = None, **fi
 
 
 def ready_to_close(incident: Incident, actor: User) -> None:
-    """What closure needs besides recovery: the responsibility and a submitted analysis report."""
+    """What closure needs besides recovery: the responsibility, a submitted analysis report and,
+    for a major incident, its formal notice sent (RULES §9)."""
     incidents.set_responsibility(incident.id, actor, [
         incidents.ResponsibilityEntry("technical", "equipment_failure", "网络部", 100)])
     incidents.mark_analysis_report_submitted(incident, actor, utcnow())
     db.session.commit()
+    if incident.major:
+        send_formal_notice(incident.id)
+
+
+# --- outside parties (RULES §9) ----------------------------------------------------------------
+
+def send_formal_notice(incident_id: int, explanation: str = "主控板故障导致业务中断，已更换并加装冗余。") -> None:
+    """Queue the 正式通知 of a recovered major incident and let the provider accept every notice now,
+    as the sender would: its ``formal_notice`` deadline is then met (RULES §9 closure guard)."""
+    notices.queue_by_operator(incident_id, NoticeKind.formal, explanation)
+    batch_ids = set(db.session.scalars(select(NoticeBatch.id).where(
+        NoticeBatch.incident_id == incident_id, NoticeBatch.kind == NoticeKind.formal)))
+    db.session.execute(update(Notice).where(Notice.batch_id.in_(batch_ids), Notice.status.in_(PENDING))
+                       .values(status=OutboxStatus.accepted, accepted_at=utcnow()))
+    fulfilment.check_fulfilment(batch_ids)
+    db.session.commit()
+
+
+def recovered_major_incident(operator, manager, reviewer, *, detected_at: datetime) -> int:
+    """A major incident recovered 3 h after ``detected_at``, responsibility set and its analysis
+    report submitted: everything closure asks for except, so far, the formal notice."""
+    with freeze_time(detected_at + timedelta(minutes=5)):
+        incident = incidents.declare(operator, title="杭州移动数据中断", services=["mobile_data"], regions=["杭州"],
+                                     detected_at=detected_at, major=True, major_reason="涉及医院")
+    with freeze_time(detected_at + timedelta(minutes=10)):
+        incidents.report(incident.id, operator, fault_type="基站退服", scope_summary="西湖区",
+                         estimated_recovery_at=detected_at + timedelta(hours=4))
+        incidents.respond(incident.id, operator, responder="张伟", emergency_response=True)
+    with freeze_time(detected_at + timedelta(hours=3)):
+        incidents.set_responsibility(incident.id, operator, [
+            incidents.ResponsibilityEntry("technical", "equipment_failure", "本公司", 100)])
+        incidents.recover(incident.id, operator, summary="更换主控板")
+        reports.edit(incident.id, reviewer, {"preventive_measures": "增加主控板冗余"})
+        reports.submit(incident.id, manager)
+    return incident.id

@@ -66,6 +66,10 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     # Staff alerts (warnings and escalations): each person reads and acknowledges their own
     "view_staff_alerts": _STAFF,
     "acknowledge_staff_alert": _STAFF,
+    # Alarms in (RULES §9): machines post alerts; operators turn proposals into incidents
+    "ingest_alerts": (_IN,),
+    "view_alert_proposals": _INCIDENT_HANDLERS,
+    "decide_alert_proposal": _INCIDENT_HANDLERS,
     # The on-call roster (值班表, RULES §9): everyone reads who is on duty; duty managers set it.
     "view_oncall": _STAFF,
     "manage_oncall": (_DM,),

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, Select, String, case, func, insert, literal, null, select
+from sqlalchemy import BigInteger, Integer, Select, String, case, func, insert, literal, null, select, text
 
 from app.auth.models import User
 from app.clock import utcnow
@@ -216,8 +216,8 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
         _over_affected(incident, policy, terms,
                        first=[entry_id.label("id"), literal(incident.id, Integer).label("incident_id")]),
     )
-    db.session.execute(statement)
-    totals = final_totals(incident.id)
+    totals = _write_entries(statement, incident.id)
+    _refresh_statistics()
     db.session.add(CompensationLedger(incident_id=incident.id, finalised_at=terms.computed_at,
                                       finalised_by=actor.id if actor else None, **terms_record(terms), **totals))
     timeline.record(
@@ -230,6 +230,17 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
     return totals["subscribers"]
 
 
+def _refresh_statistics() -> None:
+    """Let PostgreSQL's planner see the rows just written (ANALYZE counts this transaction's own).
+
+    Without it the planner still believes the incident's key range holds a few thousand rows
+    and joins a million ledger rows to subscribers for the notices by one index probe each —
+    the single largest cost of a million-subscriber closure (bench/compensation.py).
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE compensation_entries"))
+
+
 def credited_subscriber_ids(incident_id: int) -> Select:
     return select(CompensationEntry.subscriber_id).where(
         of_incident(incident_id),
@@ -237,14 +248,34 @@ def credited_subscriber_ids(incident_id: int) -> Select:
     )
 
 
+def _write_entries(statement, incident_id: int) -> dict:
+    """Run the ledger's INSERT … SELECT and return its totals. On PostgreSQL in ONE pass: the
+    INSERT's RETURNING is summed in the same statement (a data-modifying WITH); SQLite has no
+    INSERT inside WITH, so it re-reads the incident's key range."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(statement)
+        return final_totals(incident_id)
+    e = CompensationEntry.__table__
+    written = statement.returning(e.c.economic_credit_fen, e.c.data_credit_gb).cte("written")
+    return _totals_of(select(*_total_columns(written.c.economic_credit_fen, written.c.data_credit_gb)))
+
+
 def final_totals(incident_id: int) -> dict:
     """Totals of the computed ledger (version 1) — what closure wrote."""
     e = CompensationEntry
-    row = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(e.economic_credit_fen), 0), func.coalesce(func.sum(e.data_credit_gb), 0))
-        .where(of_incident(incident_id))
-    ).one()
-    return {"subscribers": row[0], "economic_credit_fen": int(row[1]), "data_credit_gb": int(row[2])}
+    return _totals_of(select(*_total_columns(e.economic_credit_fen, e.data_credit_gb)).where(of_incident(incident_id)))
+
+
+def _total_columns(economic, data) -> tuple:
+    credited = case(((economic > 0) | (data > 0), 1), else_=0)
+    return (func.count(), func.coalesce(func.sum(economic), 0), func.coalesce(func.sum(data), 0),
+            func.coalesce(func.sum(credited), 0))
+
+
+def _totals_of(query: Select) -> dict:
+    subscribers, economic, data, credited = db.session.execute(query).one()
+    return {"subscribers": subscribers, "economic_credit_fen": int(economic), "data_credit_gb": int(data),
+            "credited_subscribers": int(credited)}
 
 
 def terms_record(terms: CreditTerms) -> dict:

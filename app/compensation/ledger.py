@@ -20,7 +20,8 @@ from sqlalchemy.orm import aliased
 from app.auth.models import User
 from app.clock import utcnow
 from app.compensation import engine
-from app.compensation.models import CompensationEntry, CompensationVersion, VersionStatus, of_incident
+from app.compensation.models import (CompensationEntry, CompensationLedger, CompensationVersion, VersionStatus,
+                                     of_incident)
 from app.compensation.money import fen_to_yuan
 from app.errors import Forbidden, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
@@ -84,7 +85,32 @@ def _totals(rows: Select) -> dict:
 
 
 def _credited(sub):
-    return case(((sub.c.economic_credit_fen > 0) | (sub.c.data_credit_gb > 0), 1), else_=0)
+    return _credited_figures(sub.c.economic_credit_fen, sub.c.data_credit_gb)
+
+
+def _credited_figures(economic, data):
+    """1 when a subscriber gets any credit with these figures, else 0 (to sum)."""
+    return case(((economic > 0) | (data > 0), 1), else_=0)
+
+
+def final_totals(final: CompensationLedger) -> dict:
+    """The final ledger's current totals without reading its million rows: the header's totals
+    as computed at closure (version 1 of every entry), plus what each approved adjustment
+    changed — a read of the few disputed entries, whatever the size of the ledger."""
+    e = CompensationEntry
+    cur = _current_versions(final.incident_id)
+    entries, economic, data, credited = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(cur.c.economic_credit_fen - e.economic_credit_fen), 0),
+            func.coalesce(func.sum(cur.c.data_credit_gb - e.data_credit_gb), 0),
+            func.coalesce(func.sum(_credited_figures(cur.c.economic_credit_fen, cur.c.data_credit_gb)
+                                   - _credited_figures(e.economic_credit_fen, e.data_credit_gb)), 0),
+        ).select_from(cur).join(e, e.id == cur.c.entry_id)
+    ).one()
+    return {"subscribers": final.subscribers, "credited_subscribers": final.credited_subscribers + int(credited),
+            "economic_credit": fen_to_yuan(final.economic_credit_fen + int(economic)),
+            "data_credit_gb": final.data_credit_gb + int(data)}
 
 
 HEADER_FIELDS = ("policy_version", "outage_minutes", "operator_share", "multiplier", "recovery_window_breached")
@@ -98,13 +124,13 @@ def compensation_of(incident_id: int) -> dict:
                                    "误报撤销的故障不产生补偿 (a cancelled false alarm has no compensation)")
     final = engine.final_ledger(incident.id)
     if final is not None:
-        rows = final_rows(incident.id)
-        header = {"final": True, **{k: getattr(final, k) for k in HEADER_FIELDS}}
-    else:
-        terms, preview = engine.preview(incident, current_policy())
-        rows = preview.order_by(None).order_by(preview.selected_columns.subscriber_id)
-        record = engine.terms_record(terms)
-        header = {"final": False, **{k: record[k] for k in HEADER_FIELDS}}
+        return {"incident_id": incident.id, "incident_number": incident.number, "final": True,
+                **{k: getattr(final, k) for k in HEADER_FIELDS},
+                "totals": final_totals(final), "rows": final_rows(incident.id)}
+    terms, preview = engine.preview(incident, current_policy())
+    rows = preview.order_by(None).order_by(preview.selected_columns.subscriber_id)
+    record = engine.terms_record(terms)
+    header = {"final": False, **{k: record[k] for k in HEADER_FIELDS}}
     return {"incident_id": incident.id, "incident_number": incident.number, **header,
             "totals": _totals(rows), "rows": rows}
 

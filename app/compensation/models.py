@@ -99,6 +99,9 @@ class CompensationLedger(db.Model):
     below_minimum_outage: Mapped[bool] = mapped_column()
     data_credit_gb_per_data_subscriber: Mapped[int] = mapped_column(Integer)
     subscribers: Mapped[int] = mapped_column(Integer)
+    # Entries with any credit (economic or data) as computed: with the other totals, the
+    # base the ledger's current totals are read from (ledger.final_totals) without a scan.
+    credited_subscribers: Mapped[int] = mapped_column(Integer)
     economic_credit_fen: Mapped[int] = mapped_column(BigInteger)
     data_credit_gb: Mapped[int] = mapped_column(BigInteger)
 

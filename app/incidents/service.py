@@ -27,6 +27,7 @@ from app.incidents.timeline_kinds import EventKind
 from app.models import record_policy_version
 from app.pagination import paginate
 from app.policy import Policy, current_policy
+from app.scheduling import service as deadlines
 from app.sql import commit_or_conflict, get_or_404
 from app.subscribers.affected import count_affected
 from app.transactions import retry_on_conflict
@@ -331,12 +332,28 @@ def recover(incident_id: int, actor: User, *, summary: str, recovered_at: dateti
     return incident
 
 
+CLOSURE_BLOCKER_LABELS = {"responsibility": "原因与责任认定", "analysis_report": "已提交的故障分析报告",
+                          "formal_notice": "已发出的正式通知"}
+
+
+def formal_notice_unsent(incident: Incident) -> bool:
+    """RULES §9: a major incident owes its 正式通知 before closure or report approval.
+
+    Sent means its batch was handed over in full, i.e. the ``formal_notice`` deadline has a
+    ``met_at`` (on time, or late and still breached)."""
+    if not incident.major:
+        return False
+    return deadlines.fulfilled_at(incident, "formal_notice") is None
+
+
 def closure_blockers(incident: Incident) -> list[str]:
     missing = []
     if not incident.responsibilities:
         missing.append("responsibility")
     if incident.analysis_report_submitted_at is None:
         missing.append("analysis_report")
+    if formal_notice_unsent(incident):
+        missing.append("formal_notice")
     return missing
 
 
@@ -346,10 +363,9 @@ def close(incident_id: int, actor: User) -> Incident:
     _require_state(incident, "close", [Status.recovered])
     missing = closure_blockers(incident)
     if missing:
-        labels = {"responsibility": "原因与责任认定", "analysis_report": "已提交的故障分析报告"}
         raise TransitionNotAllowed(
             "close", incident.status,
-            "尚缺：" + "、".join(labels[m] for m in missing) + f" (cannot close; missing: {', '.join(missing)})",
+            "尚缺：" + "、".join(CLOSURE_BLOCKER_LABELS[m] for m in missing) + f" (cannot close; missing: {', '.join(missing)})",
             missing=missing,
         )
     now = utcnow()

@@ -146,6 +146,10 @@ def approve(incident_id: int, actor: User) -> AnalysisReport:
     if report.submitted_by == actor.id:
         raise Forbidden("提交报告者不能审核自己提交的报告 (whoever submitted the report may not approve it)",
                         submitted_by=actor.name)
+    if incidents.formal_notice_unsent(incident):
+        raise TransitionNotAllowed("approve_report", report.state,
+                                   "重大服务中断的正式通知尚未发出，不能审核通过报告 "
+                                   "(the formal notice of this major incident is unsent)", missing=["formal_notice"])
     now = utcnow()
     report.state = ReportState.approved.value
     report.approved_at = now

@@ -236,6 +236,12 @@ def window_exceeded(incident: Incident, kind: DeadlineKind | str, at: datetime) 
     return ensure_aware_utc(at) > row.due_at
 
 
+def fulfilled_at(incident: Incident, kind: DeadlineKind | str) -> datetime | None:
+    """When ``incident`` did what deadline ``kind`` asks (on time or late), or None."""
+    return db.session.scalar(select(Deadline.met_at).where(
+        Deadline.incident_id == incident.id, Deadline.kind == DeadlineKind(kind).value))
+
+
 def _in_order(rows) -> list[Deadline]:
     return sorted(rows, key=lambda d: (KIND_ORDER[d.kind], d.due_at))
 

@@ -252,3 +252,9 @@ class RectificationUpdateForm(FlaskForm):
     due_date = ChineseDateField("完成期限", validators=[InputRequired(message=REQUIRED)])
     state = SelectField("状态", choices=RECTIFICATION_STATES, default="")
     completion_note = TextAreaField("完成情况", validators=[Optional(), length(5000)], description="标记完成时必填")
+class ProposalDeclareForm(FlaskForm):
+    """One click: declare the incident an alert proposal pre-fills (CSRF only)."""
+
+
+class ProposalDismissForm(FlaskForm):
+    reason = StringField("忽略原因", validators=[required(), length(2000)])

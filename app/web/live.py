@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import current_app
 
+from app.alerts import service as alert_service
 from app.incidents import service as incident_service
 from app.notify import service as notify_service
 from app.scheduling import service as deadline_service
@@ -54,7 +55,7 @@ def _digest(*parts: str) -> str:
 
 def versions(incident_id: int | None) -> dict[str, Any]:
     """{"board": …, "incident": … or None}: each changes exactly when its page has something new."""
-    board = _digest(incident_service.change_marker(), deadline_service.change_marker())
+    board = _digest(incident_service.change_marker(), deadline_service.change_marker(), alert_service.change_marker())
     incident = None
     if incident_id is not None:
         incident = _digest(incident_service.change_marker(incident_id), deadline_service.change_marker(incident_id),

@@ -1,7 +1,7 @@
 """the on-call roster (值班表): shifts per person and tier; escalation steps per breached deadline and tier
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0014
 Create Date: 2026-12-01 02:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0016'
-down_revision = '0010'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -298,3 +298,27 @@ def test_a_concurrent_dispute_loses_with_409_and_changes_nothing(people, operato
     assert response.status_code == 409 and response.json["state"] == "changed"
     assert [v["version"] for v in operator_api.get(f"/compensation/{entry_id}").json["versions"]] == [1, 2]
     assert len(operator_api.get(path + "/timeline").json) == events
+
+
+@freeze_time(NOW)
+def test_final_totals_come_from_the_header_and_adjustments_only(people, operator_api, manager_api, make_user):
+    """The final totals are read from the header plus the approved adjustments (no ledger scan),
+    and equal the sum over every entry's current figures: an uncredited subscriber credited
+    by a dispute counts as credited, a credit adjusted to nothing no longer does."""
+    from app.compensation import ledger
+
+    a, b = people
+    external = [{"category": "external", "sub_cause": "power_outage", "party": "市电力公司", "share": 100}]
+    incident_id, path = _declare_to_recovered(operator_api, external)
+    _submit_report(make_user, incident_id)
+    assert manager_api.post(path + "/close").status_code == 200
+    items = {i["subscriber_id"]: i["entry_id"] for i in operator_api.get(path + "/compensation").json["items"]}
+    for subscriber, plan in ((b, {"economic_credit": "3.00", "data_credit_gb": 0}),
+                             (a, {"economic_credit": "0", "data_credit_gb": 0})):
+        proposed = operator_api.post(f"/compensation/{items[subscriber]}/dispute", json={"reason": "协商", **plan})
+        assert proposed.status_code == 201, proposed.json
+        assert manager_api.post(f"/compensation/{items[subscriber]}/approve", json={}).status_code == 200
+
+    totals = operator_api.get(path + "/compensation").json["totals"]
+    assert totals == {"subscribers": 2, "credited_subscribers": 1, "economic_credit": "3.00", "data_credit_gb": 0}
+    assert totals == ledger._totals(ledger.final_rows(incident_id))  # the full scan agrees

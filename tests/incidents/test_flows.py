@@ -22,6 +22,7 @@ from app.scheduling.models import Deadline
 from app.staff.models import StaffAlert
 from tests import factories
 from tests.conftest import _empty_all_tables
+from tests.factories import send_formal_notice
 
 DETECTED = datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)
 
@@ -74,6 +75,7 @@ def _drive_every_transition() -> None:
     with freeze_time(at(200)):
         reports.edit(incident.id, reviewer, {"preventive_measures": "增加主控板冗余"})
         reports.submit(incident.id, manager)
+        send_formal_notice(incident.id)
         incidents.close(incident.id, manager)
 
 

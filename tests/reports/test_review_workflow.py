@@ -11,6 +11,7 @@ from freezegun import freeze_time
 from app.auth.models import Role
 from app.extensions import db
 from tests.reports.worked import AFTER, DECLARED, RECOVERED
+from tests.factories import send_formal_notice
 
 REPORT = "/incidents/{}/analysis-report"
 
@@ -127,6 +128,7 @@ def test_submit_meets_the_window_then_a_reviewer_approves(worked_incident, revie
         assert frozen.status_code == 409 and frozen.json["state"] == "submitted"
         assert manager_api.post(path + "/submit").status_code == 409
         assert manager_api.post(path + "/approve").status_code == 403
+        send_formal_notice(worked_incident)
         approved = reviewer.post(path + "/approve")
     assert approved.status_code == 200 and approved.json["state"] == "approved"
     assert approved.json["approved_at"] == submitted_at.isoformat()

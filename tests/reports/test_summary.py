@@ -9,6 +9,7 @@ from freezegun import freeze_time
 from app.auth.models import Role
 from app.reports import providers
 from tests.reports.worked import AFTER, DETECTED
+from tests.factories import send_formal_notice
 
 PERIOD = f"from={(DETECTED - timedelta(days=1)).isoformat()}&to={(DETECTED + timedelta(days=1)).isoformat()}"
 
@@ -69,6 +70,7 @@ def test_summary_pays_the_final_ledgers_current_figures(worked_incident, second_
     with freeze_time(closing):
         assert api_as(Role.reviewer).put(worked + "/analysis-report", json={"preventive_measures": "主控板冗余"}).status_code == 200
         assert manager_api.post(worked + "/analysis-report/submit").status_code == 200
+        send_formal_notice(worked_incident)
         assert manager_api.post(worked + "/close").status_code == 200
         # Fees 58, 128 and 299 元 × 180 min / 60 / 720 h × 70% operator share, half-up: 17 + 37 + 87 fen.
         assert operator_api.get(f"/reports/summary?{PERIOD}").json["compensation_paid_fen"] == 17 + 37 + 87

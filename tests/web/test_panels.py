@@ -23,6 +23,7 @@ from app.notify.models import Notice
 from app.reports import service as reports
 from tests import factories
 from tests.web.conftest import csrf_token_of, fresh_client
+from tests.factories import send_formal_notice
 
 DETECTED = datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)     # 08:00 Shanghai
 REPORTED = DETECTED + timedelta(minutes=30)                        # 08:30: 15 minutes late
@@ -278,6 +279,7 @@ def test_compensation_panel_preview_then_final_with_csv(operator, manager, brows
     reviewer = browser_as(Role.reviewer)
     reports.edit(incident_id, reviewer.user, {"preventive_measures": "备件前置"})
     reports.submit(incident_id, manager.user)
+    send_formal_notice(incident_id)
     incidents.close(incident_id, manager.user)
     panel = section(page_of(operator, incident_id), "compensation")
     assert "已结算" in panel and "0.80 元" in panel and path in panel
@@ -328,6 +330,7 @@ def test_report_links_appear_at_recovery_with_the_report_state(operator, manager
     reports.submit(incident_id, manager.user)
     head = page_of(operator, incident_id).split('class="report-link"')[1].split('class="detail-grid"')[0]
     assert "已提交" in head and "提交 2026-11-23 10:00" in head
+    send_formal_notice(incident_id)
     reports.approve(incident_id, reviewer.user)
     assert "已审核" in page_of(operator, incident_id).split('class="report-link"')[1]
 

@@ -6,6 +6,7 @@ from flask import flash, render_template, request
 from app.auth.permissions import requires
 from app.incidents import service
 from app.incidents.models import Incident
+from app.web.views.alert_proposals import proposals_panel
 from app.web import forms, panels, timefmt
 from app.web.views import bp
 
@@ -28,7 +29,7 @@ def board():
     filtered = any(request.args.get(name) for name in ("q", "region", "level", "major", "breached")) or \
         request.args.get("status", forms.OPEN_ONLY) != forms.OPEN_ONLY
     return render_template("web/board.html", filters=filters, page=page, filtered=filtered,
-                           elapsed=elapsed_text, deadline_cell=panels.board_deadline,
+                           elapsed=elapsed_text, deadline_cell=panels.board_deadline, proposals=proposals_panel(),
                            last_page=max(1, -(-page["total"] // BOARD_PAGE_SIZE)))
 
 

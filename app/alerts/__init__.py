@@ -1,0 +1,1 @@
+"""Alarms in (RULES §9): Alertmanager/Grafana alerts grouped into incident proposals."""
