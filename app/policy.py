@@ -50,6 +50,8 @@ class WindowsSchema(_Strict):
 class EscalationSchema(_Strict):
     warning_fraction = fields.Float(required=True, validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False))
     next_tier_after_minutes = _positive_int()
+    # RULES §9: a staff alert of a breach nobody acknowledged this long goes to the next roster tier.
+    unacknowledged_next_tier_minutes = _positive_int()
 
 
 class GradingSchema(_Strict):
@@ -263,6 +265,11 @@ class Policy:
     def next_tier_after(self) -> timedelta:
         """How long a breached deadline may stay unmet before the next escalation tier."""
         return self._window(self.escalation["next_tier_after_minutes"])
+
+    @property
+    def unacknowledged_next_tier(self) -> timedelta:
+        """How long a breach's alert may stay unacknowledged before the next roster tier is alerted."""
+        return self._window(self.escalation["unacknowledged_next_tier_minutes"])
 
     @property
     def grading(self) -> dict:

@@ -70,6 +70,9 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     "ingest_alerts": (_IN,),
     "view_alert_proposals": _INCIDENT_HANDLERS,
     "decide_alert_proposal": _INCIDENT_HANDLERS,
+    # The on-call roster (值班表, RULES §9): everyone reads who is on duty; duty managers set it.
+    "view_oncall": _STAFF,
+    "manage_oncall": (_DM,),
 }
 
 

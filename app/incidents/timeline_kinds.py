@@ -28,6 +28,9 @@ class EventKind(LabeledEnum):
     deadline_breach_withdrawn = "deadline_breach_withdrawn", "撤销超时判定"
     deadline_escalated = "deadline_escalated", "超时升级"
     deadlines_recomputed = "deadlines_recomputed", "时限重算"
+    # the on-call roster's escalation of a breach (app.oncall)
+    oncall_escalated = "oncall_escalated", "值班逐级升级"
+    oncall_acknowledged = "oncall_acknowledged", "值班告警已确认"
     # compensation, responsibility notice and rectification (app.compensation)
     responsibility_notice = "responsibility_notice", "责任通报"
     rectification_added = "rectification_added", "新增整改项"

@@ -1,4 +1,5 @@
-"""Inbound SMS: STOP / 退订 / TD opt out, START opts back in, 1–5 answers the last survey.
+"""Inbound SMS: STOP / 退订 / TD opt out, START opts back in, 1–5 answers the last survey;
+from a staff phone (users.phone), "1" / 确认 / OK acknowledges that person's newest waiting alert.
 
 Each MessageSid acts once (a replayed signed request changes nothing and gets no reply), and
 an opt-in/out applies only if no later one from the subscriber was applied already. Twilio's
@@ -16,6 +17,8 @@ from app.notify import provider_events, statuses
 from app.notify.complainants import last_complaint_survey
 from app.notify.kinds import NoticeKind
 from app.notify.models import Notice, NoticeBatch, SatisfactionScore
+from app.oncall import escalation
+from app.oncall import service as oncall
 from app.phones import InvalidPhone, mask, to_e164
 from app.subscribers.models import Subscriber
 
@@ -26,6 +29,9 @@ START_WORDS = {"START", "UNSTOP", "YES", "订阅"}
 REPLY_STOPPED = "您已退订故障通知，回复START可重新订阅。(Unsubscribed; reply START to resubscribe.)"
 REPLY_STARTED = "您已重新订阅故障通知。(You are subscribed again.)"
 REPLY_THANKS = "感谢您的评价！(Thank you for your rating.)"
+ACK_WORDS = {"1", "确认", "OK"}
+REPLY_ACKNOWLEDGED = "已确认告警，升级已停止。(Alert acknowledged; escalation stopped.)"
+REPLY_NOTHING_WAITING = "没有待确认的告警。(No alert is waiting for acknowledgement.)"
 
 
 def handle(from_phone: str, body: str, sid: str | None) -> str | None:
@@ -34,9 +40,12 @@ def handle(from_phone: str, body: str, sid: str | None) -> str | None:
         phone = to_e164(from_phone)
     except InvalidPhone:
         return None
-    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.phone == phone).with_for_update())
     word = (body or "").strip().upper()
     now = utcnow()
+    staff = oncall.staff_with_phone(phone) if word in ACK_WORDS else None
+    if staff is not None:   # a staff phone's "1" acknowledges; a subscriber's "1" is a survey reply
+        return _acknowledge(staff, phone, sid, now)
+    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.phone == phone).with_for_update())
     if sid and not provider_events.first_inbound(sid, subscriber.id if subscriber else None, _action(word), now):
         db.session.rollback()
         log.info("inbound SMS %s from %s already handled: replay ignored", sid, mask(phone))
@@ -53,6 +62,17 @@ def handle(from_phone: str, body: str, sid: str | None) -> str | None:
         reply = _act(subscriber, word, sid, now)
     db.session.commit()
     return reply
+
+
+def _acknowledge(staff, phone: str, sid: str | None, now) -> str | None:
+    if sid and not provider_events.first_inbound(sid, None, "ack", now):
+        db.session.rollback()
+        log.info("inbound SMS %s from staff %s already handled: replay ignored", sid, mask(phone))
+        return None
+    acknowledged = escalation.acknowledge_latest(staff, via="短信回复")
+    db.session.commit()
+    log.info("staff %s (%s) acknowledged by SMS: %s", staff.name, mask(phone), acknowledged or "nothing waiting")
+    return REPLY_ACKNOWLEDGED if acknowledged else REPLY_NOTHING_WAITING
 
 
 def _superseded(subscriber: Subscriber, sid: str | None, now) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import ARRAY, Integer, String, any_, case, cast, func, literal, select, update
+from sqlalchemy import ARRAY, Integer, Select, String, any_, case, cast, func, literal, select, update
 
 from app.clock import utcnow
 from app.extensions import db
@@ -23,6 +23,8 @@ from app.incidents.locks import lock_incidents
 from app.incidents import timeline
 from app.incidents.models import Incident
 from app.incidents.timeline_kinds import EventKind
+from app.oncall import escalation
+from app.oncall.models import Tier
 from app.policy import current_policy
 from app.scheduling.models import LABELS_BY_VALUE, Deadline, DeadlineState
 from app.staff.service import alert_on_call_duty_managers_from_select
@@ -41,20 +43,22 @@ class JudgeResult:
     breached: list[int] = field(default_factory=list)   # deadline ids
     warned: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
+    unacknowledged: list[int] = field(default_factory=list)  # breaches raised to the next roster tier
 
     def __bool__(self) -> bool:
-        return bool(self.breached or self.warned or self.escalated)
+        return bool(self.breached or self.warned or self.escalated or self.unacknowledged)
 
 
 def judge_due(now: datetime | None = None, *, batch: int = BATCH) -> JudgeResult:
-    """One full pass at ``now``: breaches, then early warnings, then tier-2 escalations.
+    """One full pass at ``now``: breaches, early warnings, tier-2 escalations, then unacknowledged
+    breach alerts to the next roster tier.
 
     Commits each batch; safe to run concurrently with another judge or a transition.
     """
     now = now or utcnow()
     result = JudgeResult()
     for step, bucket in ((breach_deadlines, result.breached), (warn_deadlines, result.warned),
-                         (escalate_deadlines, result.escalated)):
+                         (escalate_deadlines, result.escalated), (escalate_unacknowledged, result.unacknowledged)):
         while True:
             claimed = _judge_batch(step, now, batch)
             bucket.extend(claimed)
@@ -63,8 +67,9 @@ def judge_due(now: datetime | None = None, *, batch: int = BATCH) -> JudgeResult
             if not claimed:
                 break
     if result:
-        log.info("judged at %s: %d breached, %d warned, %d escalated", now.isoformat(), len(result.breached),
-                 len(result.warned), len(result.escalated))
+        log.info("judged at %s: %d breached, %d warned, %d escalated, %d unacknowledged to the next tier",
+                 now.isoformat(), len(result.breached), len(result.warned), len(result.escalated),
+                 len(result.unacknowledged))
     return result
 
 
@@ -136,6 +141,17 @@ def escalate_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: It
     return ids
 
 
+def still_breached() -> Select:
+    """Ids of breached deadlines still unmet and not cancelled: their escalation may go on."""
+    return select(Deadline.id).where(Deadline.state == BREACHED, Deadline.met_at.is_(None),
+                                     Deadline.cancelled_at.is_(None))
+
+
+def escalate_unacknowledged(now: datetime, *, limit: int | None = BATCH) -> list[int]:
+    """A breach alert nobody acknowledged within the policy's minutes goes to the next roster tier."""
+    return escalation.escalate_unacknowledged(now, still_breached(), limit=limit or BATCH)
+
+
 def _announce(ids: list[int], now: datetime, *, event: EventKind, alert: str, tier: str, text: tuple[str, str, str],
               english: str) -> None:
     """The timeline event and the duty-manager alert of each claimed deadline: two INSERT … SELECTs
@@ -192,12 +208,17 @@ def _announce_for(owner: _Owner, ids: list[int], now: datetime, dialect: str, *,
     # One dedupe key per (deadline, tier): a retried pass never alerts twice. Warnings also key
     # on the due time, so a deadline moved by a regrade is warned again for its new time.
     dedupe = literal("deadline:", String()) + cast(Deadline.id, String) + f":{tier}"
+    # Warnings and breaches go to tier 1 on duty; the escalation still unmet after the interval to tier 2.
+    roster_tier = Tier.department_head if tier == "tier2" else Tier.duty_manager
     if tier == "warning":
         dedupe = dedupe + ":" + due_iso
     alert_on_call_duty_managers_from_select(claimed.with_only_columns(
         owner.incident_id.label("incident_id"), literal(alert, String()).label("kind"), message.label("message"),
         dedupe.label("dedupe_key"),
-    ))
+    ), roster_tier)
+    if alert == "deadline_breach":   # the breach's escalation chain starts at tier 1 (app/oncall/escalation.py)
+        escalation.open_chains_from_select(claimed.with_only_columns(
+            Deadline.id.label("deadline_id"), owner.incident_id.label("incident_id")), now)
 
 
 def _among(column, ids: list[int], dialect: str):
@@ -242,6 +263,7 @@ def next_wake_time() -> datetime | None:
         db.session.scalar(select(func.min(Deadline.escalate_at)).where(
             Deadline.state == BREACHED, Deadline.escalated_at.is_(None), Deadline.met_at.is_(None),
             Deadline.cancelled_at.is_(None))),
+        escalation.next_escalation_at(still_breached()),
     ]
     moments = [c for c in candidates if c is not None]
     return min(moments) if moments else None

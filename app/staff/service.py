@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, Select, String, cast, func, literal, select, true, update
+from sqlalchemy import Integer, Select, String, and_, cast, func, literal, select, true, update
 
 from app import claims
 from app.auth.models import Role, User
@@ -24,6 +24,8 @@ from app.incidents import timeline
 from app.incidents.models import Incident
 from app.incidents.timeline_kinds import EventKind
 from app.notify.statuses import OutboxStatus
+from app.oncall import service as oncall
+from app.oncall.models import Tier
 from app.phones import mask
 from app.sql import dialect_insert, get_or_404
 from app.staff.models import StaffAlert
@@ -31,21 +33,32 @@ from app.staff.models import StaffAlert
 log = logging.getLogger(__name__)
 
 
-def on_call_duty_managers() -> list[User]:
-    return list(db.session.scalars(
-        select(User).where(User.role == Role.duty_manager.value, User.on_call.is_(True), User.active.is_(True))
-        .order_by(User.id)
-    ))
+def _fallback_recipients():
+    """Who is alerted when the roster names nobody at a tier: the on-call duty managers (users.on_call)."""
+    return and_(User.role == Role.duty_manager.value, User.on_call.is_(True), User.active.is_(True))
 
 
-def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: str, dedupe_key: str) -> int:
-    """Queue ``message`` to each on-call duty manager, at most once per (dedupe_key, user).
+def _recipients(tier: Tier, at: datetime):
+    """The condition on ``User`` choosing who gets an alert of ``tier`` raised at ``at``: the roster's
+    people on duty at that tier then, or — with nobody rostered — the on-call duty managers."""
+    rostered = [user.id for user in oncall.people_on_duty(tier, at)]
+    return User.id.in_(rostered) if rostered else _fallback_recipients()
+
+
+def on_call_duty_managers(tier: Tier = Tier.duty_manager, at: datetime | None = None) -> list[User]:
+    """The people an alert of ``tier`` raised at ``at`` (default now) goes to."""
+    return list(db.session.scalars(select(User).where(_recipients(tier, at or utcnow())).order_by(User.id)))
+
+
+def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: str, dedupe_key: str,
+                                tier: Tier = Tier.duty_manager) -> int:
+    """Queue ``message`` to each person on duty at ``tier``, at most once per (dedupe_key, user).
 
     Returns how many alerts were newly queued (0 when this alert was already raised).
     """
     queued = 0
     now = utcnow()
-    for user in on_call_duty_managers():
+    for user in on_call_duty_managers(tier, now):
         statement = dialect_insert(StaffAlert.__table__).values(
             dedupe_key=f"{dedupe_key}:u{user.id}", user_id=user.id, incident_id=incident.id if incident else None,
             kind=kind, message=message, created_at=now, status=OutboxStatus.queued, attempts=0,
@@ -58,30 +71,41 @@ def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: s
     return queued
 
 
-def alert_on_call_duty_managers_from_select(alerts: Select) -> int:
+def alert_on_call_duty_managers_from_select(alerts: Select, tier: Tier = Tier.duty_manager) -> int:
     """The set-based form of :func:`alert_on_call_duty_managers`, one INSERT … SELECT.
 
     ``alerts`` yields the columns ``incident_id``, ``kind``, ``message`` and ``dedupe_key``;
-    each row is queued to every on-call duty manager, at most once per (dedupe_key, user),
-    inside the caller's transaction — so judging 70,000 overdue deadlines at start-up is a
-    few statements, not 70,000. Returns how many alerts were newly queued.
+    each row is queued to every person on duty at ``tier`` now (the roster, else the on-call duty
+    managers), at most once per (dedupe_key, user), inside the caller's transaction — so judging
+    70,000 overdue deadlines at start-up is a few statements, not 70,000. Returns how many alerts
+    were newly queued.
     """
+    now = utcnow()
+    recipients = _recipients(tier, now)
     source = alerts.subquery()
     rows = (
         select(source.c.dedupe_key + ":u" + cast(User.id, String), User.id, source.c.incident_id, source.c.kind,
-               source.c.message, literal(utcnow(), UTCDateTime()), literal(OutboxStatus.queued.value, String()), literal(0, Integer()))
+               source.c.message, literal(now, UTCDateTime()), literal(OutboxStatus.queued.value, String()),
+               literal(0, Integer()))
         .select_from(source).join(User, true())
-        .where(User.role == Role.duty_manager.value, User.on_call.is_(True), User.active.is_(True))
+        .where(recipients)
     )
     statement = dialect_insert(StaffAlert.__table__).from_select(
         ["dedupe_key", "user_id", "incident_id", "kind", "message", "created_at", "status", "attempts"], rows,
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
     queued = db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount or 0
     if queued:
-        log.info("%d staff alert(s) queued to on-call duty managers", queued)
-    elif not on_call_duty_managers():
-        log.warning("no on-call duty manager: staff alerts not queued")
+        log.info("%d staff alert(s) queued to tier %d on duty", queued, tier)
+    elif db.session.scalar(select(User.id).where(recipients).limit(1)) is None:
+        log.warning("nobody on duty at tier %d and no on-call duty manager: staff alerts not queued", tier)
     return queued
+
+
+def recent_alert_keys(user_id: int, limit: int = 50) -> list[str]:
+    """The dedupe keys of the newest alerts sent to ``user_id``, newest first (an SMS reply acknowledges
+    the newest one still waiting)."""
+    return list(db.session.scalars(select(StaffAlert.dedupe_key).where(StaffAlert.user_id == user_id)
+                                   .order_by(StaffAlert.created_at.desc(), StaffAlert.id.desc()).limit(limit)))
 
 
 # -- delivery, for the SMS sender --------------------------------------------------------
@@ -200,6 +224,22 @@ def acknowledge(alert_id: int, actor: User) -> StaffAlert:
         timeline.record(db.session.get(Incident, alert.incident_id), EventKind.staff_alert_acknowledged, actor=actor,
                         message=f"{actor.name} 已确认{label}：{alert.message}",
                         after={"alert_id": alert.id, "kind": alert.kind, "acknowledged_at": now.isoformat()})
+    if claimed:
+        from app.oncall import escalation   # imported here: escalation queues its alerts through this module
+
+        deadline_id = escalation.deadline_of(alert.dedupe_key)
+        if deadline_id is not None:   # the breach's chain stops climbing the roster
+            escalation.acknowledge_chain(deadline_id, actor, "控制台", on_timeline=False)
     db.session.commit()
     db.session.refresh(alert)
     return alert
+
+
+def stamp_acknowledged(user_id: int, key_prefix: str, actor: User) -> int:
+    """Mark ``user_id``'s unacknowledged alerts whose dedupe key starts with ``key_prefix`` as
+    acknowledged by ``actor`` (an SMS reply acknowledges a whole chain). Caller commits."""
+    return db.session.execute(
+        update(StaffAlert).where(StaffAlert.user_id == user_id, StaffAlert.dedupe_key.startswith(key_prefix),
+                                 StaffAlert.acknowledged_at.is_(None))
+        .values(acknowledged_at=utcnow(), acknowledged_by=actor.id)
+    ).rowcount

@@ -101,7 +101,7 @@ def test_a_pass_that_fails_midway_records_nothing_and_the_next_records_once(oper
         incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(16))
 
-        def crash(_alerts):
+        def crash(_alerts, _tier):
             raise RuntimeError("SMS outbox unavailable")
 
         monkeypatch.setattr(judge, "alert_on_call_duty_managers_from_select", crash)
@@ -162,6 +162,10 @@ def test_next_wake_time_is_the_earliest_due_warning_or_escalation(operator_api):
         judge_due()
         assert judge.next_wake_time() == T0 + minutes(15)
         frozen.move_to(T0 + minutes(15))
+        judge_due()
+        # the breach alert unacknowledged for the policy's 15 minutes goes to the roster's next tier
+        assert judge.next_wake_time() == T0 + minutes(30)
+        frozen.move_to(T0 + minutes(30))
         judge_due()
         assert judge.next_wake_time() == T0 + minutes(45)  # tier 2 of the report, before the response warning
     rows = db.session.scalars(select(Deadline)).all()
