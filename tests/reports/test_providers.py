@@ -3,10 +3,11 @@ falls back to its own times."""
 from __future__ import annotations
 
 from freezegun import freeze_time
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.incidents.service import get_incident
+from app.oncall.models import OncallEscalation
 from app.reports import providers
 from app.scheduling.models import Deadline
 from tests.reports.worked import AFTER
@@ -28,6 +29,8 @@ def test_the_report_feeds_answer_for_a_real_incident(worked_incident):
 def test_an_incident_without_deadline_rows_falls_back_to_its_own_times(worked_incident, operator_api):
     """An incident declared before the deadline table existed has no rows: the report computes the
     windows from the incident's timestamps, labelled as such, with the same outcomes."""
+    rows = select(Deadline.id).where(Deadline.incident_id == worked_incident)
+    db.session.execute(delete(OncallEscalation).where(OncallEscalation.deadline_id.in_(rows)))  # their escalation chains first
     db.session.execute(delete(Deadline).where(Deadline.incident_id == worked_incident))
     db.session.commit()
     deadlines = next(s for s in operator_api.get(REPORT.format(worked_incident)).json["sections"]
