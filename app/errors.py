@@ -107,6 +107,31 @@ def register_domain_errors(app) -> None:
 def register_database_unavailable(app) -> None:
     for error_class in DATABASE_UNAVAILABLE:
         app.register_error_handler(error_class, _database_unavailable)
+    _make_session_teardown_safe(app)
+
+
+def _make_session_teardown_safe(app) -> None:
+    """Flask-SQLAlchemy ends each request with ``session.remove()``, whose ROLLBACK fails when the
+    server went away after the answer was made: that answer would then turn into a 500. Ours
+    drops a dead connection without asking the server instead."""
+    from app.extensions import db
+
+    def remove_session(_error=None) -> None:
+        discard_session(db.session)
+
+    app.teardown_appcontext_funcs[:] = [
+        remove_session if getattr(func, "__name__", "") == "_teardown_session" else func
+        for func in app.teardown_appcontext_funcs
+    ]
+
+
+def discard_session(session) -> None:
+    """End the scoped session; if the connection is gone, invalidate it (no round trip) and forget it."""
+    try:
+        session.remove()
+    except DATABASE_UNAVAILABLE:
+        session.registry().invalidate()
+        session.registry.clear()
 
 
 def _database_unavailable(error: Exception):
@@ -114,8 +139,8 @@ def _database_unavailable(error: Exception):
 
     try:
         db.session.rollback()
-    except Exception:  # noqa: BLE001 - the connection may be gone already; the pool replaces it
-        db.session.remove()
+    except DATABASE_UNAVAILABLE:  # the connection may be gone already; the pool replaces it
+        discard_session(db.session)
     disk_full = DISK_FULL in str(getattr(error, "orig", error))
     if disk_full:
         message = "数据库磁盘已满，暂时无法保存任何修改 (database or disk is full: nothing was saved)"
