@@ -27,10 +27,11 @@ from app.db_types import UTCDateTime
 from app.policy import current_policy
 from app.sql import dialect_insert
 from app.staff import service as staff
+from app.staff.models import StaffAlertKind
 
 log = logging.getLogger(__name__)
 
-ALERT_KIND = "oncall_escalation"
+ALERT_KIND = StaffAlertKind.oncall_escalation
 DEDUPE = "deadline:{deadline_id}:oncall{tier}"
 DEADLINE_OF_ALERT = re.compile(r"^deadline:(\d+):")
 

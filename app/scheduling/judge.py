@@ -27,6 +27,7 @@ from app.oncall import escalation
 from app.oncall.models import Tier
 from app.policy import current_policy
 from app.scheduling.models import LABELS_BY_VALUE, Deadline, DeadlineState
+from app.staff.models import StaffAlertKind
 from app.staff.service import alert_on_call_duty_managers_from_select
 from app.transactions import retry_on_conflict
 
@@ -117,7 +118,7 @@ def breach_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iter
     """Mark pending deadlines due by ``now`` as breached; timeline + tier-1 escalation for each."""
     ids = _claim(now, limit, [Deadline.state == PENDING, Deadline.due_at <= now],
                  {"state": BREACHED, "breached_at": now}, only_ids)
-    _announce(ids, now, event=EventKind.deadline_breached, alert="deadline_breach", tier="tier1",
+    _announce(ids, now, event=EventKind.deadline_breached, alert=StaffAlertKind.deadline_breach, tier="tier1",
               text=("【超时】", "时限已于 ", " 到期未完成，请立即处理"), english="deadline breached")
     return ids
 
@@ -126,7 +127,7 @@ def warn_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iterab
     """Early warning at the policy's fraction of the window, once per due time."""
     ids = _claim(now, limit, [Deadline.state == PENDING, Deadline.warned_at.is_(None), Deadline.warn_at <= now,
                               Deadline.due_at > now], {"warned_at": now}, only_ids)
-    _announce(ids, now, event=EventKind.deadline_warning, alert="deadline_warning", tier="warning",
+    _announce(ids, now, event=EventKind.deadline_warning, alert=StaffAlertKind.deadline_warning, tier="warning",
               text=("【预警】", "时限将于 ", " 到期"), english="deadline approaching")
     return ids
 
@@ -136,7 +137,7 @@ def escalate_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: It
     ids = _claim(now, limit, [Deadline.state == BREACHED, Deadline.met_at.is_(None), Deadline.escalated_at.is_(None),
                               Deadline.cancelled_at.is_(None), Deadline.escalate_at <= now],
                  {"escalated_at": now}, only_ids)
-    _announce(ids, now, event=EventKind.deadline_escalated, alert="escalation_tier2", tier="tier2",
+    _announce(ids, now, event=EventKind.deadline_escalated, alert=StaffAlertKind.escalation_tier2, tier="tier2",
               text=("【二级升级】", "时限自 ", " 超时至今仍未完成"), english="deadline still unmet, escalated to the next tier")
     return ids
 
@@ -216,7 +217,7 @@ def _announce_for(owner: _Owner, ids: list[int], now: datetime, dialect: str, *,
         owner.incident_id.label("incident_id"), literal(alert, String()).label("kind"), message.label("message"),
         dedupe.label("dedupe_key"),
     ), roster_tier)
-    if alert == "deadline_breach":   # the breach's escalation chain starts at tier 1 (app/oncall/escalation.py)
+    if alert == StaffAlertKind.deadline_breach:   # the breach's escalation chain starts at tier 1 (app/oncall/escalation.py)
         escalation.open_chains_from_select(claimed.with_only_columns(
             Deadline.id.label("deadline_id"), owner.incident_id.label("incident_id")), now)
 

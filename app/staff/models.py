@@ -7,7 +7,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime
 from app.extensions import db
+from app.labels import LabeledEnum
 from app.notify.statuses import OutboxStatus
+
+
+class StaffAlertKind(LabeledEnum):
+    """What a staff alert is about, with the label the inbox and the timeline show."""
+
+    deadline_warning = "deadline_warning", "时限预警"
+    deadline_breach = "deadline_breach", "超时告警"
+    escalation_tier2 = "escalation_tier2", "超时升级"
+    oncall_escalation = "oncall_escalation", "值班逐级升级"
 
 
 class StaffAlert(db.Model):
@@ -19,7 +29,7 @@ class StaffAlert(db.Model):
     dedupe_key: Mapped[str] = mapped_column(String(160), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(40))  # e.g. deadline_warning, deadline_breach, escalation_tier2
+    kind: Mapped[str] = mapped_column(String(40))  # a StaffAlertKind value
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Delivery (the SMS sender records it through app.staff.service): queued -> sending -> sent/delivered/failed,

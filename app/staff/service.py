@@ -28,7 +28,7 @@ from app.oncall import service as oncall
 from app.oncall.models import Tier
 from app.phones import mask
 from app.sql import dialect_insert, get_or_404
-from app.staff.models import StaffAlert
+from app.staff.models import StaffAlert, StaffAlertKind
 
 log = logging.getLogger(__name__)
 
@@ -173,13 +173,6 @@ def apply_delivery_status(alert_id: int, status: str, sid: str, error_code: str 
 
 # --- the inbox: what was sent to me, and acknowledging it ---------------------------------------
 
-ALERT_KIND_LABELS_ZH = {
-    "deadline_warning": "时限预警",
-    "deadline_breach": "超时告警",
-    "escalation_tier2": "超时升级",
-}
-
-
 def alerts_for(user: User, *, unacknowledged_only: bool = False) -> Select:
     """The staff alerts sent to ``user``, newest first, with the incident's number and title."""
     query = (select(StaffAlert, Incident.number, Incident.title)
@@ -220,7 +213,7 @@ def acknowledge(alert_id: int, actor: User) -> StaffAlert:
         .values(acknowledged_at=now, acknowledged_by=actor.id)
     ).rowcount
     if claimed and alert.incident_id is not None:
-        label = ALERT_KIND_LABELS_ZH.get(alert.kind, alert.kind)
+        label = StaffAlertKind.label_of(alert.kind)
         timeline.record(db.session.get(Incident, alert.incident_id), EventKind.staff_alert_acknowledged, actor=actor,
                         message=f"{actor.name} 已确认{label}：{alert.message}",
                         after={"alert_id": alert.id, "kind": alert.kind, "acknowledged_at": now.isoformat()})

@@ -6,6 +6,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from app.auth.permissions import requires
 from app.pagination import paginate
 from app.staff import service as staff_service
+from app.staff.models import StaffAlertKind
 from app.web import forms
 from app.web.views import bp
 
@@ -20,7 +21,7 @@ def staff_alerts():
     page = paginate(staff_service.alerts_for(g.current_user, unacknowledged_only=pending_only),
                     page_number, INBOX_PAGE_SIZE, scalars=False)
     return render_template("web/alerts.html", page=page, pending_only=pending_only,
-                           kind_labels=staff_service.ALERT_KIND_LABELS_ZH,
+                           kind_labels=StaffAlertKind.labels(),
                            ack_form=forms.ButtonForm(formdata=None, prefix="ack"),
                            last_page=max(1, -(-page["total"] // INBOX_PAGE_SIZE)))
 
