@@ -170,5 +170,6 @@ def citing_counts(plan_ids: list[int]) -> dict[int, int]:
     """How many incidents cite each plan (one query, for the register's list)."""
     if not plan_ids:
         return {}
-    return dict(db.session.execute(select(IncidentPlan.plan_id, func.count()).where(IncidentPlan.plan_id.in_(plan_ids))
-                                   .group_by(IncidentPlan.plan_id)).tuples())
+    counts = (select(IncidentPlan.plan_id, func.count()).where(IncidentPlan.plan_id.in_(plan_ids))
+              .group_by(IncidentPlan.plan_id))
+    return dict(db.session.execute(counts).tuples().all())
