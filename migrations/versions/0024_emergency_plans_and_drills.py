@@ -17,8 +17,9 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('incidents', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('drill', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # Plain ADD COLUMN (no batch): SQLite adds it in place; a batch copy would drop and re-create
+    # the incidents table, which every other table references.
+    op.add_column('incidents', sa.Column('drill', sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table('emergency_plans',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
@@ -63,5 +64,4 @@ def downgrade():
     op.drop_index(op.f('ix_emergency_plans_review_due_on'), table_name='emergency_plans')
     op.drop_index(op.f('ix_emergency_plans_owner_id'), table_name='emergency_plans')
     op.drop_table('emergency_plans')
-    with op.batch_alter_table('incidents', schema=None) as batch_op:
-        batch_op.drop_column('drill')
+    op.drop_column('incidents', 'drill')   # SQLite 3.35+ drops a plain column in place
