@@ -26,6 +26,7 @@ from app.incidents.numbering import next_incident_number
 from app.incidents.timeline_kinds import EventKind
 from app.models import record_policy_version
 from app.pagination import paginate
+from app.notify.drills import mark as drill_text
 from app.plans import service as plans
 from app.policy import Policy, current_policy
 from app.scheduling import service as deadlines
@@ -98,7 +99,10 @@ def user_minutes(incident: Incident, policy: Policy | None = None, *, affected: 
 
 
 def regulator_reportable(incident: Incident, policy: Policy | None = None, *, affected: int | None = None) -> bool:
-    """Past the policy's regulator line (RULES §2); pass ``affected`` when already counted."""
+    """Past the policy's regulator line (RULES §2); pass ``affected`` when already counted.
+    Never a drill (演练): it interrupts nothing, so there is nothing to report to the regulator."""
+    if incident.drill:
+        return False
     policy = policy or current_policy()
     if affected is None:
         affected = affected_count(incident, policy)
@@ -513,11 +517,12 @@ def alarms_since(event_id: int, limit: int = 10) -> list[dict[str, Any]]:
 
     rows = db.session.execute(
         select(TimelineEvent.id, TimelineEvent.kind, TimelineEvent.message, Incident.id.label("incident_id"),
-               Incident.number, Incident.title, Incident.level, Incident.major)
+               Incident.number, Incident.title, Incident.level, Incident.major, Incident.drill)
         .join(Incident, Incident.id == TimelineEvent.incident_id)
         .where(TimelineEvent.id > event_id, TimelineEvent.kind.in_(ALARM_EVENT_KINDS),
                Incident.status.not_in(CLOSED_STATES),
                or_(TimelineEvent.kind == "deadline_breached", Incident.level == 1, Incident.major.is_(True)))
         .order_by(TimelineEvent.id.desc()).limit(limit)
     ).all()
-    return [dict(row._mapping) for row in reversed(rows)]
+    # A drill's banner says so in its title (the banner shows number and title).
+    return [{**row._mapping, "title": drill_text(row.title, row.drill)} for row in reversed(rows)]

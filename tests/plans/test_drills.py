@@ -146,3 +146,23 @@ def test_staff_alerts_of_a_drill_say_drill_at_the_gateway(operator_api, make_use
     bodies = [m["body"] for m in gateway.gateway.messages.values()]
     assert sum(b.startswith("【演练】") for b in bodies) == len(drill_alerts)
     assert len(bodies) == len(alerts)
+
+
+def test_a_drill_is_never_regulator_reportable_and_its_banner_says_drill(app_ctx, operator_api, make_user):
+    from app.incidents import service as incidents
+
+    original = app_ctx.extensions["noc_policy"]
+    app_ctx.extensions["noc_policy"] = parse_policy({**original.data, "regulator": {
+        "users_over": 1, "users_duration_minutes": 1, "user_minutes_over": 1, "user_minutes_min_duration_minutes": 1}})
+    try:
+        factories.subscribers(factories.phones(3))
+        with freeze_time(T0):
+            start = incidents.latest_event_id()
+            real = factories.declared(operator_api, detected_at=T0 - timedelta(hours=2), level=1)
+            drill = factories.declared(operator_api, detected_at=T0 - timedelta(hours=2), level=1, drill=True)
+            assert operator_api.get(f"/incidents/{real['id']}").json["regulator_reportable"] is True
+            assert operator_api.get(f"/incidents/{drill['id']}").json["regulator_reportable"] is False
+            titles = {a["number"]: a["title"] for a in incidents.alarms_since(start)}
+    finally:
+        app_ctx.extensions["noc_policy"] = original
+    assert titles[drill["number"]].startswith("【演练】") and not titles[real["number"]].startswith("【演练】")
