@@ -73,6 +73,8 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     # The on-call roster (值班表, RULES §9): everyone reads who is on duty; duty managers set it.
     "view_oncall": _STAFF,
     "manage_oncall": (_DM,),
+    # Reports out (上报, regulator; RULES §9): their delivery state
+    "view_outbound_reports": _STAFF,
 }
 
 
