@@ -64,7 +64,7 @@ def test_report_button_starts_the_report_and_the_acknowledgement_meets_the_deadl
     with freeze_time(T0) as frozen:
         incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + timedelta(minutes=3))
-        report(operator_api, incident["id"])
+        report(operator_api, incident["id"], acknowledged=False)
         # The button alone meets nothing: the report is queued, the deadline still pending.
         assert deadlines(operator_api, incident["id"])["report"]["state"] == "pending"
         listed = operator_api.get(f"/incidents/{incident['id']}/outbound-reports").json
@@ -93,7 +93,7 @@ def test_retries_with_exponential_back_off_each_attempt_on_the_timeline(operator
     receiver.receiver.fail_next = 2   # down for two attempts
     with freeze_time(T0) as frozen:
         incident = factories.declared(operator_api, detected_at=T0)
-        report(operator_api, incident["id"])
+        report(operator_api, incident["id"], acknowledged=False)
         assert outbound_sender.run_once(check_regulator=False) == 1
         [row] = rows(incident["id"])
         assert (row.status, row.failures, row.next_attempt_at) == ("queued", 1, T0 + timedelta(seconds=10))
@@ -128,7 +128,7 @@ def test_breach_because_the_receiver_was_unreachable_is_in_the_analysis_report(
     with freeze_time(T0) as frozen:
         incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + timedelta(minutes=2))
-        report(operator_api, incident["id"])                 # in time: 2 min into a 15-min window
+        report(operator_api, incident["id"], acknowledged=False)                 # in time: 2 min into a 15-min window
         for minute in (2, 3, 5, 9):
             frozen.move_to(T0 + timedelta(minutes=minute))
             down.run_once(check_regulator=False)
@@ -152,7 +152,7 @@ def test_a_late_button_is_not_blamed_on_the_receiver(app_ctx, operator_api, rece
     with freeze_time(T0) as frozen:
         incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + timedelta(minutes=18))
-        report(operator_api, incident["id"])
+        report(operator_api, incident["id"], acknowledged=False)
         outbound_sender.run_once(check_regulator=False)
         note = sections.deadlines(get_incident(incident["id"]), current_policy()).data["receiver_note"]
         assert deadlines(operator_api, incident["id"])["report"]["state"] == "breached"
@@ -162,7 +162,7 @@ def test_a_late_button_is_not_blamed_on_the_receiver(app_ctx, operator_api, rece
 def test_a_crash_mid_send_never_doubles_the_report(app_ctx, operator_api, receiver, outbound_sender, outbound_settings):
     with freeze_time(T0) as frozen:
         incident = factories.declared(operator_api, detected_at=T0)
-        report(operator_api, incident["id"])
+        report(operator_api, incident["id"], acknowledged=False)
         # A worker claims and sends, and dies before recording the answer.
         token = "dead-worker"
         [claimed] = claims.claim(OUTBOUND, token, T0, outbound_settings.lease_seconds, 10)
