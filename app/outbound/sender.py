@@ -141,12 +141,13 @@ class OutboundSender:
 
     def _record(self, attempt: Attempt, answer: Answer, token: str) -> None:
         if answer.acknowledged:
-            if service.record_acknowledged(attempt.id, answer.at, answer.status_code, answer.receipt):
+            if service.record_acknowledged(attempt.id, answer.at, answer.status_code, answer.receipt,
+                                           resent=attempt.in_doubt):
                 self.acknowledged_total += 1
         else:
             retry_at = answer.at + backoff(attempt.attempts, self.settings.backoff_base_seconds,
                                            self.settings.backoff_max_seconds)
-            service.record_failure(attempt.id, token, answer.at, answer.error or "", retry_at)
+            service.record_failure(attempt.id, token, answer.at, answer.error or "", retry_at, resent=attempt.in_doubt)
             self.failed_total += 1
             log.warning("outbound report %s to %s: attempt %d failed: %s", attempt.key, attempt.target,
                         attempt.attempts, answer.error)

@@ -113,7 +113,11 @@ def queue_regulator_crossings(now: datetime | None = None, policy: Policy | None
     return queued
 
 
-def record_acknowledged(report_id: int, at: datetime, status_code: int, receipt: str | None) -> bool:
+RESENT_NOTE = "（上次发送结果未知，已以同一幂等键重发）"
+
+
+def record_acknowledged(report_id: int, at: datetime, status_code: int, receipt: str | None, *,
+                        resent: bool = False) -> bool:
     """The receiver answered 2xx: the report is acknowledged, once, whichever claim sent it.
 
     Not guarded by the claim token: an acknowledgement is the receiver's word, true even when it
@@ -132,16 +136,18 @@ def record_acknowledged(report_id: int, at: datetime, status_code: int, receipt:
     incident = db.session.get(Incident, row.incident_id)
     target = ReportTarget(row.target)
     timeline.record(incident, EventKind.outbound_acknowledged, actor=None,
-                    message=f"{target.label}已确认接收（第 {row.attempts} 次发送，回执 {receipt or '无'}） "
-                            f"({target.label_en} acknowledged, attempt {row.attempts})",
+                    message=f"{target.label}已确认接收（第 {row.attempts} 次发送，回执 {receipt or '无'}）"
+                            f"{RESENT_NOTE if resent else ''} ({target.label_en} acknowledged, attempt {row.attempts})",
                     after={"target": target.value, "attempt": row.attempts, "acknowledged_at": at.isoformat(),
+                           "resent_in_doubt": resent,
                            "http_status": status_code, "receipt": receipt, "idempotency_key": row.idempotency_key})
     if target == ReportTarget.dispatch:
         deadlines.fulfil(incident, DeadlineKind.report, at)
     return True
 
 
-def record_failure(report_id: int, token: str, at: datetime, error: str, retry_at: datetime) -> bool:
+def record_failure(report_id: int, token: str, at: datetime, error: str, retry_at: datetime, *,
+                   resent: bool = False) -> bool:
     """One attempt failed (unreachable, timeout, non-2xx): back to the queue until ``retry_at``.
 
     Guarded by the claim token: a sender whose lease ran out never overwrites the one that took over."""
@@ -160,9 +166,10 @@ def record_failure(report_id: int, token: str, at: datetime, error: str, retry_a
     target = ReportTarget(row.target)
     wait = max(0, int((retry_at - at).total_seconds()))
     timeline.record(db.session.get(Incident, row.incident_id), EventKind.outbound_attempt_failed, actor=None,
-                    message=f"{target.label}报送第 {row.attempts} 次发送失败：{error}；{wait} 秒后重试 "
-                            f"({target.label_en} attempt {row.attempts} failed; retry in {wait} s)",
-                    after={"target": target.value, "attempt": row.attempts, "error": error,
+                    message=f"{target.label}报送第 {row.attempts} 次发送失败：{error}；{wait} 秒后重试"
+                            f"{RESENT_NOTE if resent else ''} ({target.label_en} attempt {row.attempts} failed; "
+                            f"retry in {wait} s)",
+                    after={"target": target.value, "attempt": row.attempts, "error": error, "resent_in_doubt": resent,
                            "retry_at": retry_at.isoformat(), "idempotency_key": row.idempotency_key})
     return True
 

@@ -181,7 +181,8 @@ def test_a_crash_mid_send_never_doubles_the_report(app_ctx, operator_api, receiv
     [row] = rows(incident["id"])
     assert (row.status, row.attempts) == ("acknowledged", 2)
     assert len(receiver.receiver.received) == 1 and receiver.receiver.duplicates == 1
-    assert len(kinds(incident["id"], "outbound_acknowledged")) == 1
+    [acknowledged] = kinds(incident["id"], "outbound_acknowledged")
+    assert acknowledged.after["resent_in_doubt"] is True and "上次发送结果未知" in acknowledged.message
     # The dead worker's late outcome cannot undo the acknowledgement.
     assert not service.record_failure(row.id, token, T0 + timedelta(minutes=6), "late", T0 + timedelta(minutes=7))
 
