@@ -17,6 +17,13 @@ def init_app(app: Flask) -> None:
 
     app.extensions["noc_outbound_settings"] = from_environment(Path(app.instance_path))
     app.extensions.setdefault("noc_in_process_workers", []).append(start_in_process)
+    app.extensions["noc_health_probes"]["outbound"] = lambda: _probe(app)
+
+
+def _probe(app: Flask) -> dict:
+    from app.outbound.health import outbound_probe
+
+    return outbound_probe(app)
 
 
 def start_in_process(app: Flask) -> None:

@@ -222,3 +222,18 @@ def test_crossing_the_regulator_line_sends_to_the_regulator_once(
     assert len(kinds(incident["id"], "regulator_report_started")) == 1
     # The regulator's acknowledgement meets no deadline: the report window is still the dispatch centre's.
     assert deadlines(operator_api, incident["id"])["report"]["met_at"] is None
+
+
+def test_health_tells_a_failing_receiver_from_a_missing_worker(app_ctx, client, operator_api, receiver, outbound_sender):
+    receiver.receiver.fail_next = 5
+    with freeze_time(T0) as frozen:
+        incident = factories.declared(operator_api, detected_at=T0)
+        report(operator_api, incident["id"], acknowledged=False)
+        outbound_sender.run_once(check_regulator=False)             # refused: retried in 10 s
+        frozen.move_to(T0 + timedelta(seconds=5))
+        check = client.get("/healthz").json["checks"]["outbound"]
+        assert check["ok"] is True and (check["unacknowledged"], check["failing"]) == (1, 1)
+        assert check["last_error"].startswith("HTTP 503")
+        frozen.move_to(T0 + timedelta(seconds=10 + 61))            # due for over a minute: nobody is sending
+        check = client.get("/healthz").json["checks"]["outbound"]
+        assert check["ok"] is False and check["error"] == "outbound_worker_down" and check["overdue"] == 1
