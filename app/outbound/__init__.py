@@ -4,6 +4,7 @@ settings, the in-process worker and the local receiver of ``flask serve``."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def start_in_process(app: Flask) -> None:
     settings = app.extensions["noc_outbound_settings"]
     if settings.uses_local_receiver:
         try:
-            receiver = ReceiverApp(settings.secret, Path(app.instance_path) / "outbound-received.jsonl")
+            store = os.environ.get("NOC_OUTBOUND_RECEIVER_STORE") or Path(app.instance_path) / "outbound-received.jsonl"
+            receiver = ReceiverApp(settings.secret, Path(store))
             app.extensions["noc_outbound_receiver"] = RunningReceiver(receiver, port=settings.receiver_port).start()
         except OSError as exc:
             # Another receiver (e.g. `flask outbound-receiver run`) may already own the port: use it.

@@ -2,6 +2,7 @@
 outbound worker) and the local receiver (`flask outbound-receiver run`), down for a while then up."""
 from __future__ import annotations
 
+import json
 import signal
 from datetime import timedelta
 
@@ -99,3 +100,47 @@ def test_receiver_down_then_up_report_met_on_acknowledgement_nothing_sent_twice(
                     process.kill()
         for handle in logs.values():
             handle.close()
+
+
+def test_make_run_path_the_product_starts_its_own_receiver_and_the_console_links_to_it(app_ctx, database_url, tmp_path):
+    """No URL configured (as `make run`): `flask serve` starts the local receiver and sends to it."""
+    _, token = factories.user(Role.operator)
+    db.session.commit()
+    web_port, receiver_port = free_port(), free_port()
+    log = open(tmp_path / "web.log", "w")
+    web = flask_process(database_url, "serve", "--port", str(web_port), log=log, NOC_IN_PROCESS_WORKERS="1",
+                        NOC_SMS_GATEWAY_PORT=str(free_port()), NOC_OUTBOUND_RECEIVER_PORT=str(receiver_port),
+                        NOC_OUTBOUND_POLL_SECONDS="0.2", NOC_OUTBOUND_RECEIVER_STORE=str(tmp_path / "received.jsonl"))
+    try:
+        base = f"http://127.0.0.1:{web_port}"
+        wait_for(lambda: answers(base + "/healthz"), 60, "the product to answer",
+                 context=lambda: (tmp_path / "web.log").read_text())
+        api = requests.Session()
+        api.headers["Authorization"] = f"Bearer {token}"
+        incident = api.post(base + "/api/v1/incidents", json=factories.incident_body(), timeout=10).json()
+        assert api.post(f"{base}/api/v1/incidents/{incident['id']}/report", timeout=10, json={
+            "fault_type": "光缆中断", "scope_summary": "宁波",
+            "estimated_recovery_at": (utcnow() + timedelta(hours=3)).isoformat()}).status_code == 200
+
+        def acknowledged() -> list | None:
+            listed = api.get(f"{base}/api/v1/incidents/{incident['id']}/outbound-reports", timeout=5).json()
+            return listed if listed and listed[0]["state"] == "acknowledged" else None
+
+        [delivery] = wait_for(acknowledged, 30, "the in-process receiver's acknowledgement",
+                              context=lambda: (tmp_path / "web.log").read_text())
+        assert delivery["attempts"] == 1 and delivery["failures"] == 0
+        page = requests.get(f"http://127.0.0.1:{receiver_port}/", timeout=5).text
+        assert incident["number"] in page and "光缆中断" in page
+        received = requests.get(f"http://127.0.0.1:{receiver_port}/_receiver/messages", timeout=5).json()
+        assert len(received["messages"]) == 1 and received["duplicates"] == 0
+        stored = [json.loads(line) for line in (tmp_path / "received.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert [m["idempotency_key"] for m in stored] == [delivery["idempotency_key"]]
+        health = requests.get(base + "/healthz", timeout=5).json()["checks"]["outbound"]
+        assert health["ok"] is True and health["unacknowledged"] == 0 and health["in_process"] is True
+    finally:
+        web.send_signal(signal.SIGTERM)
+        try:
+            web.wait(15)
+        except Exception:  # noqa: BLE001
+            web.kill()
+        log.close()
