@@ -23,7 +23,7 @@ from app.reports import sections
 from app.scheduling.judge import judge_due
 from tests import factories
 from tests.outbound.conftest import free_port
-from tests.scheduling.walk import deadlines, report
+from tests.scheduling.walk import deadlines, recover, report, respond
 
 T0 = datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)
 
@@ -139,6 +139,12 @@ def test_breach_because_the_receiver_was_unreachable_is_in_the_analysis_report(
         assert up.run_once(check_regulator=False) == 1      # the receiver is back: acknowledged
         deadline = deadlines(operator_api, incident["id"])["report"]
         outcome = sections.deadlines(get_incident(incident["id"]), current_policy()).data
+        frozen.move_to(T0 + timedelta(minutes=30))
+        respond(operator_api, incident["id"], False)
+        recover(operator_api, incident["id"])
+        markdown = operator_api.get(f"/incidents/{incident['id']}/analysis-report?format=md").get_data(as_text=True)
+        page = operator_api.get(f"/incidents/{incident['id']}/analysis-report?format=html").get_data(as_text=True)
+    assert "上报超时原因：调度中心接收端不可达" in markdown and "上报超时原因：调度中心接收端不可达" in page
     assert deadline["state"] == "breached" and datetime.fromisoformat(deadline["met_at"]) == T0 + timedelta(minutes=20)
     [row] = rows(incident["id"])
     assert (row.attempts, row.failures) == (5, 4)  # four down (minutes 2, 3, 5, 9), one acknowledged
