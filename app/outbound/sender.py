@@ -135,7 +135,8 @@ class OutboundSender:
             OutboundReport.attempts, OutboundReport.in_doubt_since).where(OutboundReport.claim_token == token)).all()
         db.session.rollback()   # hold no transaction (SQLite: no lock) while waiting on the receiver
         for row in rows:
-            attempt = Attempt(row.id, row.target, row.idempotency_key, row.body, row.attempts, row.in_doubt_since is not None)
+            attempt = Attempt(row.id, row.target, row.idempotency_key, row.body, row.attempts,
+                              in_doubt=row.in_doubt_since is not None)
             self._record(attempt, post(self.settings, attempt, self.http), token)
         return len(rows)
 
