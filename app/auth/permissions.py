@@ -77,6 +77,8 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     "view_plans": _STAFF,
     "manage_plans": (_DM,),
     "cite_plan": _INCIDENT_HANDLERS,
+    # Reports out (上报, regulator; RULES §9): their delivery state
+    "view_outbound_reports": _STAFF,
 }
 
 

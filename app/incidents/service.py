@@ -198,7 +198,7 @@ def report(incident_id: int, actor: User, *, fault_type: str, scope_summary: str
     incident.scope_summary = scope_summary
     incident.estimated_recovery_at = estimated_recovery_at or incident.estimated_recovery_at
     incident.updated_at = now
-    timeline.record(incident, EventKind.reported, actor=actor, message=f"已上报服务调度中心：{fault_type}",
+    timeline.record(incident, EventKind.reported, actor=actor, message=f"发起上报服务调度中心（待调度中心确认接收）：{fault_type}",
                     before=before, after=_snapshot(incident, "status", "fault_type", "scope_summary", "estimated_recovery_at"))
     flows.reported(incident)
     _commit()
