@@ -23,6 +23,7 @@ from app.incidents.locks import lock_incidents
 from app.incidents.models import Incident, Level, Status
 from app.incidents.timeline_kinds import EventKind
 from app.outbound.models import DeliveryState, OutboundReport, ReportTarget
+from app.notify import drills
 from app.policy import Policy, current_policy
 from app.scheduling import service as deadlines
 from app.scheduling.models import DeadlineKind
@@ -39,7 +40,9 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _common_body(incident: Incident, kind: str, key: str) -> dict:
     return {
-        "type": kind, "idempotency_key": key, "incident_number": incident.number, "title": incident.title,
+        # A drill's reports say so twice: a flag for machines and the 【演练】 mark for people.
+        "type": kind, "idempotency_key": key, "incident_number": incident.number, "drill": bool(incident.drill),
+        "title": drills.mark(incident.title, bool(incident.drill)),
         "grade": incident.level, "grade_label": Level(incident.level).label, "major": bool(incident.major),
         "fault_type": incident.fault_type,
         "scope": {"summary": incident.scope_summary, "services": list(incident.services or []),

@@ -89,6 +89,21 @@ def test_report_button_starts_the_report_and_the_acknowledgement_meets_the_deadl
     assert listed[0]["state"] == "acknowledged" and listed[0]["receipt"] == message["receipt"]
 
 
+def test_a_drills_report_is_marked_as_a_drill(operator_api, receiver, outbound_sender):
+    with freeze_time(T0) as frozen:
+        drill = factories.declared(operator_api, detected_at=T0, drill=True)
+        real = factories.declared(operator_api, detected_at=T0)
+        frozen.move_to(T0 + timedelta(minutes=3))
+        report(operator_api, drill["id"], acknowledged=False)
+        report(operator_api, real["id"], acknowledged=False)
+        assert outbound_sender.run_once(check_regulator=False) == 2
+    by_number = {m["payload"]["incident_number"]: m["payload"] for m in receiver.receiver.received}
+    assert by_number[drill["number"]]["drill"] is True
+    assert by_number[drill["number"]]["title"].startswith("【演练】")
+    assert by_number[real["number"]]["drill"] is False
+    assert not by_number[real["number"]]["title"].startswith("【演练】")
+
+
 def test_retries_with_exponential_back_off_each_attempt_on_the_timeline(operator_api, receiver, outbound_sender):
     receiver.receiver.fail_next = 2   # down for two attempts
     with freeze_time(T0) as frozen:
