@@ -64,6 +64,7 @@ def _import_models() -> None:
     import app.models  # noqa: F401
     import app.notify.models  # noqa: F401
     import app.oncall.models  # noqa: F401
+    import app.public.models  # noqa: F401
     import app.notify.provider_events  # noqa: F401
     import app.ops.models  # noqa: F401
     import app.reports.models  # noqa: F401
@@ -81,6 +82,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app.incidents import views as incident_views
     from app.notify import views as notify_views
     from app.notify import webhooks
+    from app.public import stats_views as public_stats_views
     from app.public import views as public_views
     from app.oncall import views as oncall_views
     from app.reports import views as report_views
@@ -104,6 +106,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     api.register_blueprint(oncall_views.blp)
     api.register_blueprint(staff_views.blp)
     api.register_blueprint(alert_views.blp)
+    api.register_blueprint(public_stats_views.blp)
     app.register_blueprint(webhooks.blp)
     app.register_blueprint(public_views.bp)
     public_views.init_app(app)

@@ -73,6 +73,8 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     # The on-call roster (值班表, RULES §9): everyone reads who is on duty; duty managers set it.
     "view_oncall": _STAFF,
     "manage_oncall": (_DM,),
+    # "Is my line affected?" lookups (the lookups themselves are public): how many were made
+    "view_status_lookups": _STAFF,
 }
 
 
