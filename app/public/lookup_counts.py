@@ -59,13 +59,13 @@ def days(since: date, until: date) -> list[dict]:
 
 
 def busiest_incidents(since: date, until: date, limit: int = 20) -> list[dict]:
-    """Incidents by lookups asked for in [since, until], most first (incident ids; the caller names them)."""
+    """Incidents by lookups asked for (then answers that found subscribers affected) in [since, until], most first (incident ids; the caller names them)."""
     t = StatusLookupIncidentDay
-    requested = func.sum(t.requested)
+    requested, affected = func.sum(t.requested), func.sum(t.affected)
     rows = db.session.execute(
         select(t.incident_id, requested.label("requested"), func.sum(t.verified).label("verified"),
-               func.sum(t.affected).label("affected"))
+               affected.label("affected"))
         .where(t.day.between(since, until)).group_by(t.incident_id)
-        .order_by(requested.desc(), t.incident_id).limit(limit)).all()
+        .order_by(requested.desc(), affected.desc(), t.incident_id).limit(limit)).all()
     return [{"incident_id": row.incident_id, "requested": int(row.requested), "verified": int(row.verified),
              "affected": int(row.affected)} for row in rows]
