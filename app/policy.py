@@ -117,6 +117,7 @@ PUBLIC_STATUS_DEFAULTS = {"recently_recovered_hours": 24, "show_affected_counts"
 
 class StatusLookupSchema(_Strict):
     code_minutes = _positive_int()                  # a lookup code expires this long after it was asked for
+    keep_codes_hours = _positive_int()              # spent and expired code rows (phone numbers) are deleted after this
     max_wrong_attempts = _positive_int()            # wrong codes before a code is spent
     window_minutes = _positive_int()                # the window of the three rate limits below
     phone_max_requests = _positive_int()            # codes asked for one number per window
@@ -127,9 +128,9 @@ class StatusLookupSchema(_Strict):
     sender_lane_batch = _positive_int()             # codes per such cycle
 
 
-STATUS_LOOKUP_DEFAULTS = {"code_minutes": 10, "max_wrong_attempts": 5, "window_minutes": 60,
-                          "phone_max_requests": 3, "address_max_requests": 20, "address_max_verifications": 30,
-                          "compensation_days": 90, "sender_lane_every": 10, "sender_lane_batch": 5}
+STATUS_LOOKUP_DEFAULTS = {"code_minutes": 10, "keep_codes_hours": 24, "max_wrong_attempts": 5,
+                          "window_minutes": 60, "phone_max_requests": 3, "address_max_requests": 20,
+                          "address_max_verifications": 30, "compensation_days": 90, "sender_lane_every": 10, "sender_lane_batch": 5}
 
 
 class SecuritySchema(_Strict):

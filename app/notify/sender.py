@@ -270,7 +270,7 @@ class Sender:
             return 0
         base = self.settings.public_base_url + WEBHOOK_PATH
         outgoing = [Outgoing(id=c.id, phone=c.phone, body=c.body, segments=count_segments(c.body).segments,
-                             deadline_at=c.expires_at, callback=f"{base}?lookup_code={c.id}", attempts=c.attempts,
+                             deadline_at=c.expires_at, callback=f"{base}?lookup_code={c.key}", attempts=c.attempts,
                              in_doubt_since=c.in_doubt_since) for c in claimed]
         now = utcnow()
         for outcome in self._send_all(outgoing, parallel):

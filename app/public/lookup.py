@@ -18,7 +18,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 
 from app.errors import InvalidInput
 from app.extensions import db
@@ -56,6 +56,7 @@ def request_code(raw_phone: str, address: str, now: datetime, policy: Policy) ->
     phone = parse_phone(raw_phone)
     rules = policy.status_lookup
     lookup_limits.forget_old_windows(now, timedelta(minutes=rules["window_minutes"]))
+    _forget_old_codes(now, policy)
     _limited(lookup_limits.ADDRESS, address, now, policy, "address_max_requests")
     _limited(lookup_limits.PHONE, phone, now, policy, "phone_max_requests")
     _issue(phone, now, policy)
@@ -74,6 +75,14 @@ def code_requested_answer(policy: Policy) -> dict:
             "code_minutes": minutes}
 
 
+def _forget_old_codes(now: datetime, policy: Policy) -> None:
+    """Codes (and the numbers they name) long expired are deleted (an expired code is never sent);
+    one still in a sender's hands keeps its row until the sender records the outcome."""
+    db.session.execute(delete(StatusLookupCode).where(
+        StatusLookupCode.expires_at < now - timedelta(hours=policy.status_lookup["keep_codes_hours"]),
+        StatusLookupCode.status != "sending"))
+
+
 def _issue(phone: str, now: datetime, policy: Policy) -> None:
     # Older codes of the number stop counting (and their SMS, if still queued, is never sent).
     db.session.execute(update(StatusLookupCode).where(
@@ -81,11 +90,12 @@ def _issue(phone: str, now: datetime, policy: Policy) -> None:
     ).values(expires_at=now))
     subscriber_id = subscriber_of(phone)
     code, nonce = lookup_secret.new_code(), secrets.token_hex(16)
-    db.session.add(StatusLookupCode(
+    # Core, not the ORM's unit of work: the same single INSERT for a subscriber and a stranger.
+    db.session.execute(insert(StatusLookupCode), [dict(
         phone=phone, subscriber_id=subscriber_id, code_hash=lookup_secret.code_hash(nonce, phone, code),
         sealed_code=lookup_secret.seal(nonce, code), nonce=nonce, created_at=now,
         expires_at=now + timedelta(minutes=policy.status_lookup["code_minutes"]), wrong_attempts=0,
-        status="queued" if subscriber_id is not None else UNSENT, attempts=0, next_attempt_at=now))
+        status="queued" if subscriber_id is not None else UNSENT, attempts=0, next_attempt_at=now)])
 
 
 def _live_code(phone: str, now: datetime, policy: Policy) -> StatusLookupCode | None:

@@ -7,9 +7,10 @@ those again (``verified``) and, separately, for the incidents that affect the su
 """
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, bindparam, func, select
 
 from app.extensions import db
 from app.public.models import StatusLookupDay, StatusLookupIncidentDay
@@ -21,11 +22,17 @@ def local_day(now: datetime, policy: Policy) -> date:
     return now.astimezone(policy.zone).date()
 
 
-def count_day(day: date, column: str) -> None:
+@functools.cache
+def _count_day(dialect: str, column: str):
+    """Built once per database and column: bound parameters only, compiled once."""
     table = StatusLookupDay.__table__
-    db.session.execute(dialect_insert(table).values({"day": day, "requested": 0, "verified": 0, "rate_limited": 0,
-                                                     column: 1})
-                       .on_conflict_do_update(index_elements=["day"], set_={column: table.c[column] + 1}))
+    values = {"day": bindparam("day", type_=Date()), "requested": 0, "verified": 0, "rate_limited": 0, column: 1}
+    return dialect_insert(table).values(values).on_conflict_do_update(
+        index_elements=["day"], set_={column: table.c[column] + 1})
+
+
+def count_day(day: date, column: str) -> None:
+    db.session.execute(_count_day(db.session.get_bind().dialect.name, column), {"day": day})
 
 
 def count_incidents(day: date, incident_ids: list[int], column: str) -> None:

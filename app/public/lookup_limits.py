@@ -6,10 +6,12 @@ with ``Retry-After`` (the seconds until its window ends) and the limit's name.
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 
+from app.db_types import UTCDateTime
 from app.errors import DomainError
 from app.extensions import db
 from app.public.models import StatusLookupLimit
@@ -38,16 +40,23 @@ def window_start(now: datetime, window: timedelta) -> datetime:
     return _EPOCH + ((now - _EPOCH) // window) * window
 
 
+@functools.cache
+def _upsert(dialect: str):
+    """Built once per database: bound parameters only, so SQLAlchemy compiles it once too."""
+    table = StatusLookupLimit.__table__
+    return (dialect_insert(table).values(scope=bindparam("scope"), subject=bindparam("subject"),
+                                         window_start=bindparam("start", type_=UTCDateTime()), hits=1)
+            .on_conflict_do_update(index_elements=["scope", "subject", "window_start"],
+                                   set_={"hits": table.c.hits + 1})
+            .returning(table.c.hits))
+
+
 def count(scope: str, subject: str, now: datetime, window: timedelta, limit: int) -> None:
     """Count one request of ``subject``; RateLimited when it is beyond ``limit`` in this window.
     In the caller's transaction: the caller commits (a refused request stays counted)."""
     start = window_start(now, window)
-    table = StatusLookupLimit.__table__
-    statement = (dialect_insert(table).values(scope=scope, subject=subject[:128], window_start=start, hits=1)
-                 .on_conflict_do_update(index_elements=["scope", "subject", "window_start"],
-                                        set_={"hits": table.c.hits + 1})
-                 .returning(table.c.hits))
-    hits = db.session.execute(statement).scalar_one()
+    statement = _upsert(db.session.get_bind().dialect.name)
+    hits = db.session.execute(statement, {"scope": scope, "subject": subject[:128], "start": start}).scalar_one()
     if hits > limit:
         raise RateLimited(scope, max(1, int((start + window - now).total_seconds() + 0.999)))
 

@@ -37,6 +37,7 @@ TEXTS = {
 @dataclass(frozen=True)
 class ClaimedCode:
     id: int
+    key: str          # unique per code for ever (ids may be reused once old rows are deleted)
     phone: str
     body: str
     expires_at: datetime
@@ -57,8 +58,8 @@ def claim_queued(token: str, limit: int, now: datetime, lease_seconds: float, mi
     rows = db.session.execute(
         select(c.id, c.phone, c.nonce, c.sealed_code, c.expires_at, c.attempts, c.in_doubt_since, Subscriber.language)
         .outerjoin(Subscriber, Subscriber.id == c.subscriber_id).where(c.claim_token == token)).all()
-    return [ClaimedCode(row.id, row.phone, sms_text(lookup_secret.unseal(row.nonce, row.sealed_code), minutes,
-                                                     row.language),
+    return [ClaimedCode(row.id, f"{row.id}-{row.nonce[:12]}", row.phone,
+                        sms_text(lookup_secret.unseal(row.nonce, row.sealed_code), minutes, row.language),
                         row.expires_at, row.attempts, row.in_doubt_since) for row in rows]
 
 

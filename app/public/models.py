@@ -24,6 +24,7 @@ class StatusLookupCode(db.Model):
     __table_args__ = (
         Index("ix_status_lookup_codes_phone_id", "phone", "id"),
         Index("ix_status_lookup_codes_due", "status", "next_attempt_at"),
+        Index("ix_status_lookup_codes_expires_at", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

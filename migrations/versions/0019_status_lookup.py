@@ -59,6 +59,7 @@ def upgrade():
     )
     with op.batch_alter_table('status_lookup_codes', schema=None) as batch_op:
         batch_op.create_index('ix_status_lookup_codes_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_status_lookup_codes_expires_at', ['expires_at'], unique=False)
         batch_op.create_index('ix_status_lookup_codes_phone_id', ['phone', 'id'], unique=False)
 
     op.create_table('status_lookup_incident_days',
@@ -76,6 +77,7 @@ def downgrade():
     op.drop_table('status_lookup_incident_days')
     with op.batch_alter_table('status_lookup_codes', schema=None) as batch_op:
         batch_op.drop_index('ix_status_lookup_codes_phone_id')
+        batch_op.drop_index('ix_status_lookup_codes_expires_at')
         batch_op.drop_index('ix_status_lookup_codes_due')
 
     op.drop_table('status_lookup_codes')

@@ -201,3 +201,29 @@ def test_the_form_pages_work_without_script(client, people, gateway, sender):
     assert answer.status_code == 200 and "+86138****8001" in answer.get_data(as_text=True)
     refused = client.post("/status/lookup/verify", data={"phone": SUBSCRIBER, "code": "000000"})
     assert refused.status_code == 422 and "验证码错误或已失效" in refused.get_data(as_text=True)
+
+
+def test_old_codes_and_the_numbers_in_them_are_deleted(client, people, clock):
+    ask(client, SUBSCRIBER)
+    ask(client, STRANGER)
+    clock.tick(timedelta(hours=25))
+    ask(client, NEIGHBOUR)
+    assert db.session.scalars(select(StatusLookupCode.phone)).all() == [NEIGHBOUR]
+
+
+def test_limits_and_codes_hold_across_processes(app, client, people, gateway, sender):
+    """A second application on the same database (another web process) sees the same counts and
+    verifies a code the first one issued (the installation secret is shared, not per process)."""
+    from app import create_app
+
+    other = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True})
+    other_client = other.test_client()
+    for _ in range(2):
+        ask(client, SUBSCRIBER)
+    assert ask(other_client, SUBSCRIBER).status_code == 202
+    assert ask(client, SUBSCRIBER).json["limit"] == "phone"
+    assert ask(other_client, SUBSCRIBER).status_code == 429
+    deliver_codes(sender)
+    assert verify(other_client, SUBSCRIBER, sent_code(gateway, SUBSCRIBER)).status_code == 200
+    with other.app_context():
+        db.engine.dispose()
