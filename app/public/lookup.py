@@ -91,7 +91,7 @@ def _issue(phone: str, now: datetime, policy: Policy) -> None:
     subscriber_id = subscriber_of(phone)
     code, nonce = lookup_secret.new_code(), secrets.token_hex(16)
     # Core, not the ORM's unit of work: the same single INSERT for a subscriber and a stranger.
-    db.session.execute(insert(StatusLookupCode), [dict(
+    db.session.execute(insert(StatusLookupCode.__table__), [dict(
         phone=phone, subscriber_id=subscriber_id, code_hash=lookup_secret.code_hash(nonce, phone, code),
         sealed_code=lookup_secret.seal(nonce, code), nonce=nonce, created_at=now,
         expires_at=now + timedelta(minutes=policy.status_lookup["code_minutes"]), wrong_attempts=0,

@@ -227,3 +227,24 @@ def test_limits_and_codes_hold_across_processes(app, client, people, gateway, se
     assert verify(other_client, SUBSCRIBER, sent_code(gateway, SUBSCRIBER)).status_code == 200
     with other.app_context():
         db.engine.dispose()
+
+
+def test_a_subscriber_and_a_stranger_cost_the_same_statements(client, people):
+    """Timing as far as it can be made equal: the same SQL, in the same order, either way."""
+    from sqlalchemy import event
+
+    ask(client, "+8613900139001")                         # warm-up: first-use work of any kind
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, _params, _context, _many):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        ask(client, SUBSCRIBER, address="198.51.100.20")
+        for_subscriber, statements[:] = list(statements), []
+        ask(client, STRANGER, address="198.51.100.21")
+        for_stranger = list(statements)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert for_subscriber == for_stranger and len(for_subscriber) >= 5
