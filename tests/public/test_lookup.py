@@ -248,3 +248,24 @@ def test_a_subscriber_and_a_stranger_cost_the_same_statements(client, people):
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
     assert for_subscriber == for_stranger and len(for_subscriber) >= 5
+
+
+def test_of_racing_right_answers_exactly_one_wins(app, client, people, gateway, sender):
+    import threading
+
+    ask(client, SUBSCRIBER)
+    deliver_codes(sender)
+    code = sent_code(gateway, SUBSCRIBER)
+    start, results = threading.Barrier(4), []
+
+    def attempt(i):
+        racer = app.test_client()
+        start.wait()
+        results.append(verify(racer, SUBSCRIBER, code, address=f"198.51.100.{30 + i}").status_code)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200, 422, 422, 422]
