@@ -269,3 +269,31 @@ def test_of_racing_right_answers_exactly_one_wins(app, client, people, gateway, 
     for thread in threads:
         thread.join()
     assert sorted(results) == [200, 422, 422, 422]
+
+
+def test_a_code_claimed_by_a_sender_that_died_is_not_sent_twice(client, people, gateway, sender, sender_settings):
+    """The dead sender's SMS reached the provider but its outcome was never recorded: the next
+    sender finds it at the provider (same number and body) and adopts it instead of re-sending."""
+    import uuid
+
+    from sqlalchemy import update
+
+    from app.clock import utcnow
+    from app.notify.twilio_client import sender_identity
+    from app.public import lookup_sms
+
+    gateway.gateway.idempotent = False          # only the look-up may keep it from going twice
+    ask(client, SUBSCRIBER)
+    claimed = lookup_sms.claim_queued(uuid.uuid4().hex, 5, utcnow(), 60, 10)
+    db.session.commit()
+    assert [c.phone for c in claimed] == [SUBSCRIBER]
+    sender.clients.get().messages.create(to=SUBSCRIBER, body=claimed[0].body, **sender_identity(sender_settings))
+    db.session.execute(update(StatusLookupCode).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()                         # its lease ran out
+
+    deliver_codes(sender)
+    assert len(gateway.gateway.messages) == 1
+    row = db.session.scalars(select(StatusLookupCode)).one()
+    db.session.refresh(row)
+    assert row.status == "accepted" and row.provider_sid == next(iter(gateway.gateway.messages))
+    assert verify(client, SUBSCRIBER, sent_code(gateway, SUBSCRIBER)).status_code == 200
