@@ -239,15 +239,18 @@ def test_a_subscriber_and_a_stranger_cost_the_same_statements(client, people):
     def seen(_conn, _cursor, statement, _params, _context, _many):
         statements.append(statement)
 
+    verify(client, "+8613900139001", "000000")
     event.listen(db.engine, "before_cursor_execute", seen)
     try:
-        ask(client, SUBSCRIBER, address="198.51.100.20")
-        for_subscriber, statements[:] = list(statements), []
-        ask(client, STRANGER, address="198.51.100.21")
-        for_stranger = list(statements)
+        runs = {}
+        for number, address in ((SUBSCRIBER, "198.51.100.20"), (STRANGER, "198.51.100.21")):
+            statements.clear()
+            ask(client, number, address=address)
+            verify(client, number, "000000", address=address)      # a wrong code, alike too
+            runs[number] = list(statements)
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
-    assert for_subscriber == for_stranger and len(for_subscriber) >= 5
+    assert runs[SUBSCRIBER] == runs[STRANGER] and len(runs[SUBSCRIBER]) >= 8
 
 
 def test_of_racing_right_answers_exactly_one_wins(app, client, people, gateway, sender):
