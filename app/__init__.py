@@ -65,6 +65,7 @@ def _import_models() -> None:
     import app.notify.models  # noqa: F401
     import app.oncall.models  # noqa: F401
     import app.public.models  # noqa: F401
+    import app.plans.models  # noqa: F401
     import app.notify.provider_events  # noqa: F401
     import app.ops.models  # noqa: F401
     import app.reports.models  # noqa: F401
@@ -85,6 +86,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app.public import stats_views as public_stats_views
     from app.public import views as public_views
     from app.oncall import views as oncall_views
+    from app.plans import views as plan_views
     from app.reports import views as report_views
     from app.scheduling import views as scheduling_views
     from app.staff import views as staff_views
@@ -104,6 +106,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     api.register_blueprint(notify_views.blp)
     api.register_blueprint(complaint_views.blp)
     api.register_blueprint(oncall_views.blp)
+    api.register_blueprint(plan_views.blp)
     api.register_blueprint(staff_views.blp)
     api.register_blueprint(alert_views.blp)
     api.register_blueprint(public_stats_views.blp)

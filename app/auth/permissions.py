@@ -75,6 +75,10 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     "manage_oncall": (_DM,),
     # "Is my line affected?" lookups (the lookups themselves are public): how many were made
     "view_status_lookups": _STAFF,
+    # Emergency plans (应急预案): staff read the register; duty managers keep it; incident handlers cite.
+    "view_plans": _STAFF,
+    "manage_plans": (_DM,),
+    "cite_plan": _INCIDENT_HANDLERS,
 }
 
 

@@ -44,5 +44,7 @@ class EventKind(LabeledEnum):
     compensation_adjustment_rejected = "compensation_adjustment_rejected", "补偿调整驳回"
     # the analysis report's review (app.reports)
     analysis_report_approved = "analysis_report_approved", "报告审核通过"
+    # emergency plans (app.plans)
+    plan_cited = "plan_cited", "引用应急预案"
     # staff alerts (app.staff)
     staff_alert_acknowledged = "staff_alert_acknowledged", "告警已确认"

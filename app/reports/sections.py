@@ -80,7 +80,17 @@ def overview(incident: Incident, policy: Policy) -> Section:
         "responder": incident.responder,
         "key_times": [{"label_zh": zh, "label_en": en, "at": at.isoformat() if at else None,
                        "local": local_time(at, zone)} for zh, en, at in times if at is not None],
+        "drill": incident.drill,   # 演练: the report says so at its head
+        "plans": _cited_plans(incident),
     })
+
+
+def _cited_plans(incident: Incident) -> list[dict[str, Any]]:
+    """The emergency plans (应急预案) the incident cites: title and when cited."""
+    from app.plans.service import plans_of
+
+    return [{"id": plan.id, "title": plan.title, "cited_at": cited_at.isoformat()}
+            for plan, cited_at in plans_of(incident.id)]
 
 
 def _event_line(event: TimelineEvent, zone) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """is my line affected? (POST /status/lookup): codes and their SMS lane, DB-backed rate limits, lookup counts per day and per incident
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0024
 Create Date: 2026-12-01 03:40:46.138357
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0019'
-down_revision = '0016'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 
