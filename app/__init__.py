@@ -65,6 +65,7 @@ def _import_models() -> None:
     import app.models  # noqa: F401
     import app.notify.models  # noqa: F401
     import app.oncall.models  # noqa: F401
+    import app.public.models  # noqa: F401
     import app.plans.models  # noqa: F401
     import app.outbound.models  # noqa: F401
     import app.notify.provider_events  # noqa: F401
@@ -84,6 +85,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app.incidents import views as incident_views
     from app.notify import views as notify_views
     from app.notify import webhooks
+    from app.public import stats_views as public_stats_views
     from app.public import views as public_views
     from app.oncall import views as oncall_views
     from app.plans import views as plan_views
@@ -111,6 +113,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     api.register_blueprint(outbound_views.blp)
     api.register_blueprint(staff_views.blp)
     api.register_blueprint(alert_views.blp)
+    api.register_blueprint(public_stats_views.blp)
     app.register_blueprint(webhooks.blp)
     app.register_blueprint(public_views.bp)
     public_views.init_app(app)

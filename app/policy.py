@@ -115,6 +115,24 @@ PUBLIC_STATUS_DEFAULTS = {"recently_recovered_hours": 24, "show_affected_counts"
                           "max_age_seconds": 15, "version_check_seconds": 1}
 
 
+class StatusLookupSchema(_Strict):
+    code_minutes = _positive_int()                  # a lookup code expires this long after it was asked for
+    keep_codes_hours = _positive_int()              # spent and expired code rows (phone numbers) are deleted after this
+    max_wrong_attempts = _positive_int()            # wrong codes before a code is spent
+    window_minutes = _positive_int()                # the window of the three rate limits below
+    phone_max_requests = _positive_int()            # codes asked for one number per window
+    address_max_requests = _positive_int()          # codes asked from one client address per window
+    address_max_verifications = _positive_int()     # codes tried from one client address per window
+    compensation_days = _positive_int()             # compensation of incidents closed this recently is shown
+    sender_lane_every = _positive_int()             # while notices wait, the sender serves codes 1 cycle in N
+    sender_lane_batch = _positive_int()             # codes per such cycle
+
+
+STATUS_LOOKUP_DEFAULTS = {"code_minutes": 10, "keep_codes_hours": 24, "max_wrong_attempts": 5,
+                          "window_minutes": 60, "phone_max_requests": 3, "address_max_requests": 20,
+                          "address_max_verifications": 30, "compensation_days": 90, "sender_lane_every": 10, "sender_lane_batch": 5}
+
+
 class SecuritySchema(_Strict):
     api_token_days = _positive_int()                 # a bearer token stops working this long after it was issued
     password_min_length = fields.Integer(required=True, strict=True, validate=validate.Range(min=8, max=128))
@@ -222,6 +240,7 @@ class PolicySchema(_Strict):
     notices = fields.Nested(NoticesSchema, required=True)
     security = fields.Nested(SecuritySchema, required=True)
     public_status = fields.Nested(PublicStatusSchema, load_default=lambda: dict(PUBLIC_STATUS_DEFAULTS))
+    status_lookup = fields.Nested(StatusLookupSchema, load_default=lambda: dict(STATUS_LOOKUP_DEFAULTS))
     complaints = fields.Nested(ComplaintsSchema, required=True)
     alerts = fields.Nested(AlertsSchema, load_default=lambda: dict(DEFAULT_ALERTS))
     plans = fields.Nested(PlansSchema, load_default=lambda: dict(DEFAULT_PLANS))
@@ -318,6 +337,10 @@ class Policy:
     @property
     def public_status(self) -> dict:
         return self.data["public_status"]
+
+    @property
+    def status_lookup(self) -> dict:
+        return self.data["status_lookup"]
 
     @property
     def complaints(self) -> dict:

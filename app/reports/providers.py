@@ -13,6 +13,7 @@ from app.complaints import report_feed as complaint_feed
 from app.incidents.models import Incident
 from app.notify import report_feed as notice_feed
 from app.outbound import report_feed as outbound_feed
+from app.public import report_feed as public_feed
 from app.scheduling import report_feed as deadline_feed
 
 
@@ -36,6 +37,13 @@ class DeliveryPoint(TypedDict):
     kind: str
     minute: datetime               # start of a one-minute bucket, aware UTC
     delivered: int                 # notices delivered in that minute (not cumulative)
+
+
+class StatusLookups(TypedDict):
+    requested: int                 # codes asked for while the incident was on the status page
+    verified: int                  # answers given then
+    affected: int                  # answers that found the subscriber affected by this incident
+    by_day: list[dict]             # the same per local day: {"day": "2026-11-23", "requested", "verified", "affected"}
 
 
 class CompensationTotals(TypedDict):
@@ -93,6 +101,8 @@ notice_counts: Callable[[Incident], list[NoticeCount]] = notice_feed.notice_coun
 notice_delivery_series: Callable[[Incident], list[DeliveryPoint]] = notice_feed.notice_delivery_series
 # Survey results (满意度调查), or None before any survey.
 satisfaction: Callable[[Incident], Satisfaction | None] = notice_feed.satisfaction
+# "Is my line affected?" lookups the incident drew (app/public).
+status_lookups: Callable[[Incident], StatusLookups] = public_feed.status_lookups
 # The ledger's totals: final after closure, else the live preview.
 compensation_totals: Callable[[Incident], CompensationTotals] = compensation_feed.compensation_totals
 # Economic credit booked in the final ledgers of these incidents, integer fen.

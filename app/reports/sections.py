@@ -202,7 +202,8 @@ def notices(incident: Incident, policy: Policy) -> Section:
                for o in outcomes if o.kind in ("recovery_notice", "formal_notice")]
     series = providers.notice_delivery_series(incident)
     return Section("notices", "用户通知", "Notices to subscribers",
-                   data={"rows": rows, "totals": totals, "windows": windows},
+                   data={"rows": rows, "totals": totals, "windows": windows,
+                         "status_lookups": providers.status_lookups(incident)},
                    missing=None if rows else "尚未发送任何通知 (no notice sent)",
                    svg=charts.delivery_curve(series, incident.recovered_at, policy.zone, NoticeKind.labels()) if series else None)
 
