@@ -164,9 +164,11 @@ def call_unacknowledged(now: datetime, open_deadlines: OpenDeadlines, *, limit: 
 
 
 def _message(incident: Incident | None, tier: Tier, cause: ChainCause) -> str:
-    minutes = int(current_policy().unacknowledged_next_tier.total_seconds() // 60)
+    policy = current_policy()
+    amount = policy.escalation["unacknowledged_next_tier_minutes"]
+    unit = "秒" if policy.data.get("window_unit") == "seconds" else "分钟"   # seconds: drills and tests
     subject = f"{incident.number}「{incident.title}」" if incident is not None else "投诉处理"
-    return f"【升级·{tier.label}】{subject}{cause.label}告警 {minutes} 分钟内无人确认，请立即处理。回复1确认"
+    return f"【升级·{tier.label}】{subject}{cause.label}告警 {amount} {unit}内无人确认，请立即处理。回复1确认"
 
 
 def _call_message(incident: Incident | None, cause: ChainCause) -> str:

@@ -279,7 +279,8 @@ def _json_object(dialect: str, **pairs):
 
 
 def next_wake_time() -> datetime | None:
-    """The earliest moment anything becomes judgeable: a due time, a warning or a tier-2 escalation."""
+    """The earliest moment anything becomes judgeable: a due time, a warning, a tier-2 escalation, or the
+    next step (or tier 3's voice call) of an unacknowledged escalation chain."""
     candidates = [
         db.session.scalar(select(func.min(Deadline.due_at)).where(Deadline.state == PENDING)),
         db.session.scalar(select(func.min(Deadline.warn_at)).where(Deadline.state == PENDING,
