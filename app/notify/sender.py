@@ -257,6 +257,8 @@ class Sender:
 
     # -- voice calls to tier 3 ---------------------------------------------------------
     def _voice_calls(self) -> int:
+        if not voice_calls.any_pending():   # the usual case: no write at all
+            return 0
         token = uuid.uuid4().hex
         now = utcnow()
         voice_calls.release_expired_claims(now)

@@ -86,6 +86,13 @@ def record_attempt(call_id: int, token: str, *, placed: bool, retry_at: datetime
     ).values(**values))
 
 
+def any_pending() -> bool:
+    """Is any call queued or being placed? A read (the status index): the sender asks before its
+    claim and release UPDATEs, which would take SQLite's write lock even when matching nothing."""
+    return db.session.scalar(select(OncallCall.id).where(
+        OncallCall.status.in_([OutboxStatus.queued.value, OutboxStatus.sending.value])).limit(1)) is not None
+
+
 def release_expired_claims(now: datetime) -> int:
     """Calls whose sender died mid-call go back to the queue, in doubt (looked up before a re-call)."""
     return claims.release_expired(claims.VOICE_CALLS, now)

@@ -9,7 +9,6 @@ from freezegun import freeze_time
 from sqlalchemy import event, func, select
 
 from app.alerts import service as alerts
-from app.auth.models import Role
 from app.extensions import db
 from app.incidents.models import Incident
 
