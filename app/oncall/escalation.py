@@ -232,3 +232,40 @@ def acknowledge_chain(deadline_id: int, cause: ChainCause, user: User, channel: 
     tier = Tier(max(stamped)[0])
     staff.record_acknowledgement(alert, user, channel, now, stopped_at=tier)
     return True
+
+
+@dataclass(frozen=True)
+class ChainRow:
+    """One escalation chain as the 值班表 page lists it."""
+
+    incident_id: int | None
+    incident_number: str | None
+    deadline_kind: str
+    cause: ChainCause
+    tier: Tier                      # the highest tier reached
+    started_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    voice_called_at: datetime | None
+
+
+def recent_chains(limit: int = 20) -> list[ChainRow]:
+    """The newest escalation chains (one row per deadline and cause), newest first."""
+    from app.scheduling.models import Deadline   # the deadline's kind, for its label (read only)
+
+    step, who = OncallEscalation, aliased(User)
+    rows = db.session.execute(
+        select(step.deadline_id, step.cause, func.max(step.incident_id), func.max(step.tier),
+               func.min(step.raised_at).label("started"), func.max(step.acknowledged_at),
+               func.max(step.acknowledged_by), func.max(step.voice_called_at))
+        .group_by(step.deadline_id, step.cause).order_by(func.min(step.raised_at).desc(), step.deadline_id.desc())
+        .limit(limit)).all()
+    kinds = dict(db.session.execute(select(Deadline.id, Deadline.kind).where(
+        Deadline.id.in_([r[0] for r in rows]))).all()) if rows else {}
+    numbers = dict(db.session.execute(select(Incident.id, Incident.number).where(
+        Incident.id.in_({r[2] for r in rows if r[2]}))).all()) if rows else {}
+    names = dict(db.session.execute(select(who.id, who.name).where(
+        who.id.in_({r[6] for r in rows if r[6]}))).all()) if rows else {}
+    return [ChainRow(incident_id=r[2], incident_number=numbers.get(r[2]), deadline_kind=kinds.get(r[0], ""),
+                     cause=ChainCause(r[1]), tier=Tier(r[3]), started_at=r[4], acknowledged_at=r[5],
+                     acknowledged_by=names.get(r[6]), voice_called_at=r[7]) for r in rows]
