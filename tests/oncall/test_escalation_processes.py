@@ -3,7 +3,8 @@ three tiers with an acknowledgement at tier 2; a scheduler killed mid-escalation
 each step once, ending in one voice call to tier 3; an alert storm of 2,000 alerts posted at once to the
 web server becoming a handful of proposals. Windows of seconds (policy_escalation_seconds.toml):
 the report is due 2 s after detection; unacknowledged, tier 2 follows 3 s later, tier 3 3 s after
-that, and tier 3's voice call 3 s after that."""
+that, and tier 3's voice call 3 s after that (5 s each in the acknowledgement test, which must act
+between two steps)."""
 from __future__ import annotations
 
 import signal
@@ -66,16 +67,25 @@ def gateway(app_ctx):
 @pytest.fixture
 def processes(database_url, gateway, tmp_path):
     started: list[subprocess.Popen] = []
+    policy = {"file": POLICY}
 
     def start(name: str, *command: str, **env: str) -> subprocess.Popen:
         log = open(tmp_path / f"{name}-{len(started)}.log", "wb")
-        process = flask_process(database_url, *command, log=log, NOC_POLICY_FILE=str(POLICY),
+        process = flask_process(database_url, *command, log=log, NOC_POLICY_FILE=str(policy["file"]),
                                 NOC_SMS_GATEWAY_URL=gateway.url, NOC_SMS_SEGMENTS_PER_SECOND="0",
                                 NOC_SMS_POLL_SECONDS="0.1", NOC_SMS_BACKOFF_BASE_SECONDS="0", **env)
         process.log_path = log.name
         started.append(process)
         return process
 
+    def interval(seconds: int) -> None:
+        """The processes' unacknowledged interval (a copy of the policy file): more room on a loaded machine."""
+        copy = tmp_path / "policy.toml"
+        copy.write_text(POLICY.read_text().replace("unacknowledged_next_tier_minutes = 3",
+                                                   f"unacknowledged_next_tier_minutes = {seconds}"))
+        policy["file"] = copy
+
+    start.interval = interval
     start.logs = lambda: "\n".join(f"--- {p.args[-3:]} {p.pid} (exit {p.poll()}):\n"
                                    f"{Path(p.log_path).read_text(errors='replace')[-2500:]}" for p in started)
     yield start
@@ -112,6 +122,7 @@ def count(kind: str) -> int:
 
 def test_three_tiers_with_acknowledgement_at_tier_two(app_ctx, seconds_escalation, operator_api, people, gateway,
                                                         processes, client):
+    processes.interval(5)        # the test acknowledges between tier 2 and tier 3: give it 5 s
     processes("scheduler", "scheduler", "run", "--poll", "0.3")
     processes("sender", "sender", "run")
     incident = factories.declared(operator_api, detected_at=utcnow())
@@ -126,8 +137,8 @@ def test_three_tiers_with_acknowledgement_at_tier_two(app_ctx, seconds_escalatio
     assert steps() == [(1, True), (2, True)]
     wait_for(lambda: texted(gateway)[PHONES[Tier.department_head]], 30, "tier 2 to be texted", context=processes.logs)
     assert texted(gateway)[PHONES[Tier.duty_manager]] >= 1
-    # Tier 3 would have been due 3 s after tier 2, its call 3 s later: wait past both, then look.
-    wait_for(lambda: utcnow() > acknowledged_at + timedelta(seconds=8), 12, "the tier-3 moment to pass")
+    # Tier 3 would have been due 5 s after tier 2, its call 5 s later: wait past both, then look.
+    wait_for(lambda: utcnow() > acknowledged_at + timedelta(seconds=11), 15, "the tier-3 moment to pass")
     assert steps() == [(1, True), (2, True)]
     assert not texted(gateway)[PHONES[Tier.command_center]] and not gateway.gateway.calls
     assert db.session.scalar(select(func.count()).select_from(OncallCall)) == 0
@@ -142,7 +153,9 @@ def test_a_scheduler_killed_mid_escalation_is_restarted_and_judges_each_step_onc
     processes("sender", "sender", "run")
     factories.declared(operator_api, detected_at=utcnow())
     db.session.commit()
-    wait_for(lambda: steps() == [(1, False), (2, False)], 30, "tier 2's step", context=processes.logs)
+    # Killed once tier 2 is raised (on a loaded machine tier 3 may already be too: the restarted
+    # schedulers then have only the call left to judge, still once).
+    wait_for(lambda: len(steps()) >= 2, 30, "tier 2's step", context=processes.logs)
     first.send_signal(signal.SIGKILL)          # no clean shutdown, mid-escalation
     first.wait(10)
     killed_at = utcnow()
