@@ -1,4 +1,4 @@
-"""Claims on the two SMS outboxes (``notices`` to subscribers, ``staff_alerts`` to staff).
+"""Claims on the outboxes (``notices`` to subscribers, ``staff_alerts`` to staff, ``oncall_calls``: voice calls).
 
 One discipline for both: a claim is committed before anything is sent — ``queued`` rows
 become ``sending`` with a claim token, the claim time and a lease (``next_attempt_at`` =
@@ -37,6 +37,9 @@ NOTICES = Outbox("notices", "status = 'queued' AND next_attempt_at <= :now", "ne
 # Alerts are queued by INSERT … SELECT with no next_attempt_at: due at once.
 STAFF_ALERTS = Outbox("staff_alerts", "status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= :now)",
                       "id")
+# Voice calls to tier 3 (app/oncall/calls.py): queued with no next_attempt_at too.
+VOICE_CALLS = Outbox("oncall_calls", "status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= :now)",
+                     "id")
 
 
 def claim(outbox: Outbox, token: str, now: datetime, lease_seconds: float, limit: int) -> list[int]:

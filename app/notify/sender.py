@@ -13,8 +13,9 @@ Exactly once, and nothing lost when a process dies:
   this look-up is what keeps a crash from becoming a second SMS.
 - Outcomes are written guarded by the claim token, so a sender whose lease expired can
   never overwrite the work of the one that took over.
-Staff alerts (``staff_alerts``) are drained before any subscriber notice, with the same claims.
-Lookup codes (app/public/lookup_sms.py) come after both, in a small lane that cannot starve.
+Staff alerts (``staff_alerts``), then tier 3's voice calls (``oncall_calls``, app/notify/voice.py),
+are drained before any subscriber notice, with the same claims.
+Lookup codes (app/public/lookup_sms.py) come after all of them, in a small lane that cannot starve.
 """
 from __future__ import annotations
 
@@ -43,7 +44,9 @@ from app.notify.provider_lookup import find_sent
 from app.notify.rate_limit import SegmentRateLimiter
 from app.notify.settings import NotifySettings
 from app.notify.templates import count_segments
+from app.notify import voice
 from app.notify.twilio_client import ThreadLocalClients, sender_identity
+from app.oncall import calls as voice_calls
 from app.ops.heartbeats import Heartbeat
 from app.phones import mask
 from app.public import lookup_sms
@@ -117,7 +120,8 @@ class Sender:
         """
         with self.app.app_context():
             try:
-                handled = self._staff_alerts(parallel) or self._notices(parallel, limit or self.settings.batch_size)
+                handled = (self._staff_alerts(parallel) or self._voice_calls()
+                           or self._notices(parallel, limit or self.settings.batch_size))
                 if not handled or next(self._cycles) % self._lookup_rules()["sender_lane_every"] == 0:
                     handled += self._lookup_codes(parallel)
             finally:
@@ -282,6 +286,28 @@ class Sender:
                     self.settings.backoff_max_seconds) if retry else None)
         db.session.commit()
         return len(outgoing)
+
+    # -- voice calls to tier 3 ---------------------------------------------------------
+    def _voice_calls(self) -> int:
+        if not voice_calls.any_pending():   # the usual case: no write at all
+            return 0
+        token = uuid.uuid4().hex
+        now = utcnow()
+        voice_calls.release_expired_claims(now)
+        claimed = voice_calls.claim_queued(token, self.settings.batch_size, now, self.settings.lease_seconds)
+        db.session.commit()   # the claim is ours before any call is placed
+        if not claimed:
+            return 0
+        outcomes = [voice.place(self.clients.get(), self.settings, call, classify_error) for call in claimed]
+        now = utcnow()
+        for call, (result, sid, code) in zip(claimed, outcomes):
+            retry = result == "retry" and call.attempts < self.settings.max_attempts
+            voice_calls.record_attempt(
+                call.id, token, placed=result == "accepted", sid=sid, error_code=code, now=now,
+                retry_at=now + backoff(call.attempts, self.settings.backoff_base_seconds,
+                                       self.settings.backoff_max_seconds) if retry else None)
+        db.session.commit()
+        return len(claimed)
 
     # -- the provider ------------------------------------------------------------------
     def _send_all(self, outgoing: list[Outgoing], parallel: bool) -> list[Outcome]:
