@@ -58,6 +58,7 @@ def _import_models() -> None:
     """Every model module, so metadata (and Alembic) sees every table."""
     import app.alerts.models  # noqa: F401
     import app.auth.models  # noqa: F401
+    import app.catalog.models  # noqa: F401
     import app.complaints.models  # noqa: F401
     import app.compensation.models  # noqa: F401
     import app.incidents.models  # noqa: F401
