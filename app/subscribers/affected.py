@@ -1,7 +1,9 @@
 """Which subscribers an incident's scope touches (RULES §6), as one SQL statement."""
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, exists, func, or_, select
+
+from app.catalog.service import regions_below
 
 from app.extensions import db
 from app.policy import Policy
@@ -17,10 +19,13 @@ def covers_all_services(services: list[str], policy: Policy) -> bool:
 
 
 def affected_subscriber_ids(services: list[str], regions: list[str], policy: Policy) -> Select:
-    """SELECT subscribers.id of everyone in scope; callers embed it in INSERT … SELECT or count it."""
+    """SELECT subscribers.id of everyone in scope; callers embed it in INSERT … SELECT or count it.
+
+    A region covers the regions below it in the catalog (a city its districts, a province all of
+    its cities and districts), expanded inside this same statement."""
     query = select(Subscriber.id)
     if not covers_all_regions(regions, policy):
-        query = query.where(Subscriber.region.in_(regions))
+        query = query.where(or_(Subscriber.region.in_(regions), Subscriber.region.in_(regions_below(regions))))
     if not covers_all_services(services, policy):
         query = query.where(
             exists().where(SubscriberService.subscriber_id == Subscriber.id, SubscriberService.service.in_(services))
