@@ -1,9 +1,9 @@
 """Which subscribers an incident's scope touches (RULES §6), as one SQL statement."""
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, exists, func, select
 
-from app.catalog.service import regions_below
+from app.catalog.service import regions_within
 
 from app.extensions import db
 from app.policy import Policy
@@ -25,7 +25,7 @@ def affected_subscriber_ids(services: list[str], regions: list[str], policy: Pol
     its cities and districts), expanded inside this same statement."""
     query = select(Subscriber.id)
     if not covers_all_regions(regions, policy):
-        query = query.where(or_(Subscriber.region.in_(regions), Subscriber.region.in_(regions_below(regions))))
+        query = query.where(Subscriber.region.in_(regions_within(regions)))
     if not covers_all_services(services, policy):
         query = query.where(
             exists().where(SubscriberService.subscriber_id == Subscriber.id, SubscriberService.service.in_(services))

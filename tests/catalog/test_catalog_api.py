@@ -98,6 +98,17 @@ def test_bad_put_bodies_name_the_entry(app_ctx, api_as):
     assert catalog.unknown("service", ["ok"]) == ["ok"]
 
 
-def test_unmapped_codes_are_the_admins_to_see(app_ctx, api_as):
+def test_unmapped_codes_are_the_admins_to_see_until_the_catalog_knows_them(app_ctx, api_as):
+    from app.catalog.models import CatalogUnmappedCode
+    from app.clock import utcnow
+    from app.extensions import db
+
+    db.session.add_all([CatalogUnmappedCode(kind=kind, code=code, source=source, occurrences=2, listed_at=utcnow())
+                        for kind, code, source in (("region", "火星", "subscribers.region"),
+                                                   ("service", "5g_slice", "incidents.services"))])
+    db.session.commit()
     assert api_as(Role.operator).get("/catalog/unmapped").status_code == 403
-    assert api_as(Role.admin).get("/catalog/unmapped").json == []
+    admin = api_as(Role.admin)
+    assert [(u["code"], u["occurrences"]) for u in admin.get("/catalog/unmapped").json] == [("火星", 2), ("5g_slice", 2)]
+    admin.put("/catalog/services", json={"services": [{"code": "5g_slice", "name_zh": "5G切片", "name_en": "5G slicing"}]})
+    assert [u["code"] for u in admin.get("/catalog/unmapped").json] == ["火星"]
