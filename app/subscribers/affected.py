@@ -22,10 +22,10 @@ def affected_subscriber_ids(services: list[str], regions: list[str], policy: Pol
     """SELECT subscribers.id of everyone in scope; callers embed it in INSERT … SELECT or count it.
 
     A region covers the regions below it in the catalog (a city its districts, a province all of
-    its cities and districts), expanded inside this same statement."""
+    its cities and districts): the codes are expanded first, by one indexed query on the catalog."""
     query = select(Subscriber.id)
     if not covers_all_regions(regions, policy):
-        query = query.where(Subscriber.region.in_(regions_within(regions)))
+        query = query.where(Subscriber.region.in_(regions_within(regions)))  # a list, not a subquery
     if not covers_all_services(services, policy):
         query = query.where(
             exists().where(SubscriberService.subscriber_id == Subscriber.id, SubscriberService.service.in_(services))
