@@ -30,22 +30,25 @@ def _names_any(column, values, dialect: str) -> exists:
     return exists(select(literal(1)).select_from(items).where(items.c.value.in_(values)))
 
 
-def incident_covering(subscriber_id: int, region: str, recovered_since: datetime, policy: Policy) -> Incident | None:
+def incident_covering(subscriber_id: int | None, region: str, recovered_since: datetime, policy: Policy,
+                      services: list[str] | None = None) -> Incident | None:
     """The newest incident, open or recovered since ``recovered_since``, whose services and regions
-    take in this subscriber (same rule as ``subscribers.affected``); None when there is none."""
+    take in this subscriber (same rule as ``subscribers.affected``); None when there is none.
+    With ``services`` (a caller who is not a subscriber says where and what): those, not a subscriber's."""
     grading = policy.grading
     statement = _covering_statement(db.session.get_bind().dialect.name, tuple(grading["all_regions_markers"]),
-                                    tuple(grading["all_services_markers"]))
+                                    tuple(grading["all_services_markers"]), stated=services is not None)
     incident_id = db.session.scalar(statement, {"subscriber_id": subscriber_id, "region": region,
-                                                "since": recovered_since})
+                                                "since": recovered_since, "services": services or []})
     return db.session.get(Incident, incident_id) if incident_id is not None else None
 
 
 @functools.lru_cache(maxsize=16)
-def _covering_statement(dialect: str, all_regions: tuple[str, ...], all_services: tuple[str, ...]):
+def _covering_statement(dialect: str, all_regions: tuple[str, ...], all_services: tuple[str, ...], stated: bool = False):
     """Built once per dialect and policy markers: a complaint burst runs it thousands of times, and
     building (and cache-keying) the statement anew cost several times the query itself (bench/complaints.py)."""
-    own_services = select(SubscriberService.service).where(SubscriberService.subscriber_id == bindparam("subscriber_id"))
+    own_services = (bindparam("services", expanding=True) if stated else
+                    select(SubscriberService.service).where(SubscriberService.subscriber_id == bindparam("subscriber_id")))
     return (
         select(Incident.id)
         .where(or_(Incident.status.in_(OPEN),

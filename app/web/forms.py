@@ -83,6 +83,12 @@ def service_codes(text: str | None) -> list[str]:
     return [service_code(code) for code in catalog.codes_for("service", split_list(text))]
 
 
+def single_code(kind: str, text: str) -> str:
+    """One service or region typed by name or code → its catalog code (as typed when unknown)."""
+    codes = catalog.codes_for(kind, [text])
+    return service_code(codes[0]) if kind == "service" else codes[0]
+
+
 def region_codes(text: str | None) -> list[str]:
     """"杭州市、Ningbo" (or the codes themselves) → ['杭州', '宁波'], by the catalog's names."""
     return catalog.codes_for("region", split_list(text))

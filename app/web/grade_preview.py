@@ -18,12 +18,14 @@ def preview(services: list[str], regions: list[str]) -> dict:
     return {"proposed_level": level, "label": Level(level).label, "affected_subscribers": affected}
 
 
-def known_scope() -> dict[str, list]:
-    """Choices for the services and regions inputs: the catalog (and the policy's whole-network words)."""
+def known_scope(markers: bool = True) -> dict[str, list]:
+    """Choices for the services and regions inputs: the catalog (and, for an incident's scope, the
+    policy's whole-network words)."""
     grading = current_policy().grading
     services = [s.code for s in catalog.services(active_only=True)]
-    markers = [m for m in grading["all_services_markers"] if m not in services]
     regions = [(r.code, r.name_zh if r.parent_code is None else f"{r.name_zh}（{r.parent_code}）")
                for r in catalog.regions()]
-    return {"services": [*services, *markers],
+    if not markers:
+        return {"services": services, "regions": regions}
+    return {"services": [*services, *(m for m in grading["all_services_markers"] if m not in services)],
             "regions": [*((m, "全网") for m in grading["all_regions_markers"][:1]), *regions]}

@@ -53,11 +53,16 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_catalog_unmapped_codes')),
     sa.UniqueConstraint('kind', 'code', 'source', name=op.f('uq_catalog_unmapped_codes_kind_code_source'))
     )
+    op.add_column('complaints', sa.Column('region', sa.String(length=60), nullable=True))
+    op.add_column('complaints', sa.Column('service', sa.String(length=40), nullable=True))
     from app.catalog import migration_0018
     migration_0018.seed_and_map(op.get_bind(), services, regions, datetime.now(timezone.utc))
 
 
 def downgrade():
+    with op.batch_alter_table('complaints') as batch_op:
+        batch_op.drop_column('service')
+        batch_op.drop_column('region')
     op.drop_table('catalog_unmapped_codes')
     op.drop_index('ix_catalog_regions_parent_code', table_name='catalog_regions')
     op.drop_table('catalog_regions')

@@ -60,3 +60,20 @@ def test_a_complaint_from_a_district_links_to_its_citys_incident(app_ctx, operat
         incident = factories.declared(operator_api, regions=["杭州"])
         complaint = register(agent, category="service_quality", content="上网很慢")
     assert complaint["incident_id"] == incident["id"] != elsewhere["id"]
+
+
+def test_a_complaint_names_known_codes_and_a_stranger_links_by_what_they_said(app_ctx, operator_api, api_as):
+    from tests.complaints.helpers import STRANGER_PHONE
+
+    agent = api_as("agent")
+    for field, value in (("region", "火星"), ("service", "5G切片")):
+        refused = register(agent, expect=422, phone=STRANGER_PHONE, category="service_quality", **{field: value})
+        assert value in refused["errors"]["json"][field][0]
+    with freeze_time(T0 + timedelta(minutes=5)):
+        incident = factories.declared(operator_api, regions=["杭州"])  # mobile_data
+        said = register(agent, phone=STRANGER_PHONE, category="service_quality", region="西湖区", service="mobile_data")
+        other_service = register(agent, phone=STRANGER_PHONE, category="service_quality", region="西湖区",
+                                 service="broadband")
+        unsaid = register(agent, phone=STRANGER_PHONE, category="service_quality")
+    assert (said["region"], said["service"], said["incident_id"]) == ("西湖区", "mobile_data", incident["id"])
+    assert other_service["incident_id"] is None and unsaid["incident_id"] is None

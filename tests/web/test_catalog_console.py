@@ -31,3 +31,16 @@ def test_the_catalog_page_shows_the_tree_and_only_an_admin_how_to_edit(operator,
     assert "PUT /api/v1/catalog/regions" not in page and "未映射" not in page
     admin = browser_as(Role.admin).get("/catalog").get_data(as_text=True)
     assert "PUT /api/v1/catalog/regions" in admin and "未映射的历史代码" in admin
+
+
+def test_the_complaint_form_takes_region_and_service_by_name(browser_as):
+    from app.complaints.models import Complaint
+
+    agent = browser_as(Role.agent)
+    form = {"phone": "13700137000", "name": "李娜", "channel": "phone", "category": "service_quality", "grade": "1",
+            "content": "上网很慢", "region": "西湖区", "service": "移动数据"}
+    assert agent.post("/complaints/new", form, token_from="/complaints/new").status_code == 302
+    complaint = db.session.scalar(select(Complaint))
+    assert (complaint.region, complaint.service) == ("西湖区", "mobile_data")
+    refused = agent.post("/complaints/new", {**form, "region": "火星"}, token_from="/complaints/new")
+    assert refused.status_code == 422 and "火星" in refused.get_data(as_text=True)
