@@ -188,6 +188,23 @@ DEFAULT_ALERTS = {"group_by": ["region", "service"], "grouping_window_minutes": 
                   "region_label": "region", "services": {}, "regions": {}}
 
 
+class PlansSchema(_Strict):
+    """Emergency plans (应急预案): the owner is reminded this many days before a review is due."""
+
+    review_reminder_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=365))
+
+
+class DrillsSchema(_Strict):
+    """Drills (演练): subscriber notices of a drill go only to the subscribers with these phones
+    (E.164, a test list); empty: a drill notifies no subscriber at all."""
+
+    notice_phones = fields.List(fields.String(validate=validate.Regexp(r"^\+[1-9]\d{6,14}$")), load_default=list)
+
+
+DEFAULT_PLANS = {"review_reminder_days": 30}
+DEFAULT_DRILLS = {"notice_phones": []}
+
+
 class PolicySchema(_Strict):
     version = fields.String(required=True, validate=validate.Length(min=1, max=40))
     # The unit of every §2 window and of the escalation interval. "seconds" exists for drills
@@ -207,6 +224,8 @@ class PolicySchema(_Strict):
     public_status = fields.Nested(PublicStatusSchema, load_default=lambda: dict(PUBLIC_STATUS_DEFAULTS))
     complaints = fields.Nested(ComplaintsSchema, required=True)
     alerts = fields.Nested(AlertsSchema, load_default=lambda: dict(DEFAULT_ALERTS))
+    plans = fields.Nested(PlansSchema, load_default=lambda: dict(DEFAULT_PLANS))
+    drills = fields.Nested(DrillsSchema, load_default=lambda: dict(DEFAULT_DRILLS))
     working_days = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{4}$")),
                                values=fields.Nested(CalendarYearSchema), load_default=dict)
 
@@ -307,6 +326,14 @@ class Policy:
     @property
     def alerts(self) -> dict:
         return self.data["alerts"]
+
+    @property
+    def plans(self) -> dict:
+        return self.data["plans"]
+
+    @property
+    def drills(self) -> dict:
+        return self.data["drills"]
 
     def complaint_hours(self, hours: int) -> timedelta:
         """A complaint limit given in hours, in the policy's window unit (seconds in drills)."""

@@ -12,6 +12,7 @@ from app.compensation import report_feed as compensation_feed
 from app.complaints import report_feed as complaint_feed
 from app.incidents.models import Incident
 from app.notify import report_feed as notice_feed
+from app.outbound import report_feed as outbound_feed
 from app.scheduling import report_feed as deadline_feed
 
 
@@ -61,6 +62,17 @@ class Satisfaction(TypedDict):
     distribution: dict[int, int]   # score → replies
 
 
+class DispatchDelivery(TypedDict):
+    queued_at: datetime            # when 上报 was started (the button)
+    acknowledged_at: datetime | None   # the dispatch centre's 2xx: what meets the report deadline
+    attempts: int
+    failures: int                  # attempts that got no 2xx (unreachable, timeout, error status)
+    first_error: str | None
+    first_error_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+
 class IncidentComplaints(TypedDict):
     total: int                     # complaints linked to the incident (投诉量)
     by_category: dict[str, int]    # service_quality, billing, business, other
@@ -87,5 +99,7 @@ compensation_totals: Callable[[Incident], CompensationTotals] = compensation_fee
 compensation_paid_fen: Callable[[list[int]], int] = compensation_feed.compensation_paid_fen
 # Rectification items (整改) with owners and state.
 rectification_items: Callable[[Incident], list[RectificationItem]] = compensation_feed.rectification_items
+# The 上报's delivery to the dispatch centre (RULES §9), or None before any 上报.
+dispatch_delivery: Callable[[Incident], DispatchDelivery | None] = outbound_feed.dispatch_delivery
 # The complaints the incident drew (RULES §8).
 incident_complaints: Callable[[Incident], IncidentComplaints] = complaint_feed.incident_complaints

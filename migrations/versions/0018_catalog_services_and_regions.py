@@ -1,7 +1,7 @@
 """the catalog: service codes and the region tree (province → city → district); existing free-text codes mapped or listed
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0022
 Create Date: 2026-12-01 03:50:00
 
 Seeds the shipped catalog (the product's service codes and Zhejiang's tree, ``app/catalog/seed.py``),
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0018'
-down_revision = '0016'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
