@@ -77,3 +77,15 @@ def test_a_complaint_names_known_codes_and_a_stranger_links_by_what_they_said(ap
         unsaid = register(agent, phone=STRANGER_PHONE, category="service_quality")
     assert (said["region"], said["service"], said["incident_id"]) == ("西湖区", "mobile_data", incident["id"])
     assert other_service["incident_id"] is None and unsaid["incident_id"] is None
+
+
+def test_an_emergency_plans_scope_uses_catalog_codes(app_ctx, api_as, make_user):
+    from app.auth.models import Role
+    from tests.plans.helpers import create_plan, plan_body
+
+    manager = api_as(Role.duty_manager)
+    owner, _ = make_user(Role.duty_manager)
+    for field, value in (("regions", "火星"), ("services", "5G切片")):
+        refused = manager.post("/plans", json=plan_body(owner.id, title=f"预案{field}", **{field: [value]}))
+        assert refused.status_code == 422 and value in refused.json["errors"]["json"][field][0]
+    assert create_plan(manager, owner.id, regions=["西湖区", "全网"])["regions"] == ["西湖区", "全网"]
