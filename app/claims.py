@@ -34,6 +34,9 @@ class Outbox:
 
 NOTICES = Outbox("notices", "status = 'queued' AND next_attempt_at <= :now", "next_attempt_at",
                  ", updated_at = :now")
+# The sender's first look (app/notify/sender.py): notices with a deadline, due soonest first.
+NOTICES_BY_DEADLINE = Outbox("notices", "status = 'queued' AND deadline_at IS NOT NULL AND next_attempt_at <= :now",
+                             "deadline_at, next_attempt_at", ", updated_at = :now")
 # Alerts are queued by INSERT … SELECT with no next_attempt_at: due at once.
 STAFF_ALERTS = Outbox("staff_alerts", "status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= :now)",
                       "id")
