@@ -17,6 +17,7 @@ from app.extensions import db
 from app.notify import statuses
 from app.notify.models import Notice, NoticeBatch, NoticeText
 from app.notify.pool import IdentityConfig
+from app.policy import current_policy
 from app.web.timefmt import duration_text
 
 
@@ -117,5 +118,7 @@ def backlog_segments(deadline_at: datetime | None, except_batch: int | None = No
 
 
 def _batch_segments(batch_id: int) -> int:
-
-    return db.session.scalar(select(func.max(NoticeText.segments)).where(NoticeText.batch_id == batch_id)) or 1
+    """Segments of the batch's text in the default language (what nearly every subscriber gets)."""
+    language = current_policy().data["notices"]["default_language"]
+    return db.session.scalar(select(func.max(NoticeText.segments)).where(
+        NoticeText.batch_id == batch_id, NoticeText.language == language)) or 1
