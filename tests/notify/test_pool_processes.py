@@ -19,7 +19,7 @@ from tests.notify.test_sender_processes import sender_process, wait_until
 
 pytestmark = pytest.mark.slow
 
-IDENTITIES = {"+8610690001": 60, "+8610690002": 90}      # 150 segments/s in all
+IDENTITIES = {"+8610690001": 20, "+8610690002": 30}      # 50 segments/s in all (within reach of a loaded CI box)
 
 
 def test_two_sender_processes_together_keep_the_pools_rate(app_ctx, database_url, no_outage_notice,
@@ -27,7 +27,7 @@ def test_two_sender_processes_together_keep_the_pools_rate(app_ctx, database_url
     settings = app_ctx.extensions["noc_notify_settings"]
     running = RunningGateway(GatewayApp(settings.account_sid, settings.auth_token, callbacks=False)).start()
     gateway = running.gateway
-    factories.subscribers(factories.phones(2000, start=1000))   # far more than 4 s can carry
+    factories.subscribers(factories.phones(600, start=1000))    # far more than the run can carry
     recovered_incident()
     db.session.commit()
     segments = db.session.scalar(select(NoticeText.segments).where(NoticeText.language == "zh-CN"))
@@ -55,5 +55,5 @@ def test_two_sender_processes_together_keep_the_pools_rate(app_ctx, database_url
     # proportion to their rates.
     by_number = Counter(m["from"] for m in gateway.messages.values())
     assert set(by_number) == set(IDENTITIES)
-    assert by_number["+8610690002"] / by_number["+8610690001"] == pytest.approx(90 / 60, rel=0.2)
+    assert by_number["+8610690002"] / by_number["+8610690001"] == pytest.approx(30 / 20, rel=0.2)
     assert all("started" in (tmp_path / f"sender-{i}.log").read_text() for i in range(2)), logs_text
