@@ -13,7 +13,10 @@ Exactly once, and nothing lost when a process dies:
   this look-up is what keeps a crash from becoming a second SMS.
 - Outcomes are written guarded by the claim token, so a sender whose lease expired can
   never overwrite the work of the one that took over.
-Staff alerts (``staff_alerts``) are drained before any subscriber notice, with the same claims.
+Staff alerts (``staff_alerts``) are drained before any subscriber notice, with the same claims;
+notices with a deadline are claimed due soonest first. Each message waits for its slot in the
+sender pool and goes out from the identity that slot is on (app/notify/pool.py: the rate limit
+is global, shared by every sender process through the database).
 """
 from __future__ import annotations
 
