@@ -189,3 +189,17 @@ def test_the_incident_notices_say_whether_the_pool_meets_the_deadline(app_ctx, n
     assert what_if.status_code == 200 and what_if.get_json()["needed_identities"] == 3
     bad = client.get("/api/v1/notices/capacity?messages=-1", headers={"Authorization": f"Bearer {token}"})
     assert bad.status_code == 422 and "messages" in bad.get_data(as_text=True)
+
+
+def test_queuing_the_recovery_notice_warns_when_the_pool_misses_its_deadline(app_ctx, recovered_incident, caplog):
+    factories.subscribers(factories.phones(30, start=1000))
+    settings = app_ctx.extensions["noc_notify_settings"]
+    app_ctx.extensions["noc_notify_settings"] = settings.with_(identities=(IdentityConfig("+8610690001", 0.001),))
+    try:
+        with caplog.at_level("INFO", logger="app.notify.incident_notices"):
+            incident = recovered_incident()
+    finally:
+        app_ctx.extensions["noc_notify_settings"] = settings
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(incident.number in w and "恢复通知: 30 queued" in w and "超出时限" in w and "需要" in w
+               for w in warnings), caplog.text
