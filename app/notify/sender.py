@@ -161,7 +161,7 @@ class Sender:
         ids = self._claim_notices(token, limit)
         if not ids:
             return 0
-        outgoing = self._load_notices(token)
+        outgoing = self._load_notices(token, ids)
         outcomes = self._send_all(outgoing, parallel)
         self._record_notices(outcomes, token)
         return len(ids)
@@ -187,7 +187,7 @@ class Sender:
         threads = max(1, self.settings.sender_threads)
         return max(1, min(limit, int(self.pool_rate * self.settings.lease_seconds / 8 / threads)))
 
-    def _load_notices(self, token: str) -> list[Outgoing]:
+    def _load_notices(self, token: str, ids: list[int]) -> list[Outgoing]:
         default_language = self.app.extensions["noc_policy"].data["notices"]["default_language"]
         own, default = aliased(NoticeText), aliased(NoticeText)
         rows = db.session.execute(
@@ -200,7 +200,9 @@ class Sender:
             .join(NoticeBatch, NoticeBatch.id == Notice.batch_id)
             .outerjoin(own, and_(own.batch_id == Notice.batch_id, own.language == Subscriber.language))
             .join(default, and_(default.batch_id == Notice.batch_id, default.language == default_language))
-            .where(Notice.claim_token == token)).all()
+            # By id (the primary key): claim_token has no index, and a million queued notices made
+            # each load a scan of them all (seconds a batch). The token still guards the claim.
+            .where(Notice.id.in_(ids), Notice.claim_token == token)).all()
         base = self.settings.public_base_url + WEBHOOK_PATH
         return [Outgoing(id=r[0], phone=r[1], body=r[2], segments=r[3], deadline_at=r[4],
                          callback=f"{base}?notice={r[0]}" + (f"&round={r[10]}" if r[10] else ""), batch_id=r[5], subscriber_id=r[6], attempts=r[7],

@@ -145,7 +145,7 @@ def test_an_expired_claim_is_looked_up_at_the_provider_and_never_sent_twice(
     gateway.gateway.idempotent = False        # like Twilio: only the look-up can prevent a second SMS
     factories.subscribers(factories.phones(4))
     recovered_incident()
-    held = _die_mid_send(sender, claims.NOTICES, 2, lambda ids: sender._load_notices("dead-sender"))
+    held = _die_mid_send(sender, claims.NOTICES, 2, lambda ids: sender._load_notices("dead-sender", ids))
     assert gateway.gateway.requests_seen == 2
     drain(sender)
     rows = recovery_rows()
