@@ -112,6 +112,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
 def _register_commands(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.cli import bootstrap, serve
+    from app.compensation.cli import compensation_cli
     from app.demo import demo
     from app.notify.cli import gateway_cli, sender_cli
     from app.scheduling.cli import scheduler_cli
@@ -125,3 +126,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(gateway_cli)
     app.cli.add_command(subscribers_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(compensation_cli)

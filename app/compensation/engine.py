@@ -23,15 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, Select, String, case, func, insert, literal, null, select, text
+from sqlalchemy import BigInteger, Integer, Select, String, case, func, insert, literal, null, select
 
 from app.auth.models import User
 from app.clock import utcnow
-from app.compensation import notices
 from app.compensation.models import ENTRY_ID_BASE, CompensationEntry, CompensationLedger, of_incident
 from app.compensation.money import check_no_overflow, fen_to_yuan, round_half_up_sql
 from app.db_types import UTCDateTime
-from app.scheduling.service import window_exceeded
+from app.scheduling.service import CHANGED_FLAG, window_exceeded
 from app.extensions import db
 from app.incidents import timeline
 from app.incidents.timeline_kinds import EventKind
@@ -204,6 +203,7 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
 
     Idempotent: a ledger already written for this incident is left as it is (and the primary
     key, derived from (incident_id, subscriber_id), would refuse a duplicate row anyway).
+    The compensation notices are queued afterwards by ``followup.queue_pending``.
     """
     if is_final(incident.id):
         return 0
@@ -217,7 +217,6 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
                        first=[entry_id.label("id"), literal(incident.id, Integer).label("incident_id")]),
     )
     totals = _write_entries(statement, incident.id)
-    _refresh_statistics()
     db.session.add(CompensationLedger(incident_id=incident.id, finalised_at=terms.computed_at,
                                       finalised_by=actor.id if actor else None, **terms_record(terms), **totals))
     timeline.record(
@@ -226,19 +225,10 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
                  f"流量补偿合计 {totals['data_credit_gb']} GB"),
         after={**terms_record(terms), **totals},
     )
-    notices.queue_compensation_notices(incident, credited_subscriber_ids(incident.id))
+    # The compensation notices follow in their own transaction (app/compensation/followup.py):
+    # wake the scheduler after this commit so they are queued at once.
+    db.session.info[CHANGED_FLAG] = True
     return totals["subscribers"]
-
-
-def _refresh_statistics() -> None:
-    """Let PostgreSQL's planner see the rows just written (ANALYZE counts this transaction's own).
-
-    Without it the planner still believes the incident's key range holds a few thousand rows
-    and joins a million ledger rows to subscribers for the notices by one index probe each —
-    the single largest cost of a million-subscriber closure (bench/compensation.py).
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE compensation_entries"))
 
 
 def credited_subscriber_ids(incident_id: int) -> Select:

@@ -104,6 +104,10 @@ class CompensationLedger(db.Model):
     credited_subscribers: Mapped[int] = mapped_column(Integer)
     economic_credit_fen: Mapped[int] = mapped_column(BigInteger)
     data_credit_gb: Mapped[int] = mapped_column(BigInteger)
+    # When the compensation notices of this ledger were queued: a follow-up job after the
+    # closing transaction (app/compensation/followup.py), so a million-row closure does not
+    # also queue a million notices in its own transaction. NULL: still to queue.
+    notices_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class VersionStatus(LabeledEnum):
