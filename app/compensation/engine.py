@@ -28,7 +28,7 @@ from sqlalchemy import BigInteger, Integer, Select, String, case, func, insert, 
 from app.auth.models import User
 from app.clock import utcnow
 from app.compensation.models import ENTRY_ID_BASE, CompensationEntry, CompensationLedger, of_incident
-from app.compensation.money import check_no_overflow, fen_to_yuan, round_half_up_sql
+from app.compensation.money import check_no_overflow, fen_to_yuan, round_half_up_int, round_half_up_sql
 from app.db_types import UTCDateTime
 from app.scheduling.service import CHANGED_FLAG, window_exceeded
 from app.extensions import db
@@ -38,6 +38,7 @@ from app.incidents.grading import outage_minutes
 from app.incidents.models import Incident
 from app.models import record_policy_version
 from app.policy import Policy, current_policy
+from app.subscribers import scope_profile
 from app.subscribers.affected import affected_subscriber_ids
 from app.subscribers.models import Subscriber, SubscriberService
 
@@ -116,17 +117,6 @@ def credit_terms(incident: Incident, policy: Policy) -> CreditTerms:
     )
 
 
-def _data_subscribers(policy: Policy):
-    """Subscribers holding any data service, as a set to LEFT JOIN (one hash join, not a
-    correlated EXISTS per subscriber — which PostgreSQL ran as a million index probes)."""
-    return (
-        select(SubscriberService.subscriber_id)
-        .where(SubscriberService.service.in_(policy.compensation["data_services"]))
-        .group_by(SubscriberService.subscriber_id)
-        .subquery("data_subscribers")
-    )
-
-
 def _ledger_columns(terms: CreditTerms, data_subscribers) -> list:
     """Each subscriber's figures as SQL expressions over ``subscribers``, named as ``LEDGER_COLUMNS``."""
     holds_data_service = data_subscribers.c.subscriber_id.is_not(None)
@@ -157,7 +147,7 @@ def _ledger_columns(terms: CreditTerms, data_subscribers) -> list:
 
 def _over_affected(incident: Incident, policy: Policy, terms: CreditTerms, *extra_columns, first=()) -> Select:
     """The ledger columns (plus extras) for every affected subscriber, in one SELECT."""
-    data_subscribers = _data_subscribers(policy)
+    data_subscribers = scope_profile.data_subscribers(policy)
     # affected_subscriber_ids is SELECT subscribers.id FROM subscribers WHERE <scope>: keep
     # its FROM and WHERE, choose our own columns, join the data-service set.
     return (
@@ -182,8 +172,28 @@ def preview(incident: Incident, policy: Policy | None = None) -> tuple[CreditTer
     """The figures as they would be if the incident closed now (live: until now)."""
     policy = policy or current_policy()
     terms = credit_terms(incident, policy)
-    _guard_overflow(terms)
+    # The largest fee in scope from the cached profile: max() over every subscriber is a scan per view.
+    fees = scope_profile.profile(incident.services, incident.regions, policy).fees
+    check_no_overflow(max((fee for fee, _, _ in fees), default=0), terms.economic_numerator_factor,
+                      terms.economic_denominator)
     return terms, ledger_select(incident, policy, terms)
+
+
+def preview_totals(incident: Incident, terms: CreditTerms, policy: Policy) -> dict:
+    """The preview's totals (as ``final_totals`` names them) from the scope's cached profile:
+    the same integer rule as ``_ledger_columns`` applied once per (fee, data service) group, so
+    a view of a million-subscriber preview reads no subscriber while their data is unchanged."""
+    profile = scope_profile.profile(incident.services, incident.regions, policy)
+    economic = data = credited = 0
+    for fee, holds_data, count in profile.fees:
+        each_economic = (round_half_up_int(fee * terms.economic_numerator_factor, terms.economic_denominator)
+                         if terms.economic_numerator_factor else 0)
+        each_data = terms.data_credit_gb if holds_data else 0
+        economic += each_economic * count
+        data += each_data * count
+        credited += count if (each_economic > 0 or each_data > 0) else 0
+    return {"subscribers": profile.affected, "economic_credit_fen": economic, "data_credit_gb": data,
+            "credited_subscribers": credited}
 
 
 FINALISED_EVENT = EventKind.compensation_finalised
