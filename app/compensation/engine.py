@@ -27,6 +27,7 @@ from sqlalchemy import BigInteger, Integer, Select, String, case, func, insert, 
 
 from app.auth.models import User
 from app.clock import utcnow
+from app.compensation import partitions
 from app.compensation.models import ENTRY_ID_BASE, CompensationEntry, CompensationLedger, of_incident
 from app.compensation.money import check_no_overflow, fen_to_yuan, round_half_up_int, round_half_up_sql
 from app.db_types import UTCDateTime
@@ -221,12 +222,17 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
     _guard_overflow(terms)
     record_policy_version(policy)
     entry_id = literal(incident.id * ENTRY_ID_BASE, BigInteger) + Subscriber.id  # models.entry_id_for
-    statement = insert(CompensationEntry).from_select(
-        ["id", "incident_id", *LEDGER_COLUMNS],
-        _over_affected(incident, policy, terms,
-                       first=[entry_id.label("id"), literal(incident.id, Integer).label("incident_id")]),
-    )
-    totals = _write_entries(statement, incident.id)
+    rows = _over_affected(incident, policy, terms,
+                          first=[entry_id.label("id"), literal(incident.id, Integer).label("incident_id")])
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Loaded into the incident's own partition, its index built once (app/compensation/partitions.py).
+        target = partitions.create_unindexed(incident.id)
+        totals = _write_entries(insert(target).from_select(["id", "incident_id", *LEDGER_COLUMNS],
+                                                           rows), target)
+        partitions.index_and_attach(incident.id)
+    else:
+        totals = _write_entries(insert(CompensationEntry).from_select(["id", "incident_id", *LEDGER_COLUMNS], rows),
+                                CompensationEntry.__table__, incident.id)
     db.session.add(CompensationLedger(incident_id=incident.id, finalised_at=terms.computed_at,
                                       finalised_by=actor.id if actor else None, **terms_record(terms), **totals))
     timeline.record(
@@ -248,14 +254,13 @@ def credited_subscriber_ids(incident_id: int) -> Select:
     )
 
 
-def _write_entries(statement, incident_id: int) -> dict:
-    """Run the ledger's INSERT … SELECT and return its totals. On PostgreSQL in ONE pass: the
-    INSERT's RETURNING is summed in the same statement (a data-modifying WITH); SQLite has no
-    INSERT inside WITH, so it re-reads the incident's key range."""
+def _write_entries(statement, e, incident_id: int | None = None) -> dict:
+    """Run the ledger's INSERT … SELECT into table ``e`` and return its totals. On PostgreSQL in
+    ONE pass: the INSERT's RETURNING is summed in the same statement (a data-modifying WITH);
+    SQLite has no INSERT inside WITH, so it re-reads the incident's key range."""
     if db.session.get_bind().dialect.name != "postgresql":
         db.session.execute(statement)
         return final_totals(incident_id)
-    e = CompensationEntry.__table__
     written = statement.returning(e.c.economic_credit_fen, e.c.data_credit_gb).cte("written")
     return _totals_of(select(*_total_columns(written.c.economic_credit_fen, written.c.data_credit_gb)))
 

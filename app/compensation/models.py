@@ -56,6 +56,8 @@ class CompensationEntry(db.Model):
         CheckConstraint(f"subscriber_id BETWEEN 1 AND {ENTRY_ID_BASE - 1}", name="subscriber_id_range"),
         CheckConstraint("economic_credit_fen >= 0", name="economic_not_negative"),
         CheckConstraint("data_credit_gb >= 0", name="data_not_negative"),
+        # PostgreSQL: one partition per incident's key range, bulk-loaded at closure (partitions.py).
+        {"postgresql_partition_by": "RANGE (id)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)

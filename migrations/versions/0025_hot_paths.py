@@ -1,5 +1,5 @@
 """hot paths: compensation notices as a follow-up job, a partial complaint index on notices,
-and a data-version token for subscribers (totals cached against it)
+ledger entries partitioned per incident (PostgreSQL), a data-version token for subscribers
 
 Revision ID: 0025
 Revises: 0016
@@ -41,6 +41,8 @@ def upgrade():
                               postgresql_where=sa.text('complaint_id IS NOT NULL'),
                               sqlite_where=sa.text('complaint_id IS NOT NULL'))
 
+    _partition_ledger_entries()
+
     op.create_table(
         'subscriber_data_versions',
         sa.Column('name', sa.String(length=40), nullable=False),
@@ -48,6 +50,55 @@ def upgrade():
         sa.PrimaryKeyConstraint('name', name=op.f('pk_subscriber_data_versions')),
     )
     _create_version_triggers()
+
+
+ENTRY_ID_BASE = 10_000_000_000
+FK_VERSIONS = "fk_compensation_versions_entry_id_compensation_entries"
+ENTRIES_GUARD = ("CREATE TRIGGER compensation_entries_immutable BEFORE UPDATE OR DELETE ON compensation_entries "
+                 "FOR EACH ROW EXECUTE FUNCTION compensation_entries_immutable()")
+
+
+def _partition_ledger_entries():
+    """PostgreSQL: compensation_entries becomes a table partitioned by id range, one partition per
+    incident (app/compensation/partitions.py); existing entries move to their incident's partition."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(f"ALTER TABLE compensation_versions DROP CONSTRAINT {FK_VERSIONS}")
+    op.execute("DROP TRIGGER compensation_entries_immutable ON compensation_entries")
+    op.execute("ALTER TABLE compensation_entries RENAME TO compensation_entries_unpartitioned")
+    op.execute("ALTER TABLE compensation_entries_unpartitioned RENAME CONSTRAINT pk_compensation_entries "
+               "TO pk_compensation_entries_unpartitioned")
+    op.execute("CREATE TABLE compensation_entries (LIKE compensation_entries_unpartitioned INCLUDING DEFAULTS "
+               "INCLUDING CONSTRAINTS) PARTITION BY RANGE (id)")
+    op.execute("ALTER TABLE compensation_entries ADD CONSTRAINT pk_compensation_entries PRIMARY KEY (id)")
+    incidents = [row[0] for row in op.get_bind().execute(sa.text(
+        "SELECT DISTINCT incident_id FROM compensation_entries_unpartitioned ORDER BY 1"))]
+    for incident_id in incidents:
+        low = incident_id * ENTRY_ID_BASE
+        op.execute(f"CREATE TABLE compensation_entries_i{incident_id} PARTITION OF compensation_entries "
+                   f"FOR VALUES FROM ({low}) TO ({low + ENTRY_ID_BASE})")
+    op.execute("INSERT INTO compensation_entries SELECT * FROM compensation_entries_unpartitioned")
+    op.execute("DROP TABLE compensation_entries_unpartitioned")
+    op.execute(ENTRIES_GUARD)
+    op.execute(f"ALTER TABLE compensation_versions ADD CONSTRAINT {FK_VERSIONS} FOREIGN KEY (entry_id) "
+               "REFERENCES compensation_entries (id)")
+
+
+def _unpartition_ledger_entries():
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(f"ALTER TABLE compensation_versions DROP CONSTRAINT {FK_VERSIONS}")
+    op.execute("ALTER TABLE compensation_entries RENAME TO compensation_entries_partitioned")
+    op.execute("ALTER TABLE compensation_entries_partitioned RENAME CONSTRAINT pk_compensation_entries "
+               "TO pk_compensation_entries_partitioned")
+    op.execute("CREATE TABLE compensation_entries (LIKE compensation_entries_partitioned INCLUDING DEFAULTS "
+               "INCLUDING CONSTRAINTS)")
+    op.execute("ALTER TABLE compensation_entries ADD CONSTRAINT pk_compensation_entries PRIMARY KEY (id)")
+    op.execute("INSERT INTO compensation_entries SELECT * FROM compensation_entries_partitioned")
+    op.execute("DROP TABLE compensation_entries_partitioned")  # and its partitions
+    op.execute(ENTRIES_GUARD)
+    op.execute(f"ALTER TABLE compensation_versions ADD CONSTRAINT {FK_VERSIONS} FOREIGN KEY (entry_id) "
+               "REFERENCES compensation_entries (id)")
 
 
 def _create_version_triggers():
@@ -93,6 +144,7 @@ def _drop_version_triggers():
 
 def downgrade():
     _drop_version_triggers()
+    _unpartition_ledger_entries()
     op.drop_table('subscriber_data_versions')
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.drop_index('uq_notices_complaint_id_kind_sequence')
