@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, Select, String, case, func, insert, literal, null, select
+from sqlalchemy import BigInteger, Integer, Select, String, case, func, insert, literal, null, select, text
 
 from app.auth.models import User
 from app.clock import utcnow
@@ -198,6 +198,7 @@ def preview_totals(incident: Incident, terms: CreditTerms, policy: Policy) -> di
 
 
 FINALISED_EVENT = EventKind.compensation_finalised
+LEDGER_WORK_MEM = "128MB"  # PostgreSQL, for the closing transaction only (SET LOCAL)
 
 
 def final_ledger(incident_id: int) -> CompensationLedger | None:
@@ -225,6 +226,8 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
     rows = _over_affected(incident, policy, terms,
                           first=[entry_id.label("id"), literal(incident.id, Integer).label("incident_id")])
     if db.session.get_bind().dialect.name == "postgresql":
+        # Both hash joins of a million subscribers in memory, not spilled to temp files in batches.
+        db.session.execute(text(f"SET LOCAL work_mem = '{LEDGER_WORK_MEM}'"))
         # Loaded into the incident's own partition, its index built once (app/compensation/partitions.py).
         target = partitions.create_unindexed(incident.id)
         totals = _write_entries(insert(target).from_select(["id", "incident_id", *LEDGER_COLUMNS],
