@@ -58,6 +58,7 @@ def _import_models() -> None:
     """Every model module, so metadata (and Alembic) sees every table."""
     import app.alerts.models  # noqa: F401
     import app.auth.models  # noqa: F401
+    import app.catalog.models  # noqa: F401
     import app.complaints.models  # noqa: F401
     import app.compensation.models  # noqa: F401
     import app.incidents.models  # noqa: F401
@@ -76,6 +77,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app import health, policy_views
     from app.ops import metrics
     from app.alerts import views as alert_views
+    from app.catalog import views as catalog_views
     from app.compensation import views as compensation_views
     from app.complaints import views as complaint_views
     from app.incidents import views as incident_views
@@ -104,6 +106,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     api.register_blueprint(oncall_views.blp)
     api.register_blueprint(staff_views.blp)
     api.register_blueprint(alert_views.blp)
+    api.register_blueprint(catalog_views.blp)
     app.register_blueprint(webhooks.blp)
     app.register_blueprint(public_views.bp)
     public_views.init_app(app)
@@ -111,6 +114,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
 
 def _register_commands(app: Flask) -> None:
     from app.auth.cli import users_cli
+    from app.catalog.cli import catalog_cli
     from app.cli import bootstrap, serve
     from app.compensation.cli import compensation_cli
     from app.demo import demo
@@ -127,3 +131,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(subscribers_cli)
     app.cli.add_command(demo)
     app.cli.add_command(compensation_cli)
+    app.cli.add_command(catalog_cli)

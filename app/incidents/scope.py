@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, bindparam, exists, func, literal, or_, select
 
+from app.catalog.service import ancestors_of
 from app.extensions import db
 from app.incidents.models import Incident, Status
 from app.policy import Policy
@@ -50,7 +51,9 @@ def _covering_statement(dialect: str, all_regions: tuple[str, ...], all_services
         .where(or_(Incident.status.in_(OPEN),
                    and_(Incident.status == Status.recovered.value,
                         Incident.recovered_at >= bindparam("since", type_=Incident.recovered_at.type))))
-        .where(_names_any(Incident.regions, [bindparam("region"), *all_regions], dialect))
+        # The subscriber's own region, or one above it (a city's incident covers its districts).
+        .where(or_(_names_any(Incident.regions, [bindparam("region"), *all_regions], dialect),
+                   _names_any(Incident.regions, ancestors_of(bindparam("region")), dialect)))
         .where(or_(_names_any(Incident.services, own_services, dialect),
                    _names_any(Incident.services, list(all_services), dialect)))
         .order_by(Incident.detected_at.desc(), Incident.id.desc()).limit(1)

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
+from app.catalog import service as catalog
 from app.clock import ensure_aware_utc, utcnow
 from app.errors import InvalidInput, TransitionNotAllowed
 from app.extensions import db
@@ -121,6 +122,9 @@ def declare(actor: User, *, title: str, services: list[str], regions: list[str],
         raise InvalidInput("estimated_recovery_at", "必须晚于故障发生时间 (must be after detected_at)")
     services = _distinct(services)
     regions = _distinct(regions)
+    # Only catalog codes (and the policy's "whole network" words) make a scope anyone can be notified in.
+    catalog.require_services("services", services, allowed=policy.grading["all_services_markers"])
+    catalog.require_regions("regions", regions, allowed=policy.grading["all_regions_markers"])
 
     affected = scope_profile(services, regions, policy).affected
     proposed = propose_level(services, regions, affected, policy)

@@ -6,8 +6,8 @@ small profile of the scope — how many affected subscribers pay each monthly fe
 a data service — so the profile is computed with one GROUP BY and kept in this process,
 keyed by everything it depends on:
 
-- the scope (services, regions) and the policy version (its all-regions/all-services markers
-  and its data services);
+- the scope (services, and the regions as expanded down the catalog) and the policy version
+  (its all-regions/all-services markers and its data services);
 - the subscriber data version (``SubscriberDataVersion``), a token the database triggers
   change with every write to subscribers or their services, in the writer's transaction.
 
@@ -26,7 +26,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.policy import Policy
-from app.subscribers.affected import affected_subscriber_ids
+from app.catalog.service import regions_within
+from app.subscribers.affected import affected_subscriber_ids, covers_all_regions
 from app.subscribers.models import Subscriber, SubscriberDataVersion, SubscriberService
 
 MAX_CACHED = 256
@@ -49,7 +50,7 @@ def data_version() -> int | None:
 def profile(services: list[str], regions: list[str], policy: Policy) -> ScopeProfile:
     """The scope's profile, from this process's cache when the subscriber data did not change."""
     # Read the version first: data committed after it can only make the profile newer than its key.
-    key = (str(db.engine.url), tuple(sorted(services)), tuple(sorted(regions)), policy.version, data_version())
+    key = (str(db.engine.url), tuple(sorted(services)), _region_key(regions, policy), policy.version, data_version())
     with _lock:
         cached = _cache.get(key)
         if cached is not None:
@@ -62,6 +63,14 @@ def profile(services: list[str], regions: list[str], policy: Policy) -> ScopePro
             _cache.popitem(last=False)
         computed["count"] += 1
     return fresh
+
+
+def _region_key(regions: list[str], policy: Policy) -> tuple[str, ...]:
+    """The regions as the affected set reads them: expanded down the catalog (a city covers its
+    districts), so a change of the catalog's tree is a new key too."""
+    if covers_all_regions(regions, policy):
+        return ("*",)
+    return tuple(sorted(regions_within(regions)))
 
 
 def clear() -> None:

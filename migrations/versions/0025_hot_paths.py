@@ -2,7 +2,7 @@
 ledger entries partitioned per incident (PostgreSQL), a data-version token for subscribers
 
 Revision ID: 0025
-Revises: 0016
+Revises: 0018 (0016 on main; the lead re-chains)
 Create Date: 2026-12-01 04:00:00
 
 """
@@ -14,7 +14,7 @@ from app.db_types import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0025'
-down_revision = '0016'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
