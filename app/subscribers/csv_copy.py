@@ -156,11 +156,31 @@ def _odd_values(connection) -> None:
 
 
 CONTROL = "[\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+PLAIN_FEE = "^[0-9]{1,10}(\\.[0-9]{1,2})?$"  # csv_import._PLAIN_FEE
+
+
+def _check_services(connection) -> None:
+    """import_service_checks: per line, its distinct services, any over 40 characters, the unknown ones
+    (one set-based pass and one hash join with the catalog, not a sub-query per line)."""
+    connection.execute(text("""
+        CREATE TEMPORARY TABLE import_service_rows ON COMMIT DROP AS
+        SELECT DISTINCT r.line, btrim(x, :ws) AS service
+        FROM import_rows r, unnest(string_to_array(r.raw_services, ';')) x
+        WHERE btrim(x, :ws) <> ''"""), {"ws": WHITESPACE})
+    connection.exec_driver_sql("""
+        CREATE TEMPORARY TABLE import_service_checks ON COMMIT DROP AS
+        SELECT x.line, array_agg(x.service ORDER BY x.service) AS services,
+               bool_or(length(x.service) > 40) AS too_long,
+               array_agg(x.service ORDER BY x.service) FILTER (WHERE c.code IS NULL) AS unknown_services
+        FROM import_service_rows x LEFT JOIN catalog_services c ON c.code = x.service AND c.active
+        GROUP BY x.line""")
+    connection.exec_driver_sql("ANALYZE import_service_checks")
 
 
 def judge(connection, width: int) -> None:
     """import_judged: every data line with its E.164 phone, fee, services and the FIRST problem
     (csv_import.parse's order) or NULL; a duplicate is one of an earlier line without problem."""
+    _check_services(connection)
     languages = "', '".join(LANGUAGES)
     connection.execute(text(f"""
         CREATE TEMPORARY TABLE import_judged ON COMMIT DROP AS
@@ -170,23 +190,19 @@ def judge(connection, width: int) -> None:
                    CASE WHEN r.national IS NOT NULL THEN '+86' || r.national ELSE o.e164 END AS phone,
                    CASE WHEN r.national IS NOT NULL AND v.prefix IS NULL
                         THEN 'phone: 号码无效 (not a valid phone number)' ELSE o.problem END AS phone_problem,
-                   CASE WHEN r.raw_fee ~ '^[0-9]{{1,10}}(\\.[0-9]{{1,2}})?$'
+                   CASE WHEN r.raw_fee ~ '{PLAIN_FEE}'
                         THEN split_part(r.raw_fee, '.', 1)::bigint * 100
                              + rpad(split_part(r.raw_fee, '.', 2), 2, '0')::bigint
                         ELSE f.fen END AS fee,
                    f.problem AS fee_problem,
-                   ARRAY(SELECT DISTINCT ON (s) s FROM unnest(string_to_array(r.raw_services, ';'))
-                             WITH ORDINALITY AS u(raw, i), LATERAL btrim(raw, :ws) AS s
-                         WHERE s <> '' ORDER BY s, i) AS services_unordered
+                   coalesce(sc.services, '{{}}') AS services, coalesce(sc.too_long, false) AS services_too_long,
+                   sc.unknown_services, cr.code IS NOT NULL AS region_known
             FROM import_rows r
             LEFT JOIN valid_prefixes v ON v.prefix = substr(r.national, 1, 7)
             LEFT JOIN odd_phones o ON r.national IS NULL AND o.raw = r.raw_phone
             LEFT JOIN odd_fees f ON f.raw = r.raw_fee
-        ), with_catalog AS (
-            SELECT p.*, (SELECT array_agg(s ORDER BY s) FROM unnest(p.services_unordered) s
-                         WHERE NOT EXISTS (SELECT 1 FROM catalog_services c WHERE c.code = s AND c.active))
-                        AS unknown_services
-            FROM parsed p
+            LEFT JOIN import_service_checks sc ON sc.line = r.line
+            LEFT JOIN catalog_regions cr ON cr.code = r.region
         ), checked AS (
             SELECT p.*,
                    CASE
@@ -200,14 +216,13 @@ def judge(connection, width: int) -> None:
                    CASE
                      WHEN p.region = '' OR length(p.region) > 60
                        THEN 'region: 地区不能为空且不超过60字 (region is required, at most 60 characters)'
-                     WHEN cardinality(p.services_unordered) = 0
-                          OR EXISTS (SELECT 1 FROM unnest(p.services_unordered) s WHERE length(s) > 40)
+                     WHEN cardinality(p.services) = 0 OR p.services_too_long
                        THEN 'services: 至少一项业务，每项不超过40字 (at least one service, each at most 40 characters)'
                      WHEN p.fee_problem IS NOT NULL THEN p.fee_problem
                      WHEN p.language NOT IN ('{languages}')
-                       THEN 'language: 仅支持 {"/".join(LANGUAGES)} (unsupported language ''' || p.language || ''')'
+                       THEN 'language: 仅支持 {"/".join(LANGUAGES)} (unsupported language ' || quote_literal(p.language) || ')'
                      WHEN length(p.name) > 120 THEN 'name: 不超过120字 (at most 120 characters)'
-                     WHEN NOT EXISTS (SELECT 1 FROM catalog_regions c WHERE c.code = p.region)
+                     WHEN NOT p.region_known
                        THEN 'region: 未知的区域代码「' || p.region || '」(unknown region code: ' || p.region
                             || '; see GET /api/v1/catalog/regions)'
                      WHEN p.unknown_services IS NOT NULL
@@ -215,17 +230,20 @@ def judge(connection, width: int) -> None:
                             || '」(unknown service code: ' || array_to_string(p.unknown_services, ', ')
                             || '; see GET /api/v1/catalog/services)'
                    END AS late_problem
-            FROM with_catalog p
-        ), first_good AS (
-            SELECT phone, min(line) AS line FROM checked
-            WHERE early_problem IS NULL AND late_problem IS NULL GROUP BY phone
+            FROM parsed p
+        ), ranked AS (
+            -- the first line of each number without any problem: later lines with it are duplicates
+            SELECT c.*, min(c.line) FILTER (WHERE c.early_problem IS NULL AND c.late_problem IS NULL)
+                                    OVER (PARTITION BY c.phone) AS first_good
+            FROM checked c
         )
-        SELECT c.line, c.phone, c.name, c.region, c.fee, c.language, c.services_unordered AS services,
-               coalesce(c.early_problem,
-                        CASE WHEN g.line < c.line
-                             THEN 'phone: 与第 ' || g.line || ' 行号码重复 (duplicate of line ' || g.line || ')' END,
-                        c.late_problem) AS problem
-        FROM checked c LEFT JOIN first_good g ON g.phone = c.phone AND c.early_problem IS NULL"""), {"ws": WHITESPACE})
+        SELECT line, phone, name, region, fee, language, services,
+               coalesce(early_problem,
+                        CASE WHEN first_good < line
+                             THEN 'phone: 与第 ' || first_good || ' 行号码重复 (duplicate of line ' || first_good || ')'
+                        END,
+                        late_problem) AS problem
+        FROM ranked"""), {"ws": WHITESPACE})
 
 
 def rejected(connection, limit: int) -> tuple[int, list[dict]]:
