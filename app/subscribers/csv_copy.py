@@ -70,6 +70,10 @@ def copy_lines(connection, stream: BinaryIO) -> int:
                 decoder.decode(chunk)  # UnicodeDecodeError: not UTF-8, nothing imported
                 copy.write(chunk)
         decoder.decode(b"", final=True)
+    # A field the CSV reader would refuse (over its size limit): the Python path names the line.
+    if connection.exec_driver_sql(f"SELECT EXISTS (SELECT 1 FROM import_lines WHERE length(line) > "
+                                  f"{csv.field_size_limit()})").scalar_one():
+        raise Fallback(b"".join(seen))
     return connection.exec_driver_sql("SELECT count(*) FROM import_lines").scalar_one()
 
 
