@@ -59,9 +59,10 @@ def _result(result):
 
 
 @pytest.fixture
-def postgres_only(app_ctx):
+def postgres_only(app_ctx, monkeypatch):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("the COPY path is PostgreSQL's; SQLite always takes the Python path")
+    monkeypatch.setenv("NOC_IMPORT_SQL_VALIDATION", "1")  # off by default (slower at 1M rows, for now)
 
 
 def test_the_copy_path_and_the_python_path_agree_line_for_line(postgres_only, monkeypatch):
