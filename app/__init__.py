@@ -126,6 +126,7 @@ def _register_commands(app: Flask) -> None:
     from app.auth.cli import users_cli
     from app.catalog.cli import catalog_cli
     from app.cli import bootstrap, serve
+    from app.compensation.cli import compensation_cli
     from app.demo import demo
     from app.notify.cli import gateway_cli, sender_cli
     from app.outbound.cli import outbound_cli, receiver_cli
@@ -142,4 +143,5 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(receiver_cli)
     app.cli.add_command(subscribers_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(compensation_cli)
     app.cli.add_command(catalog_cli)

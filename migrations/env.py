@@ -99,6 +99,9 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
     conf_args.setdefault("render_as_batch", connectable_is_sqlite())
+    # The ledger's per-incident partitions are data, not schema (app/compensation/partitions.py).
+    from app.compensation.partitions import include_object
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 
 from app import create_app
-from app.compensation import engine
+from app.compensation import engine, partitions
 from app.extensions import db
 from app.incidents.models import TimelineEvent
 from tests.conftest import BACKENDS, _create_postgres_database, _drop_postgres_database
@@ -19,7 +19,8 @@ from tests.conftest import BACKENDS, _create_postgres_database, _drop_postgres_d
 
 def test_models_and_migrations_do_not_drift(app_ctx):
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                               "include_object": partitions.include_object})
         differences = compare_metadata(context, db.metadata)
     assert differences == [], f"models and migrations differ; run flask db migrate: {differences}"
 

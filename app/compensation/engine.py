@@ -27,11 +27,11 @@ from sqlalchemy import BigInteger, Integer, Select, String, case, func, insert, 
 
 from app.auth.models import User
 from app.clock import utcnow
-from app.compensation import notices
+from app.compensation import partitions
 from app.compensation.models import ENTRY_ID_BASE, CompensationEntry, CompensationLedger, of_incident
-from app.compensation.money import check_no_overflow, fen_to_yuan, round_half_up_sql
+from app.compensation.money import check_no_overflow, fen_to_yuan, round_half_up_int, round_half_up_sql
 from app.db_types import UTCDateTime
-from app.scheduling.service import window_exceeded
+from app.scheduling.service import CHANGED_FLAG, window_exceeded
 from app.extensions import db
 from app.incidents import timeline
 from app.incidents.timeline_kinds import EventKind
@@ -40,6 +40,7 @@ from app.incidents.models import Incident
 from app.models import record_policy_version
 from app.policy import Policy, current_policy
 from app.notify import drills
+from app.subscribers import scope_profile
 from app.subscribers.affected import affected_subscriber_ids
 from app.subscribers.models import Subscriber, SubscriberService
 
@@ -118,17 +119,6 @@ def credit_terms(incident: Incident, policy: Policy) -> CreditTerms:
     )
 
 
-def _data_subscribers(policy: Policy):
-    """Subscribers holding any data service, as a set to LEFT JOIN (one hash join, not a
-    correlated EXISTS per subscriber — which PostgreSQL ran as a million index probes)."""
-    return (
-        select(SubscriberService.subscriber_id)
-        .where(SubscriberService.service.in_(policy.compensation["data_services"]))
-        .group_by(SubscriberService.subscriber_id)
-        .subquery("data_subscribers")
-    )
-
-
 def _ledger_columns(terms: CreditTerms, data_subscribers) -> list:
     """Each subscriber's figures as SQL expressions over ``subscribers``, named as ``LEDGER_COLUMNS``."""
     holds_data_service = data_subscribers.c.subscriber_id.is_not(None)
@@ -159,7 +149,7 @@ def _ledger_columns(terms: CreditTerms, data_subscribers) -> list:
 
 def _over_affected(incident: Incident, policy: Policy, terms: CreditTerms, *extra_columns, first=()) -> Select:
     """The ledger columns (plus extras) for every affected subscriber, in one SELECT."""
-    data_subscribers = _data_subscribers(policy)
+    data_subscribers = scope_profile.data_subscribers(policy)
     # affected_subscriber_ids is SELECT subscribers.id FROM subscribers WHERE <scope>: keep
     # its FROM and WHERE, choose our own columns, join the data-service set.
     rows = (
@@ -186,11 +176,37 @@ def preview(incident: Incident, policy: Policy | None = None) -> tuple[CreditTer
     """The figures as they would be if the incident closed now (live: until now)."""
     policy = policy or current_policy()
     terms = credit_terms(incident, policy)
-    _guard_overflow(terms)
+    # The largest fee in scope from the cached profile: max() over every subscriber is a scan per view.
+    fees = scope_profile.profile(incident.services, incident.regions, policy).fees
+    check_no_overflow(max((fee for fee, _, _ in fees), default=0), terms.economic_numerator_factor,
+                      terms.economic_denominator)
     return terms, ledger_select(incident, policy, terms)
 
 
+def preview_totals(incident: Incident, terms: CreditTerms, policy: Policy) -> dict:
+    """The preview's totals (as ``final_totals`` names them) from the scope's cached profile:
+    the same integer rule as ``_ledger_columns`` applied once per (fee, data service) group, so
+    a view of a million-subscriber preview reads no subscriber while their data is unchanged.
+    A drill credits only its test list (``_over_affected``), which the scope's profile does not
+    know: its few rows are summed in SQL instead."""
+    if incident.drill:
+        rows = ledger_select(incident, policy, terms).subquery()
+        return _totals_of(select(*_total_columns(rows.c.economic_credit_fen, rows.c.data_credit_gb)))
+    profile = scope_profile.profile(incident.services, incident.regions, policy)
+    economic = data = credited = 0
+    for fee, holds_data, count in profile.fees:
+        each_economic = (round_half_up_int(fee * terms.economic_numerator_factor, terms.economic_denominator)
+                         if terms.economic_numerator_factor else 0)
+        each_data = terms.data_credit_gb if holds_data else 0
+        economic += each_economic * count
+        data += each_data * count
+        credited += count if (each_economic > 0 or each_data > 0) else 0
+    return {"subscribers": profile.affected, "economic_credit_fen": economic, "data_credit_gb": data,
+            "credited_subscribers": credited}
+
+
 FINALISED_EVENT = EventKind.compensation_finalised
+LEDGER_WORK_MEM = "128MB"  # PostgreSQL, for the closing transaction only (SET LOCAL)
 
 
 def final_ledger(incident_id: int) -> CompensationLedger | None:
@@ -207,6 +223,7 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
 
     Idempotent: a ledger already written for this incident is left as it is (and the primary
     key, derived from (incident_id, subscriber_id), would refuse a duplicate row anyway).
+    The compensation notices are queued afterwards by ``followup.queue_pending``.
     """
     if is_final(incident.id):
         return 0
@@ -214,13 +231,19 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
     _guard_overflow(terms)
     record_policy_version(policy)
     entry_id = literal(incident.id * ENTRY_ID_BASE, BigInteger) + Subscriber.id  # models.entry_id_for
-    statement = insert(CompensationEntry).from_select(
-        ["id", "incident_id", *LEDGER_COLUMNS],
-        _over_affected(incident, policy, terms,
-                       first=[entry_id.label("id"), literal(incident.id, Integer).label("incident_id")]),
-    )
-    totals = _write_entries(statement, incident.id)
-    _refresh_statistics()
+    rows = _over_affected(incident, policy, terms,
+                          first=[entry_id.label("id"), literal(incident.id, Integer).label("incident_id")])
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Both hash joins of a million subscribers in memory, not spilled to temp files in batches.
+        db.session.execute(text(f"SET LOCAL work_mem = '{LEDGER_WORK_MEM}'"))
+        # Loaded into the incident's own partition, its index built once (app/compensation/partitions.py).
+        target = partitions.create_unindexed(incident.id)
+        totals = _write_entries(insert(target).from_select(["id", "incident_id", *LEDGER_COLUMNS],
+                                                           rows), target)
+        partitions.index_and_attach(incident.id)
+    else:
+        totals = _write_entries(insert(CompensationEntry).from_select(["id", "incident_id", *LEDGER_COLUMNS], rows),
+                                CompensationEntry.__table__, incident.id)
     db.session.add(CompensationLedger(incident_id=incident.id, finalised_at=terms.computed_at,
                                       finalised_by=actor.id if actor else None, **terms_record(terms), **totals))
     timeline.record(
@@ -229,19 +252,10 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
                  f"流量补偿合计 {totals['data_credit_gb']} GB"),
         after={**terms_record(terms), **totals},
     )
-    notices.queue_compensation_notices(incident, credited_subscriber_ids(incident.id))
+    # The compensation notices follow in their own transaction (app/compensation/followup.py):
+    # wake the scheduler after this commit so they are queued at once.
+    db.session.info[CHANGED_FLAG] = True
     return totals["subscribers"]
-
-
-def _refresh_statistics() -> None:
-    """Let PostgreSQL's planner see the rows just written (ANALYZE counts this transaction's own).
-
-    Without it the planner still believes the incident's key range holds a few thousand rows
-    and joins a million ledger rows to subscribers for the notices by one index probe each —
-    the single largest cost of a million-subscriber closure (bench/compensation.py).
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE compensation_entries"))
 
 
 def credited_subscriber_ids(incident_id: int) -> Select:
@@ -251,14 +265,13 @@ def credited_subscriber_ids(incident_id: int) -> Select:
     )
 
 
-def _write_entries(statement, incident_id: int) -> dict:
-    """Run the ledger's INSERT … SELECT and return its totals. On PostgreSQL in ONE pass: the
-    INSERT's RETURNING is summed in the same statement (a data-modifying WITH); SQLite has no
-    INSERT inside WITH, so it re-reads the incident's key range."""
+def _write_entries(statement, e, incident_id: int | None = None) -> dict:
+    """Run the ledger's INSERT … SELECT into table ``e`` and return its totals. On PostgreSQL in
+    ONE pass: the INSERT's RETURNING is summed in the same statement (a data-modifying WITH);
+    SQLite has no INSERT inside WITH, so it re-reads the incident's key range."""
     if db.session.get_bind().dialect.name != "postgresql":
         db.session.execute(statement)
         return final_totals(incident_id)
-    e = CompensationEntry.__table__
     written = statement.returning(e.c.economic_credit_fen, e.c.data_credit_gb).cte("written")
     return _totals_of(select(*_total_columns(written.c.economic_credit_fen, written.c.data_credit_gb)))
 

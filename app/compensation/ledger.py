@@ -127,12 +127,18 @@ def compensation_of(incident_id: int) -> dict:
         return {"incident_id": incident.id, "incident_number": incident.number, "final": True,
                 **{k: getattr(final, k) for k in HEADER_FIELDS},
                 "totals": final_totals(final), "rows": final_rows(incident.id)}
-    terms, preview = engine.preview(incident, current_policy())
+    policy = current_policy()
+    terms, preview = engine.preview(incident, policy)
     rows = preview.order_by(None).order_by(preview.selected_columns.subscriber_id)
     record = engine.terms_record(terms)
     header = {"final": False, **{k: record[k] for k in HEADER_FIELDS}}
+    # From the scope's profile, cached per subscriber data version: no million-row scan per view.
+    totals = engine.preview_totals(incident, terms, policy)
     return {"incident_id": incident.id, "incident_number": incident.number, **header,
-            "totals": _totals(rows), "rows": rows}
+            "totals": {"subscribers": totals["subscribers"], "credited_subscribers": totals["credited_subscribers"],
+                       "economic_credit": fen_to_yuan(totals["economic_credit_fen"]),
+                       "data_credit_gb": totals["data_credit_gb"]},
+            "rows": rows}
 
 
 def compensation_page(incident_id: int, page: int, per_page: int) -> dict:

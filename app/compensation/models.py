@@ -56,6 +56,8 @@ class CompensationEntry(db.Model):
         CheckConstraint(f"subscriber_id BETWEEN 1 AND {ENTRY_ID_BASE - 1}", name="subscriber_id_range"),
         CheckConstraint("economic_credit_fen >= 0", name="economic_not_negative"),
         CheckConstraint("data_credit_gb >= 0", name="data_not_negative"),
+        # PostgreSQL: one partition per incident's key range, bulk-loaded at closure (partitions.py).
+        {"postgresql_partition_by": "RANGE (id)"},
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
@@ -104,6 +106,10 @@ class CompensationLedger(db.Model):
     credited_subscribers: Mapped[int] = mapped_column(Integer)
     economic_credit_fen: Mapped[int] = mapped_column(BigInteger)
     data_credit_gb: Mapped[int] = mapped_column(BigInteger)
+    # When the compensation notices of this ledger were queued: a follow-up job after the
+    # closing transaction (app/compensation/followup.py), so a million-row closure does not
+    # also queue a million notices in its own transaction. NULL: still to queue.
+    notices_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class VersionStatus(LabeledEnum):

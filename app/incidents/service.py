@@ -32,7 +32,7 @@ from app.plans import service as plans
 from app.policy import Policy, current_policy
 from app.scheduling import service as deadlines
 from app.sql import commit_or_conflict, get_or_404
-from app.subscribers.affected import count_affected
+from app.subscribers.scope_profile import profile as scope_profile
 from app.transactions import retry_on_conflict
 
 OPEN_BEFORE_RECOVERY = (Status.declared, Status.reported, Status.responding)
@@ -78,7 +78,8 @@ def get_incident(incident_id: int, *, for_update: bool = False) -> Incident:
 def affected_count(incident: Incident, policy: Policy | None = None) -> int:
     if incident.affected_subscribers_at_recovery is not None:
         return incident.affected_subscribers_at_recovery
-    return count_affected(incident.services, incident.regions, policy or current_policy())
+    # Cached per subscriber data version: a page of a live million-subscriber incident does not recount.
+    return scope_profile(incident.services, incident.regions, policy or current_policy()).affected
 
 
 def outage_end(incident: Incident) -> datetime:
@@ -140,7 +141,7 @@ def add_declared(actor: User, *, title: str, services: list[str], regions: list[
     catalog.require_services("services", services, allowed=policy.grading["all_services_markers"])
     catalog.require_regions("regions", regions, allowed=policy.grading["all_regions_markers"])
 
-    affected = count_affected(services, regions, policy)
+    affected = scope_profile(services, regions, policy).affected
     proposed = propose_level(services, regions, affected, policy)
     level = level or proposed
     if level != proposed and not (level_reason or "").strip():
@@ -337,7 +338,7 @@ def recover(incident_id: int, actor: User, *, summary: str, recovered_at: dateti
     if recovered_at < incident.detected_at:
         raise InvalidInput("recovered_at", "不能早于故障发生时间 (must not be before detected_at)")
     policy = current_policy()
-    affected = count_affected(incident.services, incident.regions, policy)
+    affected = scope_profile(incident.services, incident.regions, policy).affected
     before = _snapshot(incident, "status")
     incident.status = Status.recovered.value
     incident.recovered_at = recovered_at

@@ -58,7 +58,9 @@ class Notice(db.Model):
     __table_args__ = (
         UniqueConstraint("incident_id", "kind", "sequence", "subscriber_id"),
         # A complainant's message, once per complaint (the phone may be no subscriber's).
-        UniqueConstraint("complaint_id", "kind", "sequence"),
+        # Partial: the million rows of an incident notice have no complaint and need no entry.
+        Index("uq_notices_complaint_id_kind_sequence", "complaint_id", "kind", "sequence", unique=True,
+              postgresql_where=text("complaint_id IS NOT NULL"), sqlite_where=text("complaint_id IS NOT NULL")),
         # Partial indexes, so each question reads only the rows it is about, even with a
         # million notices waiting (e.g. a survey held for an hour):
         # the sender's claim — the due queued rows, oldest first;

@@ -31,6 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
+from app.compensation import followup as compensation_followup
 from app.extensions import db
 from app.ops.heartbeats import Heartbeat
 from app.plans.reminders import remind_due_reviews
@@ -178,6 +179,8 @@ class DeadlineScheduler:
         with self.app.app_context():
             try:
                 result = judge_due(batch=self.batch)
+                # Follow-up work of transitions, idempotent (leader only, like judging).
+                compensation_followup.queue_pending()
                 upcoming = next_wake_time()
                 self.last_error = None
             except Exception as exc:  # noqa: BLE001 - a failed pass is retried on the next tick

@@ -12,12 +12,11 @@ subscribers_cli = AppGroup("subscribers", help="Subscribers (用户).")
 @click.option("--show-rejected", type=int, default=20, show_default=True, help="rejected rows to list")
 def import_command(path: str, show_rejected: int) -> None:
     """Import subscribers from CSV: phone,name,region,services,monthly_fee,language."""
-    from app.subscribers.csv_import import count_lines, import_csv
+    from app.subscribers.csv_import import count_lines, import_binary_stream
 
     total = max(0, count_lines(path) - 1)
-    with open(path, encoding="utf-8-sig", newline="") as handle, \
-            click.progressbar(length=total, label="校验 (validating)") as bar:
-        result = import_csv(handle, progress=bar.update)
+    with open(path, "rb") as handle, click.progressbar(length=total, label="校验 (validating)") as bar:
+        result = import_binary_stream(handle, progress=bar.update)
         bar.update(total)
     click.echo(f"新增 created {result.created}，更新 updated {result.updated}，拒绝 rejected {result.rejected}")
     for row in result.rejected_rows[:show_rejected]:

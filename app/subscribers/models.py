@@ -44,3 +44,18 @@ class SubscriberService(db.Model):
     service: Mapped[str] = mapped_column(String(40), primary_key=True)
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="service_rows")
+
+
+class SubscriberDataVersion(db.Model):
+    """A token that changes with every write to ``subscribers`` or ``subscriber_services``.
+
+    Written by database triggers (migration 0025: one per statement on PostgreSQL, per row on
+    SQLite), in the writer's own transaction, so it becomes visible exactly when the data does.
+    Totals computed over a million subscribers are cached against it (app/compensation/totals.py).
+    A random token, not a counter: it never repeats after the tables are emptied.
+    """
+
+    __tablename__ = "subscriber_data_versions"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

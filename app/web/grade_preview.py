@@ -5,7 +5,7 @@ from app.catalog import service as catalog
 from app.incidents.grading import propose_level
 from app.incidents.models import Level
 from app.policy import current_policy
-from app.subscribers.affected import count_affected
+from app.subscribers.scope_profile import profile as scope_profile
 
 
 def preview(services: list[str], regions: list[str]) -> dict:
@@ -13,7 +13,7 @@ def preview(services: list[str], regions: list[str]) -> dict:
     if not services or not regions:
         return {"proposed_level": None, "label": "填写业务与区域后给出建议定级", "affected_subscribers": None}
     policy = current_policy()
-    affected = count_affected(services, regions, policy)
+    affected = scope_profile(services, regions, policy).affected
     level = propose_level(services, regions, affected, policy)
     return {"proposed_level": level, "label": Level(level).label, "affected_subscribers": affected}
 

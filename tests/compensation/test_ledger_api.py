@@ -1,4 +1,4 @@
-"""Closing an incident writes the final ledger in the same transaction; the API reads,
+"""Closing an incident writes the final ledger in the same transaction (its notices follow); the API reads,
 exports, disputes and approves it; nothing is ever overwritten."""
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 
 from app.auth.models import Role
+from app.compensation import followup
 from app.compensation.models import CompensationEntry, CompensationVersion
 from app.extensions import db
 from app.incidents import service
@@ -206,7 +207,8 @@ def test_a_failure_while_finalising_rolls_back_the_closure(people, operator_api,
     def crash(*args, **kwargs):
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr("app.compensation.notices.queue_compensation_notices", crash)
+    # after the entries are written, before the header (the notices follow in their own job)
+    monkeypatch.setattr("app.compensation.engine.terms_record", crash)
     with pytest.raises(RuntimeError):
         service.close(incident_id, manager)
     db.session.rollback()
@@ -240,6 +242,8 @@ def test_notices_go_to_credited_subscribers_only(people, operator_api, manager_a
     assert manager_api.post(path + "/close").status_code == 200
     compensation_notices = sa.select(Notice.subscriber_id).where(Notice.incident_id == incident_id,
                                                                 Notice.kind == "compensation")
+    assert db.session.scalars(compensation_notices).all() == []  # queued by the follow-up job
+    assert followup.queue_pending() == [incident_id]
     assert db.session.scalars(compensation_notices).all() == [a]
 
 

@@ -12,6 +12,7 @@ import app as app_package
 from app import create_app
 from app.auth.models import Role
 from app.auth.service import create_user
+from app.compensation import followup as compensation_followup
 from app.compensation.models import CompensationEntry
 from app.extensions import db
 from app.incidents import service as incidents
@@ -77,6 +78,7 @@ def _drive_every_transition() -> None:
         reports.submit(incident.id, manager)
         send_formal_notice(incident.id)
         incidents.close(incident.id, manager)
+        compensation_followup.queue_pending()  # the scheduler's follow-up: the compensation notices
 
 
 def _outcome() -> dict:

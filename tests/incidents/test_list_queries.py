@@ -10,6 +10,7 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.incidents import service
+from app.subscribers import scope_profile
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 
@@ -59,8 +60,13 @@ def test_one_incident_counts_its_affected_subscribers_once(operator_api, make_us
     user, _ = make_user("operator")
     declare_many(user, 1)
     incident_id = operator_api.get("/incidents").json["items"][0]["id"]
+    scope_profile.clear()  # as in a fresh process
     with counted_statements() as statements:
         response = operator_api.get(f"/incidents/{incident_id}")
     assert response.status_code == 200
     assert {"affected_subscribers", "user_minutes", "regulator_reportable"} <= set(response.json)
     assert len([s for s in statements if "FROM subscribers" in s]) == 1, statements
+    # and the next view reads the scope's cached profile: no subscriber read at all
+    with counted_statements() as statements:
+        assert operator_api.get(f"/incidents/{incident_id}").status_code == 200
+    assert not [s for s in statements if "FROM subscribers" in s], statements

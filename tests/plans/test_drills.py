@@ -11,7 +11,7 @@ from app.auth.models import Role
 from app.compensation import engine as compensation
 from app.extensions import db
 from app.notify.models import Notice
-from app.policy import parse_policy
+from app.policy import current_policy, parse_policy
 from app.public.views import status_cache
 from app.scheduling.judge import judge_due
 from app.staff.models import StaffAlert
@@ -128,6 +128,18 @@ def test_without_a_test_list_a_drill_notifies_and_credits_no_subscriber(operator
     incident = db.session.get(compensation.Incident, drill["id"])
     _, ledger = compensation.preview(incident)
     assert db.session.execute(ledger).all() == []
+
+
+def test_a_drills_preview_totals_count_only_its_test_list(operator_api, drills_policy):
+    # The preview's totals come from a cached profile of the scope, which knows nothing of drills.
+    factories.subscribers(factories.phones(3))
+    factories.subscribers([TEST_PHONE])
+    drills_policy([TEST_PHONE])
+    drill = db.session.get(compensation.Incident, factories.declared(operator_api, drill=True)["id"])
+    real = db.session.get(compensation.Incident, factories.declared(operator_api)["id"])
+    for incident, expected in ((drill, 1), (real, 4)):
+        terms, _ = compensation.preview(incident)
+        assert compensation.preview_totals(incident, terms, current_policy())["subscribers"] == expected
 
 
 def test_staff_alerts_of_a_drill_say_drill_at_the_gateway(operator_api, make_user, gateway, sender):
