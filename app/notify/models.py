@@ -101,6 +101,9 @@ class Notice(db.Model):
     error_code: Mapped[str | None] = mapped_column(String(20))
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The SMS segments of the text this subscriber was sent (their own name, services and
+    # amount make it differ from the batch text's count); set when the provider accepts it.
+    segments: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class SatisfactionScore(db.Model):

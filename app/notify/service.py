@@ -53,7 +53,7 @@ def preview(kind: str, language: str, incident_id: int | None, context: dict, te
         base = {"number": "INC-00000000-0000", "title": "", "services": "移动数据", "regions": "杭州",
                 "detected_at": "2026-11-23 08:05", "recovered_at": "2026-11-23 10:30",
                 "estimated_recovery_at": "2026-11-23 12:00", "hotline": policy.data["hotline"],
-                "message": "", "explanation": "", "compensation": ""}
+                "message": "", "explanation": ""}
         if incident_id is not None:
             base.update(incident_context(get_incident(incident_id), policy))
         try:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
+from app.notify import placeholders
 from app.notify.kinds import ComplaintNoticeKind, NoticeKind
 
 LANGUAGES = ("zh-CN", "en")
@@ -55,7 +56,7 @@ def render(kind: str, language: str, context: dict) -> str:
         template = _environment.get_template(f"{kind}.{language}.j2")
     except TemplateNotFound:
         template = _environment.get_template(f"{kind}.zh-CN.j2")
-    return template.render(**context).strip()
+    return template.render(**placeholders.defaults(context, language)).strip()
 
 
 def local_time(moment: datetime | None, zone) -> str | None:
