@@ -13,7 +13,7 @@ import csv
 import io
 from typing import Iterator
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -62,7 +62,7 @@ def current_figures(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], tuple
     ids = sorted({entry_id_for(incident_id, subscriber_id) for incident_id, subscriber_id in pairs})
     v = CompensationVersion
     latest = (select(v.entry_id, func.max(v.version).label("version"))
-              .where(v.entry_id.in_(ids), v.status == VersionStatus.approved.value)
+              .where(v.entry_id.in_(bindparam("ids", expanding=True)), v.status == VersionStatus.approved.value)
               .group_by(v.entry_id).subquery())
     current = aliased(CompensationVersion)
     e = CompensationEntry
@@ -72,7 +72,7 @@ def current_figures(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], tuple
                func.coalesce(current.data_credit_gb, e.data_credit_gb))
         .outerjoin(latest, latest.c.entry_id == e.id)
         .outerjoin(current, and_(current.entry_id == latest.c.entry_id, current.version == latest.c.version))
-        .where(e.id.in_(ids)))
+        .where(e.id.in_(bindparam("ids", expanding=True))), {"ids": ids})
     return {(incident_id, subscriber_id): (int(fen), int(gb)) for incident_id, subscriber_id, fen, gb in rows}
 
 

@@ -125,14 +125,14 @@ def render_texts(batch: NoticeBatch, context: dict, policy: Policy | None = None
     """The batch's text in every language, rendered once (flushed, not committed).
 
     Per-subscriber fields (name, own services, own compensation) stay markers in this text
-    for the sender to fill (placeholders.py); ``segments`` counts the text without them,
-    the floor of every subscriber's real count (stored per notice when sent)."""
+    for the sender to fill (placeholders.py); ``segments`` counts it with the neutral values
+    (an estimate: each subscriber's real count is stored per notice when sent)."""
     personal_name = (policy or current_policy()).data["notices"].get("personal_name", False)
     for language in LANGUAGES:
         localized = {**context, "services": context.get("services_en", context.get("services"))} if language == "en" else context
         body = render(batch.kind, language, placeholders.batch_context(localized, language, personal_name))
         db.session.add(NoticeText(batch_id=batch.id, language=language, body=body,
-                                  segments=count_segments(placeholders.strip_markers(body)).segments))
+                                  segments=count_segments(placeholders.typical(body, localized, language)).segments))
     db.session.flush()
 
 

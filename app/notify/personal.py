@@ -16,7 +16,7 @@ import dataclasses
 from collections import defaultdict
 from typing import Sequence, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.compensation.money import fen_to_yuan
 from app.extensions import db
@@ -39,7 +39,8 @@ class _Person:
 
 
 def render_for_recipients(outgoing: Sequence[T], policy: Policy) -> list[T]:
-    """The chunk with each personal text filled in and its segments counted (see module doc)."""
+    """The chunk with each personal text filled in and its segments counted (see module doc);
+    the items are updated in place and returned in their order."""
     default_language = policy.data["notices"]["default_language"]
     all_services_markers = policy.grading["all_services_markers"]
     personal = [item for item in outgoing if item.subscriber_id is not None and has_markers(item.body)]
@@ -53,7 +54,6 @@ def render_for_recipients(outgoing: Sequence[T], policy: Policy) -> list[T]:
         from app.compensation.ledger import current_figures  # lazy: compensation imports the outbox
         credits = current_figures([(incidents[item.batch_id][0], item.subscriber_id) for item in personal
                                    if "compensation" in fields_in(item.body)])
-    filled = {}
     for item in personal:
         incident_id, incident_services = incidents[item.batch_id]
         person = people.get(item.subscriber_id, _Person())
@@ -63,9 +63,10 @@ def render_for_recipients(outgoing: Sequence[T], policy: Policy) -> list[T]:
             "own_services": lambda: own_services(person.services, incident_services, language, all_services_markers),
             "compensation": lambda: compensation_text(credits.get((incident_id, item.subscriber_id)), language),
         }
-        text = MARKER.sub(lambda m: values[m.group(1)](), item.body)
-        filled[id(item)] = dataclasses.replace(item, body=text, segments=count_segments(text).segments)
-    return [filled.get(id(item), item) for item in outgoing]
+        # In place: the items are this chunk's own (a copy per message cost more than the fill).
+        item.body = MARKER.sub(lambda m: values[m.group(1)](), item.body)
+        item.segments = count_segments(item.body).segments
+    return list(outgoing)
 
 
 def greeting(name: str, language: str) -> str:
@@ -100,19 +101,21 @@ def compensation_text(figures: tuple[int, int] | None, language: str) -> str:
 def _incidents_of(batch_ids: set[int]) -> dict[int, tuple[int, list[str]]]:
     rows = db.session.execute(select(NoticeBatch.id, Incident.id, Incident.services)
                               .join(Incident, Incident.id == NoticeBatch.incident_id)
-                              .where(NoticeBatch.id.in_(sorted(batch_ids))))
+                              .where(NoticeBatch.id.in_(bindparam("batch_ids", expanding=True))),
+                              {"batch_ids": sorted(batch_ids)})
     return {batch_id: (incident_id, list(services or [])) for batch_id, incident_id, services in rows}
 
 
 def _people(subscriber_ids: set[int], *, with_services: bool) -> dict[int, _Person]:
     """Name, language and (when asked) services of the chunk's subscribers: one query."""
     columns = [Subscriber.id, Subscriber.name, Subscriber.language]
-    query = select(*columns).where(Subscriber.id.in_(sorted(subscriber_ids)))
+    # An expanding parameter: SQLAlchemy does not coerce 200 literals one by one (half the cost).
+    query = select(*columns).where(Subscriber.id.in_(bindparam("ids", expanding=True)))
     if with_services:
         query = query.add_columns(SubscriberService.service).outerjoin(
             SubscriberService, SubscriberService.subscriber_id == Subscriber.id)
     people: dict[int, _Person] = defaultdict(_Person)
-    for row in db.session.execute(query):
+    for row in db.session.execute(query, {"ids": sorted(subscriber_ids)}):
         person = people[row[0]]
         person.name, person.language = row[1] or "", row[2] or ""
         if with_services and row[3] is not None:

@@ -66,7 +66,10 @@ def batch_context(context: dict, language: str, personal_name: bool) -> dict:
     return values
 
 
-def strip_markers(text: str) -> str:
-    """The text without its markers: what ``notice_texts.segments`` counts (the floor of every
-    subscriber's real count, which the sender stores per notice)."""
-    return MARKER.sub("", text)
+def typical(text: str, context: dict, language: str) -> str:
+    """The text with the neutral values in place of its markers (the incident's services, no
+    name, no amount): what ``notice_texts.segments`` counts, the estimate a projection made at
+    queueing time can use. A subscriber's own count (stored per notice when sent) may differ:
+    fewer services make it shorter, a long name or an amount longer."""
+    values = defaults({"services": context.get("services", "")}, language)
+    return MARKER.sub(lambda m: str(values[m.group(1)]), text)
