@@ -122,7 +122,8 @@ def _batch_counts(batch_id: int) -> dict[str, int]:
 
 def notification_list(incident_id: int, kind: str | None, status: str | None) -> Select:
     query = (select(Notice.id, Notice.kind, Notice.sequence, Notice.subscriber_id, Subscriber.phone, Notice.status,
-                    Notice.error_code, Notice.attempts, Notice.provider_sid, Notice.accepted_at, Notice.updated_at)
+                    Notice.error_code, Notice.attempts, Notice.provider_sid, Notice.accepted_at, Notice.updated_at,
+                    Notice.segments)
              .join(Subscriber, Subscriber.id == Notice.subscriber_id)
              .where(Notice.incident_id == incident_id).order_by(Notice.id))
     if kind:

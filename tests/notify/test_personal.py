@@ -88,12 +88,12 @@ class RecordingLimiter:
 
 @pytest.mark.parametrize("personal_name", [True, False])
 def test_a_long_name_pushes_the_ucs2_survey_into_a_second_segment_counted_per_notice(
-        app_ctx, policy_with, recovered_incident, gateway, sender, personal_name):
+        app_ctx, policy_with, recovered_incident, gateway, sender, operator_api, personal_name):
     policy_with(initial_notice_on="manual", survey_delay_minutes=0, personal_name=personal_name)
     short = factories.subscribers(["+8613800003001"], name="王芳")[0]
     long = factories.subscribers(["+8613800003002"], name="欧阳诸葛司马慕容上官东方皇甫")[0]   # 12 characters more than 王芳: 72 > 70
     sender.limiter = RecordingLimiter()
-    recovered_incident()
+    incident = recovered_incident()
     drain(sender)
     texts = received(gateway, "【满意度调查】")
     notices = {n.subscriber_id: n for n in db.session.scalars(select(Notice).where(Notice.kind == NoticeKind.survey))}
@@ -112,6 +112,8 @@ def test_a_long_name_pushes_the_ucs2_survey_into_a_second_segment_counted_per_no
     else:   # the name is personal data: off by default, everyone is 尊敬的用户
         assert all(t.startswith("【满意度调查】尊敬的用户，") for t in texts.values())
         assert (notices[short.id].segments, notices[long.id].segments) == (1, 1)
+    listed = operator_api.get(f"/incidents/{incident.id}/notifications?kind=survey").json["items"]
+    assert {i["phone"]: i["segments"] for i in listed} == {p.phone: notices[p.id].segments for p in (short, long)}
     # The rate limiter was charged each message's own count, not the batch text's.
     every_notice = db.session.scalars(select(Notice).where(Notice.status == "accepted")).all()
     assert sorted(sender.limiter.acquired) == sorted(n.segments for n in every_notice)
