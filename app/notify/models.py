@@ -70,6 +70,11 @@ class Notice(db.Model):
         # "is anything of this notice still waiting?" (the deadline is met when nothing is).
         Index("ix_notices_pending_batch", "batch_id", postgresql_where=text("status IN ('queued', 'sending')"),
               sqlite_where=text("status IN ('queued', 'sending')")),
+        # the rows of one claim, which the sender loads by its token: only claimed rows carry
+        # one, so the index stays as small as the sends in flight (without it every chunk read
+        # the whole outbox: 5 ms per message with 3,000,000 notices, bench/personal.py);
+        Index("ix_notices_claim_token", "claim_token", postgresql_where=text("claim_token IS NOT NULL"),
+              sqlite_where=text("claim_token IS NOT NULL")),
         # "which complaint survey did this number last get?" for an inbound 1–5 reply.
         Index("ix_notices_phone_kind", "phone", "kind", postgresql_where=text("phone IS NOT NULL"),
               sqlite_where=text("phone IS NOT NULL")),
