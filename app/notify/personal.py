@@ -53,9 +53,9 @@ def render_for_recipients(outgoing: Sequence[T], policy: Policy) -> list[T]:
     if "compensation" in wanted:
         from app.compensation.ledger import current_figures  # lazy: compensation imports the outbox
         credits = current_figures([(incidents[item.batch_id][0], item.subscriber_id) for item in personal
-                                   if "compensation" in fields_in(item.body)])
+                                   if item.batch_id in incidents and "compensation" in fields_in(item.body)])
     for item in personal:
-        incident_id, incident_services = incidents[item.batch_id]
+        incident_id, incident_services = incidents.get(item.batch_id, (None, []))
         person = people.get(item.subscriber_id, _Person())
         language = person.language if person.language in LANGUAGES else default_language
         values = {
@@ -90,6 +90,8 @@ def own_services(mine: list[str], incident_services: list[str], language: str, a
 def compensation_text(figures: tuple[int, int] | None, language: str) -> str:
     """The subscriber's own credit, exact: 话费补偿12.50元、流量补偿5GB. No ledger entry → the
     generic sentence (never an invented amount)."""
+    if figures is not None and not any(figures):   # an adjustment approved down to nothing
+        return "经核定本次无补偿金额" if language == "zh-CN" else "no credit is due for this outage"
     fen, gb = figures or (0, 0)
     if language == "zh-CN":
         parts = ([f"话费补偿{fen_to_yuan(fen)}元"] if fen else []) + ([f"流量补偿{gb}GB"] if gb else [])

@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 
 from app.clock import utcnow
 from app.compensation.ledger import final_rows
-from app.compensation.models import CompensationVersion, entry_id_for
+from app.compensation.models import CompensationVersion
 from app.extensions import db
 from app.incidents.models import Status
 from app.notify.kinds import NoticeKind
@@ -157,3 +157,13 @@ def test_an_operator_message_cannot_smuggle_a_marker_into_the_batch_text(
     drain(sender)
     (text,) = received(gateway, "【进展通报】").values()
     assert "抢修中compensation请稍候" in text and OPEN not in text
+
+
+def test_the_compensation_phrase_states_exact_figures_and_never_invents_one():
+    from app.notify.personal import compensation_text
+
+    assert compensation_text((1_205, 3), "zh-CN") == "已为您办理话费补偿12.05元、流量补偿3GB，已计入您的账户"
+    assert compensation_text((7, 0), "zh-CN") == "已为您办理话费补偿0.07元，已计入您的账户"
+    assert compensation_text((0, 10), "en") == "we credited 10 GB of data to your account"
+    assert compensation_text(None, "zh-CN") == "您的补偿已计入账户，明细可拨打客服热线查询"   # no ledger entry
+    assert compensation_text((0, 0), "zh-CN") == "经核定本次无补偿金额"
