@@ -1,7 +1,7 @@
 """Notices that speak to each person: the cost of per-subscriber fields, queueing and sending.
 
     .venv/bin/python bench/personal.py [--subscribers 100000] [--backend sqlite|postgresql|both]
-                                       [--chunks 40] [--chunk-size 200]
+                                       [--chunks 40] [--chunk-size 200] [--repeat 1]
 
 For each backend, on a fresh migrated database: N subscribers with names, every one with
 mobile data and every third with broadband too, one incident over both services, and a
@@ -63,7 +63,7 @@ LEDGER = """
            (monthly_fee_fen * 300 * 2 + 43200) / 86400, 2, :now FROM subscribers"""
 
 
-def run(backend: str, count: int, chunks: int, chunk_size: int) -> dict:
+def run(backend: str, count: int, chunks: int, chunk_size: int, repeat: int = 1) -> dict:
     with fresh_database(backend) as url:
         app = make_app(url)
         with app.app_context():
@@ -118,28 +118,28 @@ def run(backend: str, count: int, chunks: int, chunk_size: int) -> dict:
                 db.session.commit()
 
             later = sa.bindparam("later", utcnow().replace(year=utcnow().year + 1), type_=UTCDateTime())
-            empty_outbox()
-            started = time.perf_counter()
-            db.session.execute(sa.text(
-                "INSERT INTO notices (batch_id, incident_id, kind, sequence, subscriber_id, status, attempts, "
-                "next_attempt_at) SELECT :batch, :incident, 'bare', 1, id, 'queued', 0, :later FROM subscribers"
-            ).bindparams(later), {"batch": batch.id, "incident": incident.id})
-            db.session.commit()
-            bare = time.perf_counter() - started
 
-            empty_outbox()
-            started = time.perf_counter()
-            queued = queue_for_subscribers(incident, "compensation", 1, sa.select(Subscriber.id))
-            db.session.commit()
-            queue_comp = time.perf_counter() - started
-            assert queued == count, queued
+            def bare_insert():
+                db.session.execute(sa.text(
+                    "INSERT INTO notices (batch_id, incident_id, kind, sequence, subscriber_id, status, attempts, "
+                    "next_attempt_at) SELECT :batch, :incident, 'bare', 1, id, 'queued', 0, :later FROM subscribers"
+                ).bindparams(later), {"batch": batch.id, "incident": incident.id})
+                return count
 
-            empty_outbox()
-            started = time.perf_counter()
-            queued = queue_for_affected(incident, "recovery")
-            db.session.commit()
-            queue_recovery = time.perf_counter() - started
-            assert queued == count, queued
+            steps = {"bare": bare_insert,
+                     "comp": lambda: queue_for_subscribers(incident, "compensation", 1, sa.select(Subscriber.id)),
+                     "recovery": lambda: queue_for_affected(incident, "recovery")}
+            best = {name: float("inf") for name in steps}
+            # Round-robin, the best of --repeat each: the machine is shared, a slow moment hits one try.
+            for _ in range(repeat):
+                for name, step in steps.items():
+                    empty_outbox()
+                    started = time.perf_counter()
+                    queued = step()
+                    db.session.commit()
+                    best[name] = min(best[name], time.perf_counter() - started)
+                    assert queued == count, (name, queued)
+            bare, queue_comp, queue_recovery = best["bare"], best["comp"], best["recovery"]
             # Both kinds in the outbox for the sender's part (the batch is kept: queued again, untimed).
             assert queue_for_subscribers(incident, "compensation", 1, sa.select(Subscriber.id)) == count
             db.session.commit()
@@ -189,14 +189,15 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--chunks", type=int, default=40)
     parser.add_argument("--chunk-size", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=1, help="best of N round-robin tries of each queueing step")
     args = parser.parse_args()
     import logging
 
     logging.disable(logging.INFO)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
-        r = run(backend, args.subscribers, args.chunks, args.chunk_size)
-        print(f"\n{backend}, {r['subscribers']:,} subscribers (set-up {r['fill_s']:.1f}s)")
+        r = run(backend, args.subscribers, args.chunks, args.chunk_size, args.repeat)
+        print(f"\n{backend}, {r['subscribers']:,} subscribers (set-up {r['fill_s']:.1f}s, best of {args.repeat})")
         print(f"  {'queueing':<44}{'seconds':>9}{'× bare':>8}")
         print(f"  {'bare INSERT … SELECT':<44}{r['bare_s']:>9.2f}{1:>8.2f}")
         print(f"  {'queue compensation (name + own amount)':<44}{r['queue_comp_s']:>9.2f}"
