@@ -15,7 +15,7 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
-## run: the product on the embedded SQLite database (console, API, scheduler, SMS sender, fake gateway)
+## run: the product on the embedded SQLite database (console, API, scheduler, SMS sender, fake gateway, outbound worker and local receiver)
 run: $(INSTALLED)
 	$(FLASK) db upgrade
 	$(FLASK) bootstrap

@@ -47,10 +47,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 def _init_domains(app: Flask) -> None:
     """Each domain registers its workers, health probes and settings here. The order does not
     matter: what one domain's transition does in another is called from ``app.incidents.flows``."""
-    from app import notify, scheduling, web
+    from app import notify, outbound, scheduling, web
 
     scheduling.init_app(app)
     notify.init_app(app)
+    outbound.init_app(app)
     web.init_app(app)
 
 
@@ -64,6 +65,9 @@ def _import_models() -> None:
     import app.models  # noqa: F401
     import app.notify.models  # noqa: F401
     import app.oncall.models  # noqa: F401
+    import app.public.models  # noqa: F401
+    import app.plans.models  # noqa: F401
+    import app.outbound.models  # noqa: F401
     import app.notify.provider_events  # noqa: F401
     import app.ops.models  # noqa: F401
     import app.reports.models  # noqa: F401
@@ -81,8 +85,11 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app.incidents import views as incident_views
     from app.notify import views as notify_views
     from app.notify import webhooks
+    from app.public import stats_views as public_stats_views
     from app.public import views as public_views
     from app.oncall import views as oncall_views
+    from app.plans import views as plan_views
+    from app.outbound import views as outbound_views
     from app.reports import views as report_views
     from app.scheduling import views as scheduling_views
     from app.staff import views as staff_views
@@ -102,8 +109,11 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     api.register_blueprint(notify_views.blp)
     api.register_blueprint(complaint_views.blp)
     api.register_blueprint(oncall_views.blp)
+    api.register_blueprint(plan_views.blp)
+    api.register_blueprint(outbound_views.blp)
     api.register_blueprint(staff_views.blp)
     api.register_blueprint(alert_views.blp)
+    api.register_blueprint(public_stats_views.blp)
     app.register_blueprint(webhooks.blp)
     app.register_blueprint(public_views.bp)
     public_views.init_app(app)
@@ -114,6 +124,7 @@ def _register_commands(app: Flask) -> None:
     from app.cli import bootstrap, serve
     from app.demo import demo
     from app.notify.cli import gateway_cli, sender_cli
+    from app.outbound.cli import outbound_cli, receiver_cli
     from app.scheduling.cli import scheduler_cli
     from app.subscribers.cli import subscribers_cli
 
@@ -123,5 +134,7 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(sender_cli)
     app.cli.add_command(gateway_cli)
+    app.cli.add_command(outbound_cli)
+    app.cli.add_command(receiver_cli)
     app.cli.add_command(subscribers_cli)
     app.cli.add_command(demo)

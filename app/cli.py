@@ -40,7 +40,8 @@ def serve(host: str, port: int | None) -> None:
         for start_worker in app.extensions.get("noc_in_process_workers", []):
             start_worker(app)
     else:
-        click.echo("NOC_IN_PROCESS_WORKERS=0: 调度器与短信发送器需单独运行 (run `flask scheduler run` and `flask sender run`)")
+        click.echo("NOC_IN_PROCESS_WORKERS=0: 调度器、短信发送器与对外报送需单独运行 "
+                   "(run `flask scheduler run`, `flask sender run` and `flask outbound run`)")
     port = port or app.config["PORT"]
     threads = app.config["NOC_WEB_THREADS"]
     click.echo(f"NOC 故障指挥系统 http://{host}:{port}/  (API /api/v1, OpenAPI /api/openapi.json; {threads} threads)")

@@ -118,6 +118,24 @@ PUBLIC_STATUS_DEFAULTS = {"recently_recovered_hours": 24, "show_affected_counts"
                           "max_age_seconds": 15, "version_check_seconds": 1}
 
 
+class StatusLookupSchema(_Strict):
+    code_minutes = _positive_int()                  # a lookup code expires this long after it was asked for
+    keep_codes_hours = _positive_int()              # spent and expired code rows (phone numbers) are deleted after this
+    max_wrong_attempts = _positive_int()            # wrong codes before a code is spent
+    window_minutes = _positive_int()                # the window of the three rate limits below
+    phone_max_requests = _positive_int()            # codes asked for one number per window
+    address_max_requests = _positive_int()          # codes asked from one client address per window
+    address_max_verifications = _positive_int()     # codes tried from one client address per window
+    compensation_days = _positive_int()             # compensation of incidents closed this recently is shown
+    sender_lane_every = _positive_int()             # while notices wait, the sender serves codes 1 cycle in N
+    sender_lane_batch = _positive_int()             # codes per such cycle
+
+
+STATUS_LOOKUP_DEFAULTS = {"code_minutes": 10, "keep_codes_hours": 24, "max_wrong_attempts": 5,
+                          "window_minutes": 60, "phone_max_requests": 3, "address_max_requests": 20,
+                          "address_max_verifications": 30, "compensation_days": 90, "sender_lane_every": 10, "sender_lane_batch": 5}
+
+
 class SecuritySchema(_Strict):
     api_token_days = _positive_int()                 # a bearer token stops working this long after it was issued
     password_min_length = fields.Integer(required=True, strict=True, validate=validate.Range(min=8, max=128))
@@ -191,6 +209,23 @@ DEFAULT_ALERTS = {"group_by": ["region", "service"], "grouping_window_minutes": 
                   "region_label": "region", "services": {}, "regions": {}}
 
 
+class PlansSchema(_Strict):
+    """Emergency plans (应急预案): the owner is reminded this many days before a review is due."""
+
+    review_reminder_days = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=365))
+
+
+class DrillsSchema(_Strict):
+    """Drills (演练): subscriber notices of a drill go only to the subscribers with these phones
+    (E.164, a test list); empty: a drill notifies no subscriber at all."""
+
+    notice_phones = fields.List(fields.String(validate=validate.Regexp(r"^\+[1-9]\d{6,14}$")), load_default=list)
+
+
+DEFAULT_PLANS = {"review_reminder_days": 30}
+DEFAULT_DRILLS = {"notice_phones": []}
+
+
 class PolicySchema(_Strict):
     version = fields.String(required=True, validate=validate.Length(min=1, max=40))
     # The unit of every §2 window and of the escalation interval. "seconds" exists for drills
@@ -208,8 +243,11 @@ class PolicySchema(_Strict):
     notices = fields.Nested(NoticesSchema, required=True)
     security = fields.Nested(SecuritySchema, required=True)
     public_status = fields.Nested(PublicStatusSchema, load_default=lambda: dict(PUBLIC_STATUS_DEFAULTS))
+    status_lookup = fields.Nested(StatusLookupSchema, load_default=lambda: dict(STATUS_LOOKUP_DEFAULTS))
     complaints = fields.Nested(ComplaintsSchema, required=True)
     alerts = fields.Nested(AlertsSchema, load_default=lambda: dict(DEFAULT_ALERTS))
+    plans = fields.Nested(PlansSchema, load_default=lambda: dict(DEFAULT_PLANS))
+    drills = fields.Nested(DrillsSchema, load_default=lambda: dict(DEFAULT_DRILLS))
     working_days = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^\d{4}$")),
                                values=fields.Nested(CalendarYearSchema), load_default=dict)
 
@@ -304,12 +342,24 @@ class Policy:
         return self.data["public_status"]
 
     @property
+    def status_lookup(self) -> dict:
+        return self.data["status_lookup"]
+
+    @property
     def complaints(self) -> dict:
         return self.data["complaints"]
 
     @property
     def alerts(self) -> dict:
         return self.data["alerts"]
+
+    @property
+    def plans(self) -> dict:
+        return self.data["plans"]
+
+    @property
+    def drills(self) -> dict:
+        return self.data["drills"]
 
     def complaint_hours(self, hours: int) -> timedelta:
         """A complaint limit given in hours, in the policy's window unit (seconds in drills)."""

@@ -23,6 +23,8 @@ from app.notify.kinds import NoticeKind
 from app.notify.statuses import PENDING, OutboxStatus
 from app.notify import service as notices
 from app.notify.models import Notice, NoticeBatch
+from app.outbound import service as outbound
+from app.outbound.models import OutboundReport, ReportTarget
 from app.reports import service as reports
 from app.subscribers.models import Subscriber, SubscriberService
 
@@ -125,8 +127,7 @@ def incident_in(status: Status, actor: User, *, closer: User | None = None, **fi
     if status is Status.cancelled:
         return incidents.cancel(incident.id, closer or actor, reason="误报")
     steps = [
-        (Status.reported, lambda: incidents.report(incident.id, actor, fault_type="基站退服", scope_summary="杭州",
-                                                   estimated_recovery_at=utcnow() + timedelta(days=1))),
+        (Status.reported, lambda: _reported_and_acknowledged(incident.id, actor)),
         (Status.responding, lambda: incidents.respond(incident.id, actor, responder="张伟",
                                                       emergency_response=incident.major)),
         (Status.recovered, lambda: incidents.recover(incident.id, actor, summary="已恢复")),
@@ -143,6 +144,13 @@ def incident_in(status: Status, actor: User, *, closer: User | None = None, **fi
     return incident
 
 
+def _reported_and_acknowledged(incident_id: int, actor: User) -> Incident:
+    reported = incidents.report(incident_id, actor, fault_type="基站退服", scope_summary="杭州",
+                                estimated_recovery_at=utcnow() + timedelta(days=1))
+    dispatch_acknowledges(incident_id)
+    return reported
+
+
 def ready_to_close(incident: Incident, actor: User) -> None:
     """What closure needs besides recovery: the responsibility, a submitted analysis report and,
     for a major incident, its formal notice sent (RULES §9)."""
@@ -155,6 +163,20 @@ def ready_to_close(incident: Incident, actor: User) -> None:
 
 
 # --- outside parties (RULES §9) ----------------------------------------------------------------
+
+def dispatch_acknowledges(incident_id: int | None = None) -> int:
+    """The dispatch centre acknowledges every queued 上报 (of ``incident_id``, or all) now, as the
+    local receiver answers the outbound worker: each report deadline is met at this moment
+    (app/outbound). Returns how many were acknowledged."""
+    query = select(OutboundReport.id).where(OutboundReport.target == ReportTarget.dispatch,
+                                            OutboundReport.acknowledged_at.is_(None))
+    if incident_id is not None:
+        query = query.where(OutboundReport.incident_id == incident_id)
+    acknowledged = sum(outbound.record_acknowledged(report_id, utcnow(), 200, "stub")
+                       for report_id in db.session.scalars(query).all())
+    db.session.commit()
+    return acknowledged
+
 
 def send_formal_notice(incident_id: int, explanation: str = "主控板故障导致业务中断，已更换并加装冗余。") -> None:
     """Queue the 正式通知 of a recovered major incident and let the provider accept every notice now,

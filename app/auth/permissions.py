@@ -73,6 +73,14 @@ PERMISSIONS: dict[str, tuple[Role, ...]] = {
     # The on-call roster (值班表, RULES §9): everyone reads who is on duty; duty managers set it.
     "view_oncall": _STAFF,
     "manage_oncall": (_DM,),
+    # "Is my line affected?" lookups (the lookups themselves are public): how many were made
+    "view_status_lookups": _STAFF,
+    # Emergency plans (应急预案): staff read the register; duty managers keep it; incident handlers cite.
+    "view_plans": _STAFF,
+    "manage_plans": (_DM,),
+    "cite_plan": _INCIDENT_HANDLERS,
+    # Reports out (上报, regulator; RULES §9): their delivery state
+    "view_outbound_reports": _STAFF,
 }
 
 

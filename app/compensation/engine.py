@@ -39,6 +39,7 @@ from app.incidents.grading import outage_minutes
 from app.incidents.models import Incident
 from app.models import record_policy_version
 from app.policy import Policy, current_policy
+from app.notify import drills
 from app.subscribers.affected import affected_subscriber_ids
 from app.subscribers.models import Subscriber, SubscriberService
 
@@ -161,11 +162,13 @@ def _over_affected(incident: Incident, policy: Policy, terms: CreditTerms, *extr
     data_subscribers = _data_subscribers(policy)
     # affected_subscriber_ids is SELECT subscribers.id FROM subscribers WHERE <scope>: keep
     # its FROM and WHERE, choose our own columns, join the data-service set.
-    return (
+    rows = (
         affected_subscriber_ids(incident.services, incident.regions, policy)
         .with_only_columns(*first, *_ledger_columns(terms, data_subscribers), *extra_columns, maintain_column_froms=True)
         .outerjoin(data_subscribers, data_subscribers.c.subscriber_id == Subscriber.id)
     )
+    # A drill (演练) credits only the drill's test subscribers (policy drills.notice_phones): no real bill changes.
+    return rows.where(drills.on_test_list(policy)) if incident.drill else rows
 
 
 def ledger_select(incident: Incident, policy: Policy, terms: CreditTerms) -> Select:

@@ -6,7 +6,8 @@ transition's one unit of work and commits, or rolls back, with it. A reader sees
 ``recovered`` everything recovery does; nothing depends on which domain was initialised
 first (there are no signal receivers).
 
-The analysis report's submission meets its deadline in ``app.reports.service.submit``,
+The report deadline is met by the dispatch centre's acknowledgement, in
+``app.outbound.service.record_acknowledged``; the analysis report's submission meets its deadline in ``app.reports.service.submit``,
 where that transition happens.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from app.auth.models import User
 from app.compensation import engine as compensation
 from app.incidents.models import Incident, TimelineEvent
 from app.notify import incident_notices as notices
+from app.outbound import service as outbound
 from app.policy import current_policy
 from app.scheduling import service as deadlines
 from app.scheduling.models import DeadlineKind
@@ -27,7 +29,9 @@ def declared(incident: Incident) -> None:
 
 
 def reported(incident: Incident) -> None:
-    deadlines.fulfil(incident, DeadlineKind.report, incident.reported_at)
+    # The button starts the 上报; the dispatch centre's acknowledgement meets the report deadline
+    # (app.outbound.service.record_acknowledged), whenever the outbound worker gets it.
+    outbound.queue_dispatch_report(incident)
     notices.queue_initial_notice(incident, "reported")
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db_types import UTCDateTime
@@ -47,6 +47,9 @@ class Incident(db.Model):
     major: Mapped[bool] = mapped_column(default=False)
     major_reason: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), index=True)
+    # 演练: set at declaration only. A drill is run like an incident but kept out of every
+    # statistic, compliance figure and the public status page, and its messages say 【演练】.
+    drill: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime())
     estimated_recovery_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

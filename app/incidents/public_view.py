@@ -22,10 +22,11 @@ class PublicUpdate:
 
 
 def outages_for_public(recovered_since: datetime) -> list[Incident]:
-    """Open outages and those recovered since ``recovered_since``; cancelled (false alarms)
-    and closed ones never. Oldest detection first."""
+    """Open outages and those recovered since ``recovered_since``; cancelled (false alarms),
+    closed ones and drills (演练: no outage) never. Oldest detection first."""
     query = (
         select(Incident)
+        .where(Incident.drill.is_(False))
         .where(or_(Incident.status.in_(SHOWN_OPEN),
                    and_(Incident.status == Status.recovered.value, Incident.recovered_at >= recovered_since)))
         .order_by(Incident.detected_at, Incident.id)

@@ -25,6 +25,12 @@ class IncidentCreateSchema(Schema):
     major = fields.Boolean()
     major_reason = _text(2000)
     estimated_recovery_at = Moment(format="iso")
+    drill = fields.Boolean(load_default=False, metadata={
+        "description": "演练: set here only; kept out of every statistic and the public status page, its messages "
+                       "start with 【演练】 and its subscriber notices go only to the policy's drills.notice_phones"})
+    plan_ids = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
+                           load_default=list, validate=validate.Length(max=20),
+                           metadata={"description": "emergency plans (应急预案) the incident cites"})
 
 
 class ReportSchema(Schema):
@@ -73,6 +79,7 @@ class IncidentListQuerySchema(Schema):
     level = fields.Integer(validate=validate.Range(min=1, max=3))
     major = fields.Boolean()
     breached = fields.Boolean(metadata={"description": "true: at least one deadline breached; false: none"})
+    drill = fields.Boolean(metadata={"description": "true: drills (演练) only; false: real incidents only"})
 
 
 class ResponsibilitySchema(Schema):
@@ -95,6 +102,7 @@ class IncidentSchema(Schema):
     major = fields.Boolean()
     major_reason = fields.String(allow_none=True)
     status = fields.String()
+    drill = fields.Boolean(metadata={"description": "演练 (set at declaration only)"})
     detected_at = fields.AwareDateTime(format="iso")
     estimated_recovery_at = fields.AwareDateTime(format="iso", allow_none=True)
     reported_at = fields.AwareDateTime(format="iso", allow_none=True)
@@ -120,6 +128,13 @@ class IncidentSchema(Schema):
     deadlines = fields.Method("_deadlines")
     next_deadline = fields.Method("_next_deadline")
     complaint_count = fields.Method("_complaint_count", metadata={"description": "complaints linked to the incident (投诉量)"})
+    plans = fields.Method("_plans", metadata={"description": "the emergency plans (应急预案) it cites: id, title, cited_at"})
+
+    def _plans(self, incident):
+        from app.plans.service import plans_of
+
+        return [{"id": plan.id, "title": plan.title, "cited_at": cited_at.isoformat()}
+                for plan, cited_at in plans_of(incident.id)]
 
     def _responsibility(self, incident):
         from app.incidents.service import responsibility_as_dicts

@@ -47,6 +47,7 @@ def _covering_statement(dialect: str, all_regions: tuple[str, ...], all_services
     own_services = select(SubscriberService.service).where(SubscriberService.subscriber_id == bindparam("subscriber_id"))
     return (
         select(Incident.id)
+        .where(Incident.drill.is_(False))   # a drill (演练) is no outage: a real complaint never links to it
         .where(or_(Incident.status.in_(OPEN),
                    and_(Incident.status == Status.recovered.value,
                         Incident.recovered_at >= bindparam("since", type_=Incident.recovered_at.type))))

@@ -26,6 +26,8 @@ from app.incidents.numbering import next_incident_number
 from app.incidents.timeline_kinds import EventKind
 from app.models import record_policy_version
 from app.pagination import paginate
+from app.notify.drills import mark as drill_text
+from app.plans import service as plans
 from app.policy import Policy, current_policy
 from app.scheduling import service as deadlines
 from app.sql import commit_or_conflict, get_or_404
@@ -97,7 +99,10 @@ def user_minutes(incident: Incident, policy: Policy | None = None, *, affected: 
 
 
 def regulator_reportable(incident: Incident, policy: Policy | None = None, *, affected: int | None = None) -> bool:
-    """Past the policy's regulator line (RULES §2); pass ``affected`` when already counted."""
+    """Past the policy's regulator line (RULES §2); pass ``affected`` when already counted.
+    Never a drill (演练): it interrupts nothing, so there is nothing to report to the regulator."""
+    if incident.drill:
+        return False
     policy = policy or current_policy()
     if affected is None:
         affected = affected_count(incident, policy)
@@ -108,7 +113,8 @@ def regulator_reportable(incident: Incident, policy: Policy | None = None, *, af
 def declare(actor: User, *, title: str, services: list[str], regions: list[str], description: str = "",
             detected_at: datetime | None = None, level: int | None = None, level_reason: str | None = None,
             major: bool | None = None, major_reason: str | None = None,
-            estimated_recovery_at: datetime | None = None) -> Incident:
+            estimated_recovery_at: datetime | None = None, drill: bool = False,
+            plan_ids: list[int] | None = None) -> Incident:
     policy = current_policy()
     now = utcnow()
     detected_at = _not_in_future("detected_at", detected_at or now, now)
@@ -127,13 +133,14 @@ def declare(actor: User, *, title: str, services: list[str], regions: list[str],
     if level != proposed and not (level_reason or "").strip():
         raise InvalidInput("level_reason", f"定级 {level} 与建议定级 {proposed} 不同，须说明理由 (a reason is required to override the proposed level)")
     is_major = _resolve_major(level, major, major_reason, previous_major=False)
+    plans.known_plans(plan_ids or [])   # an unknown plan refuses the declaration before anything is written
 
     incident = Incident(
         number=next_incident_number(now, policy.zone),
         title=title.strip(), description=description or "", services=services, regions=regions,
         level=level, proposed_level=proposed, level_reason=(level_reason or None) if level != proposed else None,
         major=is_major, major_reason=major_reason if is_major and level != 1 else None,
-        status=Status.declared.value, detected_at=detected_at,
+        status=Status.declared.value, drill=bool(drill), detected_at=detected_at,
         estimated_recovery_at=ensure_aware_utc(estimated_recovery_at) if estimated_recovery_at else None,
         policy_version=record_policy_version(policy), created_by=actor.id, created_at=now, updated_at=now,
     )
@@ -141,10 +148,12 @@ def declare(actor: User, *, title: str, services: list[str], regions: list[str],
     db.session.flush()
     timeline.record(
         incident, EventKind.declared, actor=actor,
-        message=f"登记故障 {incident.number}：{incident.title}（建议定级 {proposed} 级，定级 {level} 级）",
+        message=f"{'登记演练' if incident.drill else '登记故障'} {incident.number}：{incident.title}"
+                f"（建议定级 {proposed} 级，定级 {level} 级）",
         after=_snapshot(incident, "number", "title", "services", "regions", "level", "proposed_level",
-                        "level_reason", "major", "major_reason", "detected_at", "estimated_recovery_at"),
+                        "level_reason", "major", "major_reason", "detected_at", "estimated_recovery_at", "drill"),
     )
+    plans.cite_in_transaction(incident, plan_ids or [], actor)
     flows.declared(incident)
     _commit()
     return incident
@@ -189,7 +198,7 @@ def report(incident_id: int, actor: User, *, fault_type: str, scope_summary: str
     incident.scope_summary = scope_summary
     incident.estimated_recovery_at = estimated_recovery_at or incident.estimated_recovery_at
     incident.updated_at = now
-    timeline.record(incident, EventKind.reported, actor=actor, message=f"已上报服务调度中心：{fault_type}",
+    timeline.record(incident, EventKind.reported, actor=actor, message=f"发起上报服务调度中心（待调度中心确认接收）：{fault_type}",
                     before=before, after=_snapshot(incident, "status", "fault_type", "scope_summary", "estimated_recovery_at"))
     flows.reported(incident)
     _commit()
@@ -406,7 +415,7 @@ def mark_analysis_report_submitted(incident: Incident, actor: User, submitted_at
 
 def list_incidents(*, status: str | None = None, level: int | None = None, major: bool | None = None,
                    breached: bool | None = None, open_only: bool = False, search: str | None = None,
-                   region: str | None = None, worst_first: bool = False):
+                   region: str | None = None, worst_first: bool = False, drill: bool | None = None):
     """A query of incidents, newest first (or ``worst_first``: open ones, then level, major and the
     time left to the next deadline); the views paginate it with :func:`incident_page`.
     ``search`` matches the number or a part of the title; ``region`` one of the incident's regions."""
@@ -428,6 +437,8 @@ def list_incidents(*, status: str | None = None, level: int | None = None, major
         query = query.where(Incident.level == level)
     if major is not None:
         query = query.where(Incident.major.is_(major))
+    if drill is not None:
+        query = query.where(Incident.drill.is_(drill))
     if breached is not None:
         query = query.where(breached_filter(Incident.id, breached))
     if region and region.strip():
@@ -506,11 +517,12 @@ def alarms_since(event_id: int, limit: int = 10) -> list[dict[str, Any]]:
 
     rows = db.session.execute(
         select(TimelineEvent.id, TimelineEvent.kind, TimelineEvent.message, Incident.id.label("incident_id"),
-               Incident.number, Incident.title, Incident.level, Incident.major)
+               Incident.number, Incident.title, Incident.level, Incident.major, Incident.drill)
         .join(Incident, Incident.id == TimelineEvent.incident_id)
         .where(TimelineEvent.id > event_id, TimelineEvent.kind.in_(ALARM_EVENT_KINDS),
                Incident.status.not_in(CLOSED_STATES),
                or_(TimelineEvent.kind == "deadline_breached", Incident.level == 1, Incident.major.is_(True)))
         .order_by(TimelineEvent.id.desc()).limit(limit)
     ).all()
-    return [dict(row._mapping) for row in reversed(rows)]
+    # A drill's banner says so in its title (the banner shows number and title).
+    return [{**row._mapping, "title": drill_text(row.title, row.drill)} for row in reversed(rows)]

@@ -44,5 +44,11 @@ class EventKind(LabeledEnum):
     compensation_adjustment_rejected = "compensation_adjustment_rejected", "补偿调整驳回"
     # the analysis report's review (app.reports)
     analysis_report_approved = "analysis_report_approved", "报告审核通过"
+    # emergency plans (app.plans)
+    plan_cited = "plan_cited", "引用应急预案"
+    # reports out to the dispatch centre and the regulator (app.outbound)
+    outbound_attempt_failed = "outbound_attempt_failed", "报送发送失败"
+    outbound_acknowledged = "outbound_acknowledged", "报送已确认接收"
+    regulator_report_started = "regulator_report_started", "发起监管报送"
     # staff alerts (app.staff)
     staff_alert_acknowledged = "staff_alert_acknowledged", "告警已确认"

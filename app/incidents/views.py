@@ -32,7 +32,7 @@ blp = api_blueprint("incidents", __name__, url_prefix="/incidents", description=
 
 class IncidentSummarySchema(IncidentSchema):
     class Meta:
-        exclude = (*sorted(LIVE_IMPACT_FIELDS), "complaint_count")  # a count per row: the detail has it
+        exclude = (*sorted(LIVE_IMPACT_FIELDS), "complaint_count", "plans")  # a query per row: the detail has them
 
 
 IncidentPageSchema = page_envelope_schema(IncidentSummarySchema, "IncidentPage")

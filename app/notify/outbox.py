@@ -19,7 +19,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.incidents.models import Incident
 from app.models import record_policy_version
-from app.notify import kinds, placeholders
+from app.notify import drills, kinds, placeholders
 from app.notify.kinds import NoticeKind
 from app.notify.statuses import OutboxStatus
 from app.notify.models import Notice, NoticeBatch, NoticeText
@@ -45,6 +45,7 @@ def incident_context(incident: Incident, policy: Policy) -> dict:
         "recovered_at": local_time(incident.recovered_at, zone),
         "estimated_recovery_at": local_time(incident.estimated_recovery_at, zone),
         "hotline": policy.data["hotline"],
+        "drill": incident.drill,   # 演练: the text is marked (templates.render)
     }
 
 
@@ -73,6 +74,8 @@ def queue_for_subscribers(incident: Incident, kind: str, sequence: int, subscrib
                    not_before, policy, now)
 
     ids = subscriber_ids_select
+    if incident.drill:   # a drill tells only the policy's test list (app/notify/drills.py)
+        ids = drills.only_test_list(ids, policy)
     if not batch.mandatory:
         if Subscriber.__table__ in ids.get_final_froms():
             ids = ids.where(Subscriber.opted_out_at.is_(None))

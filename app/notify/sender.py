@@ -14,9 +14,11 @@ Exactly once, and nothing lost when a process dies:
 - Outcomes are written guarded by the claim token, so a sender whose lease expired can
   never overwrite the work of the one that took over.
 Staff alerts (``staff_alerts``) are drained before any subscriber notice, with the same claims.
+Lookup codes (app/public/lookup_sms.py) come after both, in a small lane that cannot starve.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import uuid
@@ -45,6 +47,7 @@ from app.notify.templates import count_segments
 from app.notify.twilio_client import ThreadLocalClients, sender_identity
 from app.ops.heartbeats import Heartbeat
 from app.phones import mask
+from app.public import lookup_sms
 from app.staff import service as staff_alerts
 from app.subscribers.models import Subscriber
 
@@ -103,6 +106,7 @@ class Sender:
         self.sent_total = 0
         self.last_cycle_at: datetime | None = None
         self._last_release: datetime | None = None
+        self._cycles = itertools.count(1)
 
     # -- one cycle -----------------------------------------------------------------------
     def run_once(self, *, parallel: bool = True, limit: int | None = None) -> int:
@@ -115,6 +119,8 @@ class Sender:
         with self.app.app_context():
             try:
                 handled = self._staff_alerts(parallel) or self._notices(parallel, limit or self.settings.batch_size)
+                if not handled or next(self._cycles) % self._lookup_rules()["sender_lane_every"] == 0:
+                    handled += self._lookup_codes(parallel)
             finally:
                 db.session.remove()
             self.last_cycle_at = utcnow()
@@ -247,6 +253,32 @@ class Sender:
         for outcome in self._send_all(outgoing, parallel):
             retry = outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts
             staff_alerts.record_attempt(
+                outcome.outgoing.id, token, accepted=outcome.result == "accepted", sid=outcome.sid,
+                error_code=outcome.code, now=now, retry_at=now + backoff(
+                    outcome.outgoing.attempts, self.settings.backoff_base_seconds,
+                    self.settings.backoff_max_seconds) if retry else None)
+        db.session.commit()
+        return len(outgoing)
+
+    # -- lookup codes ("is my line affected?"): after alerts and notices, a small lane ---------
+    def _lookup_rules(self) -> dict:
+        return self.app.extensions["noc_policy"].status_lookup
+
+    def _lookup_codes(self, parallel: bool) -> int:
+        token, now, rules = uuid.uuid4().hex, utcnow(), self._lookup_rules()
+        claimed = lookup_sms.claim_queued(token, rules["sender_lane_batch"], now, self.settings.lease_seconds,
+                                          rules["code_minutes"])
+        db.session.commit()
+        if not claimed:
+            return 0
+        base = self.settings.public_base_url + WEBHOOK_PATH
+        outgoing = [Outgoing(id=c.id, phone=c.phone, body=c.body, segments=count_segments(c.body).segments,
+                             deadline_at=c.expires_at, callback=f"{base}?lookup_code={c.key}", attempts=c.attempts,
+                             in_doubt_since=c.in_doubt_since) for c in claimed]
+        now = utcnow()
+        for outcome in self._send_all(outgoing, parallel):
+            retry = outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts
+            lookup_sms.record_attempt(
                 outcome.outgoing.id, token, accepted=outcome.result == "accepted", sid=outcome.sid,
                 error_code=outcome.code, now=now, retry_at=now + backoff(
                     outcome.outgoing.attempts, self.settings.backoff_base_seconds,

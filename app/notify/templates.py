@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
-from app.notify import placeholders
+from app.notify import drills, placeholders
 from app.notify.kinds import ComplaintNoticeKind, NoticeKind
 
 LANGUAGES = ("zh-CN", "en")
@@ -50,13 +50,15 @@ def count_segments(text: str) -> SegmentCount:
 
 
 def render(kind: str, language: str, context: dict) -> str:
+    """The notice text; a drill's (``context["drill"]``) starts with 【演练】 (app/notify/drills.py)."""
     if kind not in NoticeKind.values() + ComplaintNoticeKind.values():
         raise ValueError(f"unknown notice kind {kind!r}")
     try:
         template = _environment.get_template(f"{kind}.{language}.j2")
     except TemplateNotFound:
         template = _environment.get_template(f"{kind}.zh-CN.j2")
-    return template.render(**placeholders.defaults(context, language)).strip()
+    return drills.mark(template.render(**placeholders.defaults(context, language)).strip(), bool(context.get("drill")),
+                       language)
 
 
 def local_time(moment: datetime | None, zone) -> str | None:

@@ -18,6 +18,7 @@ from sqlalchemy import case, func, select
 
 from app.clock import utcnow
 from app.extensions import db
+from app.incidents.models import Incident
 from app.notify.models import Notice
 from app.ops.models import WorkerHeartbeat
 from app.scheduling.models import Deadline
@@ -125,10 +126,14 @@ def _staff_alert_families():
 def _deadline_families():
     now = utcnow()
     pending = Deadline.state == "pending"
+    # A drill's (演练) deadlines are judged like any, but are no compliance figure: counted only
+    # among the overdue-unjudged (that gauge watches the scheduler, whoever owns the deadline).
+    real = Incident.drill.is_not(True)
     rows = db.session.execute(
-        select(Deadline.kind, Deadline.state, func.count(),
-               func.sum(case(((pending & Deadline.warned_at.is_not(None)), 1), else_=0)),
+        select(Deadline.kind, Deadline.state, func.sum(case((real, 1), else_=0)),
+               func.sum(case(((real & pending & Deadline.warned_at.is_not(None)), 1), else_=0)),
                func.sum(case(((pending & (Deadline.due_at <= now)), 1), else_=0)))
+        .outerjoin(Incident, Incident.id == Deadline.incident_id)
         .group_by(Deadline.kind, Deadline.state)).all()
     states = GaugeMetricFamily("noc_deadlines", "Deadlines by kind and state (pending = due, not yet met)",
                                labels=["kind", "state"])
@@ -137,7 +142,7 @@ def _deadline_families():
     overdue = GaugeMetricFamily("noc_deadlines_overdue_unjudged",
                                 "Pending deadlines past due that no scheduler has judged yet", labels=["kind"])
     for kind, state, count, warned_count, overdue_count in rows:
-        states.add_metric([kind, state], count)
+        states.add_metric([kind, state], count or 0)
         if state == "pending":
             warned.add_metric([kind], warned_count or 0)
             overdue.add_metric([kind], overdue_count or 0)

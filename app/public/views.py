@@ -76,3 +76,7 @@ def status_page():
 @bp.get("/status.json")
 def status_json():
     return _serve("json")
+
+
+# "Is my line affected?" adds its two posts to this blueprint.
+from app.public import lookup_views  # noqa: E402,F401  (its routes are on bp)

@@ -12,6 +12,8 @@ from app.compensation import report_feed as compensation_feed
 from app.complaints import report_feed as complaint_feed
 from app.incidents.models import Incident
 from app.notify import report_feed as notice_feed
+from app.outbound import report_feed as outbound_feed
+from app.public import report_feed as public_feed
 from app.scheduling import report_feed as deadline_feed
 
 
@@ -35,6 +37,13 @@ class DeliveryPoint(TypedDict):
     kind: str
     minute: datetime               # start of a one-minute bucket, aware UTC
     delivered: int                 # notices delivered in that minute (not cumulative)
+
+
+class StatusLookups(TypedDict):
+    requested: int                 # codes asked for while the incident was on the status page
+    verified: int                  # answers given then
+    affected: int                  # answers that found the subscriber affected by this incident
+    by_day: list[dict]             # the same per local day: {"day": "2026-11-23", "requested", "verified", "affected"}
 
 
 class CompensationTotals(TypedDict):
@@ -61,6 +70,17 @@ class Satisfaction(TypedDict):
     distribution: dict[int, int]   # score → replies
 
 
+class DispatchDelivery(TypedDict):
+    queued_at: datetime            # when 上报 was started (the button)
+    acknowledged_at: datetime | None   # the dispatch centre's 2xx: what meets the report deadline
+    attempts: int
+    failures: int                  # attempts that got no 2xx (unreachable, timeout, error status)
+    first_error: str | None
+    first_error_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+
 class IncidentComplaints(TypedDict):
     total: int                     # complaints linked to the incident (投诉量)
     by_category: dict[str, int]    # service_quality, billing, business, other
@@ -81,11 +101,15 @@ notice_counts: Callable[[Incident], list[NoticeCount]] = notice_feed.notice_coun
 notice_delivery_series: Callable[[Incident], list[DeliveryPoint]] = notice_feed.notice_delivery_series
 # Survey results (满意度调查), or None before any survey.
 satisfaction: Callable[[Incident], Satisfaction | None] = notice_feed.satisfaction
+# "Is my line affected?" lookups the incident drew (app/public).
+status_lookups: Callable[[Incident], StatusLookups] = public_feed.status_lookups
 # The ledger's totals: final after closure, else the live preview.
 compensation_totals: Callable[[Incident], CompensationTotals] = compensation_feed.compensation_totals
 # Economic credit booked in the final ledgers of these incidents, integer fen.
 compensation_paid_fen: Callable[[list[int]], int] = compensation_feed.compensation_paid_fen
 # Rectification items (整改) with owners and state.
 rectification_items: Callable[[Incident], list[RectificationItem]] = compensation_feed.rectification_items
+# The 上报's delivery to the dispatch centre (RULES §9), or None before any 上报.
+dispatch_delivery: Callable[[Incident], DispatchDelivery | None] = outbound_feed.dispatch_delivery
 # The complaints the incident drew (RULES §8).
 incident_complaints: Callable[[Incident], IncidentComplaints] = complaint_feed.incident_complaints

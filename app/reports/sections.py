@@ -80,7 +80,17 @@ def overview(incident: Incident, policy: Policy) -> Section:
         "responder": incident.responder,
         "key_times": [{"label_zh": zh, "label_en": en, "at": at.isoformat() if at else None,
                        "local": local_time(at, zone)} for zh, en, at in times if at is not None],
+        "drill": incident.drill,   # 演练: the report says so at its head
+        "plans": _cited_plans(incident),
     })
+
+
+def _cited_plans(incident: Incident) -> list[dict[str, Any]]:
+    """The emergency plans (应急预案) the incident cites: title and when cited."""
+    from app.plans.service import plans_of
+
+    return [{"id": plan.id, "title": plan.title, "cited_at": cited_at.isoformat()}
+            for plan, cited_at in plans_of(incident.id)]
 
 
 def _event_line(event: TimelineEvent, zone) -> dict[str, Any]:
@@ -157,9 +167,29 @@ def deadlines(incident: Incident, policy: Policy) -> Section:
         } for r in rows],
         "breached": sum(1 for r in rows if r.state == DeadlineState.breached),
         "met": sum(1 for r in rows if r.state == DeadlineState.met),
+        "receiver_note": _receiver_note(incident, rows, zone),
     }
     return Section("deadlines", "时限达标情况", "Compliance with every window", data=data,
                    svg=charts.time_bar(incident, rows, zone))
+
+
+def _receiver_note(incident: Incident, rows: list[compliance.WindowOutcome], zone) -> str | None:
+    """Why the report window was breached when 上报 was started in time and the dispatch centre's
+    receiver did not answer (RULES §9: its acknowledgement, not the button, meets the window)."""
+    report = next((r for r in rows if r.kind == "report"), None)
+    delivery = providers.dispatch_delivery(incident)
+    if report is None or report.state != DeadlineState.breached or delivery is None:
+        return None
+    if delivery["queued_at"] > report.due_at or delivery["first_error_at"] is None \
+            or delivery["first_error_at"] > report.due_at:
+        return None  # started late, or never tried before the deadline: not the receiver's doing
+    answered = (f"调度中心于 {local_time(delivery['acknowledged_at'], zone)} 确认接收" if delivery["acknowledged_at"]
+                else "调度中心至今未确认接收")
+    return (f"上报超时原因：调度中心接收端不可达。上报于 {local_time(delivery['queued_at'], zone)} 发起（在时限内），"
+            f"共发送 {delivery['attempts']} 次，失败 {delivery['failures']} 次；"
+            f"首次错误 {delivery['first_error']}（{local_time(delivery['first_error_at'], zone)}），"
+            f"末次错误 {delivery['last_error']}（{local_time(delivery['last_error_at'], zone)}）；{answered}。"
+            " (The report was started in time; the breach is due to the dispatch centre's receiver being unreachable.)")
 
 
 def notices(incident: Incident, policy: Policy) -> Section:
@@ -172,7 +202,8 @@ def notices(incident: Incident, policy: Policy) -> Section:
                for o in outcomes if o.kind in ("recovery_notice", "formal_notice")]
     series = providers.notice_delivery_series(incident)
     return Section("notices", "用户通知", "Notices to subscribers",
-                   data={"rows": rows, "totals": totals, "windows": windows},
+                   data={"rows": rows, "totals": totals, "windows": windows,
+                         "status_lookups": providers.status_lookups(incident)},
                    missing=None if rows else "尚未发送任何通知 (no notice sent)",
                    svg=charts.delivery_curve(series, incident.recovered_at, policy.zone, NoticeKind.labels()) if series else None)
 

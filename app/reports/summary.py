@@ -5,7 +5,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.incidents.causes import CauseCategory
@@ -22,9 +22,12 @@ def _mean_minutes(pairs: list[tuple[datetime, datetime | None]]) -> float | None
 
 
 def summarize(start: datetime, end: datetime, policy: Policy) -> dict[str, Any]:
+    # Drills (演练) are exercises, not outages: they count in no figure here, only as ``drills``.
+    in_period = (Incident.detected_at >= start) & (Incident.detected_at < end)
     incidents = db.session.scalars(
-        select(Incident).where(Incident.detected_at >= start, Incident.detected_at < end).order_by(Incident.detected_at)
+        select(Incident).where(in_period, Incident.drill.is_(False)).order_by(Incident.detected_at)
     ).all()
+    drills = db.session.scalar(select(func.count()).select_from(Incident).where(in_period, Incident.drill.is_(True)))
     counted = [i for i in incidents if i.status != Status.cancelled.value]  # false alarms are not outages
 
     by_grade = Counter(i.level for i in counted)
@@ -52,6 +55,7 @@ def summarize(start: datetime, end: datetime, policy: Policy) -> dict[str, Any]:
         "policy_version": policy.version,
         "incidents": len(counted),
         "cancelled": len(incidents) - len(counted),
+        "drills": drills or 0,
         "major": sum(1 for i in counted if i.major),
         "by_grade": [{"level": level.value, "label_zh": level.label, "count": by_grade.get(level, 0)} for level in Level],
         "by_cause_category": [{"category": c.value, "label_zh": c.label, "count": by_category.get(c, 0)}

@@ -1,12 +1,14 @@
 """The deadline scheduler: APScheduler jobs derived from the deadline table.
 
-The table is the source of truth; the in-memory job store holds only two derived jobs:
+The table is the source of truth; the in-memory job store holds derived jobs:
 
 - ``deadline-watch`` every ``poll`` seconds: keeps (or takes over) leadership, and re-reads
   the next moment anything becomes judgeable — this is how deadlines written by another
   process (the web process, in a deployment) are found;
 - ``deadline-judge`` a one-off job at exactly that next moment: judges, then re-plans
-  itself for the following moment.
+  itself for the following moment;
+- ``plan-review-reminders`` every five minutes, leader only: the emergency plans' review
+  reminders (``app/plans/reminders.py``, idempotent).
 
 A commit in this process that changed deadlines wakes the planner at once, so a short
 window created here is judged on time, not on the next poll. Losing the jobs loses
@@ -18,7 +20,7 @@ import logging
 import os
 import threading
 import weakref
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session
 from app.clock import utcnow
 from app.extensions import db
 from app.ops.heartbeats import Heartbeat
+from app.plans.reminders import remind_due_reviews
 from app.scheduling.judge import BATCH, JudgeResult, judge_due, next_wake_time
 from app.scheduling.leadership import leadership_for
 from app.scheduling.service import CHANGED_FLAG
@@ -38,6 +41,7 @@ from app.scheduling.service import CHANGED_FLAG
 log = logging.getLogger(__name__)
 
 DEFAULT_POLL_SECONDS = 1.0
+PLAN_REMINDER_SECONDS = 300   # a reminder is days ahead: every five minutes is plenty
 # APScheduler logs every run of the one-second watch at INFO: keep its warnings only.
 for _noisy in ("apscheduler.scheduler", "apscheduler.executors.default"):
     logging.getLogger(_noisy).setLevel(logging.WARNING)
@@ -73,6 +77,11 @@ class DeadlineScheduler:
     def start(self) -> None:
         self.scheduler.add_job(self._watch, IntervalTrigger(seconds=self.poll_seconds, timezone=timezone.utc),
                                id="deadline-watch", next_run_time=datetime.now(timezone.utc))
+        # After the first watch has settled leadership; idempotent, so a late or doubled run costs nothing.
+        self.scheduler.add_job(self._remind_plan_reviews, IntervalTrigger(seconds=PLAN_REMINDER_SECONDS,
+                                                                          timezone=timezone.utc),
+                               id="plan-review-reminders",
+                               next_run_time=datetime.now(timezone.utc) + timedelta(seconds=2 * self.poll_seconds))
         self.scheduler.start()
         self.heartbeat.start()
         _running.add(self)
@@ -125,6 +134,17 @@ class DeadlineScheduler:
         elif was_leader:
             self.next_judge_at = None
             self._drop_judge_job()
+
+    def _remind_plan_reviews(self) -> None:
+        """The emergency plans' review reminders (app/plans/reminders.py), by the leader only."""
+        if not self.is_leader or self._stopping:
+            return
+        with self.app.app_context():
+            try:
+                remind_due_reviews()
+            except Exception:  # noqa: BLE001 - retried on the next run
+                db.session.rollback()
+                log.exception("plan review reminders failed; retrying on the next run")
 
     def _drop_judge_job(self) -> None:
         if not self._stopping and self.scheduler.get_job("deadline-judge"):

@@ -18,6 +18,7 @@ class StaffAlertKind(LabeledEnum):
     deadline_breach = "deadline_breach", "超时告警"
     escalation_tier2 = "escalation_tier2", "超时升级"
     oncall_escalation = "oncall_escalation", "值班逐级升级"
+    plan_review_due = "plan_review_due", "预案复审提醒"
 
 
 class StaffAlert(db.Model):

@@ -23,6 +23,7 @@ from app.extensions import db
 from app.incidents import timeline
 from app.incidents.models import Incident
 from app.incidents.timeline_kinds import EventKind
+from app.notify import drills
 from app.notify.statuses import OutboxStatus
 from app.oncall import service as oncall
 from app.oncall.models import Tier
@@ -58,6 +59,7 @@ def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: s
     """
     queued = 0
     now = utcnow()
+    message = drills.mark(message, incident is not None and incident.drill)
     for user in on_call_duty_managers(tier, now):
         statement = dialect_insert(StaffAlert.__table__).values(
             dedupe_key=f"{dedupe_key}:u{user.id}", user_id=user.id, incident_id=incident.id if incident else None,
@@ -85,9 +87,10 @@ def alert_on_call_duty_managers_from_select(alerts: Select, tier: Tier = Tier.du
     source = alerts.subquery()
     rows = (
         select(source.c.dedupe_key + ":u" + cast(User.id, String), User.id, source.c.incident_id, source.c.kind,
-               source.c.message, literal(now, UTCDateTime()), literal(OutboxStatus.queued.value, String()),
-               literal(0, Integer()))
+               drills.mark_sql(source.c.message, Incident.drill), literal(now, UTCDateTime()),
+               literal(OutboxStatus.queued.value, String()), literal(0, Integer()))
         .select_from(source).join(User, true())
+        .outerjoin(Incident, Incident.id == source.c.incident_id)   # a drill's alerts say 【演练】
         .where(recipients)
     )
     statement = dialect_insert(StaffAlert.__table__).from_select(
@@ -98,6 +101,25 @@ def alert_on_call_duty_managers_from_select(alerts: Select, tier: Tier = Tier.du
         log.info("%d staff alert(s) queued to tier %d on duty", queued, tier)
     elif db.session.scalar(select(User.id).where(recipients).limit(1)) is None:
         log.warning("nobody on duty at tier %d and no on-call duty manager: staff alerts not queued", tier)
+    return queued
+
+
+def alert_people(alerts: list[dict]) -> int:
+    """Queue alerts to named people (not the roster): one multi-row INSERT in the caller's transaction.
+
+    Each of ``alerts`` has ``user_id``, ``kind``, ``message``, ``dedupe_key`` and optionally
+    ``incident_id``; each is queued at most once per dedupe key (the emergency plans' review
+    reminders: once per plan and review date). Returns how many were new.
+    """
+    if not alerts:
+        return 0
+    now = utcnow()
+    rows = [{"incident_id": None, **alert, "created_at": now, "status": OutboxStatus.queued.value, "attempts": 0}
+            for alert in alerts]
+    statement = dialect_insert(StaffAlert.__table__).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    queued = db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount or 0
+    if queued:
+        log.info("%d staff alert(s) queued to named people", queued)
     return queued
 
 

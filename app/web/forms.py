@@ -16,6 +16,7 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -112,6 +113,10 @@ class DeclareForm(FlaskForm):
     major_reason = TextAreaField("重大理由", validators=[Optional(), length(2000)],
                                  description="二、三级故障标记为重大时必填；一级故障均为重大")
     estimated_recovery_at = LocalDateTimeField("预计恢复时间")
+    # 演练: only here, at declaration (app/notify/drills.py says what it changes)
+    drill = BooleanField("演练", description="演练不计入任何统计，不在公众页面显示；消息以【演练】开头，用户通知只发往演练测试号码")
+    plan_ids = SelectMultipleField("引用应急预案", coerce=int, choices=[], validators=[Optional()],
+                                   description="可多选；登记后也可在故障页引用")
 
 
 class ReportForm(FlaskForm):

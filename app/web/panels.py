@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 from app.auth import permissions
 from app.auth.models import User
 from app.clock import utcnow
@@ -16,6 +18,7 @@ from app.compensation.models import VersionStatus
 from app.compensation.money import fen_to_yuan
 from app.errors import TransitionNotAllowed
 from app.incidents.models import Incident, Status
+from app.outbound import service as outbound_reports
 from app.notify.kinds import NoticeKind
 from app.notify import service as notify_service
 from app.notify.statuses import OutboxStatus
@@ -54,6 +57,13 @@ def _remaining_text(row: dict[str, Any]) -> str:
 def deadlines_panel(incident: Incident) -> list[dict[str, Any]]:
     """Every deadline of the incident with its state label and time left / lateness."""
     return describe_deadline_rows(deadline_service.deadlines_for_api(incident))
+
+
+def outbound_panel(incident: Incident) -> dict[str, Any]:
+    """The 上报 and regulator reports' delivery state, and the local receiver's page when it is the target."""
+    settings = current_app.extensions["noc_outbound_settings"]
+    return {"deliveries": [outbound_reports.describe(row) for row in outbound_reports.deliveries_of(incident.id)],
+            "receiver_url": settings.receiver_url + "/" if settings.uses_local_receiver else None}
 
 
 def describe_deadline_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ PUBLIC_ENDPOINTS = {
     "sms_webhooks.delivery_status", "sms_webhooks.inbound_sms",
     "console.static", "console.index", "console.login", "console.logout",
     "public.static", "public.status_page", "public.status_json",
+    "public.status_lookup", "public.status_lookup_verify",
 }
 
 

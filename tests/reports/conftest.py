@@ -32,6 +32,7 @@ def walk_worked_incident(operator_api, *, after_report=None, after_recovery=None
         r = operator_api.post(path + "/report", json={"fault_type": "基站退服", "scope_summary": "杭州西湖区三个基站",
                                                       "estimated_recovery_at": (DETECTED + timedelta(hours=4)).isoformat()})
         assert r.status_code == 200, r.json
+        factories.dispatch_acknowledges(incident_id)   # the dispatch centre's acknowledgement meets the window
     if after_report:
         after_report(incident_id)
     with freeze_time(RESPONDED):

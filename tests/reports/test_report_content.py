@@ -284,7 +284,7 @@ def test_json_sections_carry_the_figures(reviewed):
 
 # The timeline as the deadline table writes into it: each late act is judged breached, then met late.
 TIMELINE_KINDS = [
-    "declared", "reported", "deadline_breached", "deadline_met_late", "responded", "deadline_breached",
+    "declared", "reported", "outbound_acknowledged", "deadline_breached", "deadline_met_late", "responded", "deadline_breached",
     "deadline_met_late", "progress_update", "responsibility_set", "recovered", "rectification_added",
     "rectification_completed", "rectification_added", "rectification_added"]
 

@@ -8,6 +8,7 @@ from freezegun import freeze_time
 
 from app.auth.models import Role
 from app.reports import providers
+from tests import factories
 from tests.reports.worked import AFTER, DETECTED
 from tests.factories import send_formal_notice
 
@@ -24,6 +25,7 @@ def second_incident(worked_incident, operator_api, manager_api):
             "detected_at": detected.isoformat(), "estimated_recovery_at": (detected + timedelta(hours=3)).isoformat()}).json
         assert incident["level"] == 2
         operator_api.post(f"/incidents/{incident['id']}/report", json={"fault_type": "传输拥塞", "scope_summary": "两市"})
+        factories.dispatch_acknowledges(incident["id"])   # the dispatch centre acknowledges at once
         operator_api.put(f"/incidents/{incident['id']}/responsibility", json=[
             {"category": "management", "sub_cause": "maintenance_lapse", "party": "运维部", "share": 60},
             {"category": "technical", "sub_cause": "software_anomaly", "party": "网络部", "share": 40}])

@@ -25,10 +25,16 @@ def at(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def report(api, incident_id: int):
+def report(api, incident_id: int, *, acknowledged: bool = True):
+    """上报 through the API; unless ``acknowledged`` is False the dispatch centre (a stub of the
+    receiver) acknowledges it at once, which is what meets the report deadline (RULES §9)."""
     response = api.post(f"/incidents/{incident_id}/report",
                         json={"fault_type": "基站退服", "scope_summary": "西湖区", "estimated_recovery_at": ESTIMATE})
     assert response.status_code == 200, response.json
+    if acknowledged:
+        from tests.factories import dispatch_acknowledges
+
+        dispatch_acknowledges(incident_id)
     return response.json
 
 

@@ -103,25 +103,28 @@ class _DeadlockDetected(Exception):
 
 def test_a_deadlock_victim_is_retried_transparently(app_ctx, operator_api, monkeypatch):
     """Whatever lock order cannot prevent, the unit of work runs again after a rollback (both DBs)."""
-    from app.scheduling import service as deadlines
+    from app.outbound import service as outbound
+    from app.outbound.models import OutboundReport
 
     incident = operator_api.post("/incidents", json={"title": "宽带中断", "services": ["broadband"], "regions": ["宁波"],
                                                      "estimated_recovery_at": "2099-01-01T00:00:00+08:00"}).json
-    real_fulfil, calls = deadlines.fulfil, []
+    # The report transition's write in another domain (queueing the 上报) loses a deadlock once.
+    real_queue, calls = outbound.queue_dispatch_report, []
 
-    def fulfil_losing_the_first_time(*args, **kwargs):
-        calls.append(args[1])
+    def queue_losing_the_first_time(*args, **kwargs):
+        calls.append(args[0].id)
         if len(calls) == 1:
-            raise sa.exc.OperationalError("UPDATE deadlines …", {}, _DeadlockDetected("deadlock detected"))
-        return real_fulfil(*args, **kwargs)
+            raise sa.exc.OperationalError("INSERT INTO outbound_reports …", {}, _DeadlockDetected("deadlock detected"))
+        return real_queue(*args, **kwargs)
 
-    monkeypatch.setattr("app.incidents.flows.deadlines.fulfil", fulfil_losing_the_first_time)
+    monkeypatch.setattr("app.incidents.flows.outbound.queue_dispatch_report", queue_losing_the_first_time)
     response = operator_api.post(f"/incidents/{incident['id']}/report", json={"fault_type": "光缆", "scope_summary": "宁波"})
 
     assert response.status_code == 200 and response.json["status"] == "reported"
     assert len(calls) == 2
     kinds = [e["kind"] for e in operator_api.get(f"/incidents/{incident['id']}/timeline").json]
     assert kinds.count("reported") == 1  # the lost attempt left nothing behind
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboundReport)) == 1
 
 
 def test_other_database_errors_are_not_retried(app_ctx, operator_api, monkeypatch):
@@ -129,11 +132,11 @@ def test_other_database_errors_are_not_retried(app_ctx, operator_api, monkeypatc
 
     def broken(*args, **kwargs):
         calls.append(1)
-        raise sa.exc.OperationalError("UPDATE deadlines …", {}, Exception("disk I/O error"))
+        raise sa.exc.OperationalError("INSERT INTO outbound_reports …", {}, Exception("disk I/O error"))
 
     incident = operator_api.post("/incidents", json={"title": "宽带中断", "services": ["broadband"], "regions": ["宁波"],
                                                      "estimated_recovery_at": "2099-01-01T00:00:00+08:00"}).json
-    monkeypatch.setattr("app.incidents.flows.deadlines.fulfil", broken)
+    monkeypatch.setattr("app.incidents.flows.outbound.queue_dispatch_report", broken)
     response = operator_api.post(f"/incidents/{incident['id']}/report", json={"fault_type": "光缆", "scope_summary": "宁波"})
     assert response.status_code == 503  # the database's own failure: said once, not retried
     assert calls == [1]

@@ -145,7 +145,11 @@ def test_each_action_button_drives_the_state_machine(operator, manager, clock):
 
         page = act(operator, "report", {"report-fault_type": "基站退服", "report-scope_summary": "杭州西湖区",
                                         "report-estimated_recovery_at": "2026-11-23T12:30"})
-        assert fresh(incident_id).status == "reported" and "已上报服务调度中心" in page
+        assert fresh(incident_id).status == "reported" and "已发起上报服务调度中心，待调度中心确认接收" in page
+        # The panel 对外报送 shows the 上报 waiting for the dispatch centre, and links to the local receiver.
+        outbound = page[page.index('id="outbound"'):]
+        outbound = outbound[:outbound.index("</section>")]
+        assert "服务调度中心" in outbound and "待发送" in outbound and "查看本地接收端" in outbound
         assert fresh(incident_id).estimated_recovery_at == datetime(2026, 11, 23, 4, 30, tzinfo=timezone.utc)
 
         page = act(operator, "respond", {"respond-responder": "张伟"})

@@ -51,6 +51,7 @@ def walk_to_recovery(actor, clock, *, major: bool = True) -> int:
                                  major_reason="省会城市大面积中断" if major else None)
     incidents.report(incident.id, actor, fault_type="基站退服", scope_summary="杭州全市",
                      estimated_recovery_at=DETECTED + timedelta(hours=3))
+    factories.dispatch_acknowledges(incident.id)   # the dispatch centre acknowledges at once
     incidents.respond(incident.id, actor, responder="张伟", emergency_response=major)
     incidents.set_responsibility(incident.id, actor, [ResponsibilityEntry(category="technical",
                                                                           sub_cause="equipment_failure",
@@ -107,6 +108,7 @@ def test_board_column_shows_the_next_deadline_and_is_red_when_breached(operator)
     for incident in (on_time, late):
         incidents.report(incident.id, operator.user, fault_type="基站退服", scope_summary="全市",
                          estimated_recovery_at=REPORTED + timedelta(hours=3))
+        factories.dispatch_acknowledges(incident.id)
 
     html = operator.get("/incidents").get_data(as_text=True)
     assert "<th>下一时限</th>" in html

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.incidents import schemas, service
 from app.web import forms, grade_preview, stale_forms
 from app.web.views import bp
+from app.web.views.plans import plan_choices
 from app.web.views.form_input import attach_invalid, load, put_text, put_time
 
 
@@ -29,6 +30,7 @@ def grade_preview_json():
 def declare():
     restored = stale_forms.take(request.path) if request.method == "GET" else None
     form = forms.DeclareForm(formdata=restored[1]) if restored else forms.DeclareForm()
+    form.plan_ids.choices = plan_choices()
     proposal = None
     if request.method == "POST" and form.validate():
         services, regions = forms.service_codes(form.services.data), forms.split_list(form.regions.data)
@@ -66,6 +68,8 @@ def _declare_payload(form: forms.DeclareForm, services: list[str], regions: list
     if form.major.data:
         payload["major"] = True
     put_text(payload, "major_reason", form.major_reason.data)
+    payload["drill"] = bool(form.drill.data)
+    payload["plan_ids"] = list(form.plan_ids.data or [])
     return payload
 
 

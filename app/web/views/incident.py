@@ -80,7 +80,7 @@ def detail_page(incident_id: int, bound: dict[str, FlaskForm] | None = None, sta
         regulator_reportable=service.regulator_reportable(incident, affected=affected),
         closure_blockers=service.closure_blockers(incident) if incident.status == Status.recovered.value else [],
         cause_labels=CAUSES, category_labels=CauseCategory.labels(), default_parties=DEFAULT_PARTY_ZH,
-        deadlines=panels.deadlines_panel(incident), notices=panels.notices_panel(incident, g.current_user),
+        deadlines=panels.deadlines_panel(incident), outbound=panels.outbound_panel(incident), notices=panels.notices_panel(incident, g.current_user),
         sms_preview=panels.sms_preview(incident.id, "") if "update" in actions else None,
         compensation=compensation, report=report, report_work=panels.report_work(report, g.current_user),
         panel_forms=_panel_forms(compensation, panel_forms or {}), open_panel_form=next(iter(panel_forms or {}), None),
@@ -149,7 +149,7 @@ def report(incident_id: int):
     def call(data):
         service.report(incident_id, _actor(), fault_type=data["fault_type"], scope_summary=data["scope_summary"],
                        estimated_recovery_at=data.get("estimated_recovery_at"))
-        return "已上报服务调度中心"
+        return "已发起上报服务调度中心，待调度中心确认接收"
 
     return _act("report", incident_id, build, call)
 
