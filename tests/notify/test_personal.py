@@ -167,3 +167,22 @@ def test_the_compensation_phrase_states_exact_figures_and_never_invents_one():
     assert compensation_text((0, 10), "en") == "we credited 10 GB of data to your account"
     assert compensation_text(None, "zh-CN") == "您的补偿已计入账户，明细可拨打客服热线查询"   # no ledger entry
     assert compensation_text((0, 0), "zh-CN") == "经核定本次无补偿金额"
+
+
+def test_a_drill_notice_is_marked_and_still_speaks_to_the_person(app_ctx, operator, gateway, sender):
+    from app.policy import parse_policy
+
+    original = app_ctx.extensions["noc_policy"]
+    app_ctx.extensions["noc_policy"] = parse_policy({
+        **original.data, "drills": {"notice_phones": ["+8613800006001"]},
+        "notices": {**original.data["notices"], "initial_notice_on": "declared", "personal_name": True}})
+    try:
+        factories.subscribers(["+8613800006001"], name="王芳", services=("broadband",))
+        factories.declare(operator, drill=True, services=["mobile_data", "broadband"])
+        db.session.commit()
+        drain(sender)
+    finally:
+        app_ctx.extensions["noc_policy"] = original
+    (message,) = gateway.gateway.messages.values()
+    assert message["body"].startswith("【演练】【故障通知】尊敬的王芳，杭州的宽带自"), message["body"]
+    assert "移动数据" not in message["body"]
