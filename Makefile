@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install
+.PHONY: run run-pg test install
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ run: $(INSTALLED)
 	$(FLASK) db upgrade
 	$(FLASK) bootstrap
 	$(FLASK) serve
+
+## run-pg: the multi-process deployment on the machine's PostgreSQL (deploy/Procfile: 2 web, 2 schedulers,
+## 2 senders, the local gateway); DATABASE_URL overrides postgresql+psycopg://postgres@127.0.0.1:5432/noc_run_pg
+run-pg: $(INSTALLED)
+	$(BIN)/python deploy/run_pg.py
 
 ## test: the whole suite, every database test on SQLite and on PostgreSQL
 test: $(INSTALLED)

@@ -59,6 +59,7 @@ def _import_models() -> None:
     """Every model module, so metadata (and Alembic) sees every table."""
     import app.alerts.models  # noqa: F401
     import app.auth.models  # noqa: F401
+    import app.catalog.models  # noqa: F401
     import app.complaints.models  # noqa: F401
     import app.compensation.models  # noqa: F401
     import app.incidents.models  # noqa: F401
@@ -80,6 +81,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     from app import health, policy_views
     from app.ops import metrics
     from app.alerts import views as alert_views
+    from app.catalog import views as catalog_views
     from app.compensation import views as compensation_views
     from app.complaints import views as complaint_views
     from app.incidents import views as incident_views
@@ -114,6 +116,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
     api.register_blueprint(staff_views.blp)
     api.register_blueprint(alert_views.blp)
     api.register_blueprint(public_stats_views.blp)
+    api.register_blueprint(catalog_views.blp)
     app.register_blueprint(webhooks.blp)
     app.register_blueprint(public_views.bp)
     public_views.init_app(app)
@@ -121,6 +124,7 @@ def _register_blueprints(app: Flask, api: NocApi) -> None:
 
 def _register_commands(app: Flask) -> None:
     from app.auth.cli import users_cli
+    from app.catalog.cli import catalog_cli
     from app.cli import bootstrap, serve
     from app.demo import demo
     from app.notify.cli import gateway_cli, sender_cli
@@ -138,3 +142,4 @@ def _register_commands(app: Flask) -> None:
     app.cli.add_command(receiver_cli)
     app.cli.add_command(subscribers_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(catalog_cli)

@@ -51,8 +51,11 @@ def run(backend: str, subscribers: int, complaints: int) -> dict:
             fill = fill_subscribers(subscribers)
             operator, _ = create_user("bench-operator", Role.operator)
             agent, _ = create_user("bench-agent", Role.agent)
+            from app.catalog.seed import REGIONS
+
+            elsewhere = [r["code"] for r in REGIONS if r["level"] == "district" and r["parent_code"] != "杭州"]
             for n in range(30):
-                incidents.declare(operator, title=f"其他故障 {n}", services=["broadband"], regions=[f"区域{n}"])
+                incidents.declare(operator, title=f"其他故障 {n}", services=["broadband"], regions=[elsewhere[n]])
             outage = incidents.declare(operator, title="杭州移动数据中断", services=["mobile_data"], regions=["杭州"])
             rng = random.Random(7)
 

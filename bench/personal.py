@@ -19,9 +19,9 @@ own amount). Timed, in one run:
 
 and what the sender pays to make each person's text, per claimed chunk of --chunk-size:
 
-  load           Sender._load_notices(token) with the filling switched off: the chunk's
-                 SELECT (notice, phone, batch text, deadline …) as the sender has it, by
-                 claim_token (partial index ix_notices_claim_token, migration 0020)
+  load           Sender._load_notices(token, ids) with the filling switched off: the chunk's
+                 SELECT (notice, phone, batch text, deadline …) as the sender has it, by the
+                 claimed ids
   fill           render_for_recipients on that chunk: the batches' incidents, the
                  subscribers with their services, the ledger figures (compensation), the
                  substitution and each text's segment count
@@ -156,13 +156,13 @@ def run(backend: str, count: int, chunks: int, chunk_size: int, repeat: int = 1)
                 for i in range(chunks + 1):   # the first chunk warms up, untimed
                     token = uuid.uuid4().hex
                     first = low + i * chunk_size
-                    db.session.execute(sa.text(
+                    ids = [row[0] for row in db.session.execute(sa.text(
                         "UPDATE notices SET status = 'sending', claim_token = :token "
-                        "WHERE kind = :kind AND id BETWEEN :first AND :last"),
-                        {"token": token, "kind": kind, "first": first, "last": first + chunk_size - 1})
+                        "WHERE kind = :kind AND id BETWEEN :first AND :last RETURNING id"),
+                        {"token": token, "kind": kind, "first": first, "last": first + chunk_size - 1})]
                     db.session.commit()
                     started = time.perf_counter()
-                    outgoing = sender._load_notices(token)
+                    outgoing = sender._load_notices(token, ids)
                     loaded = time.perf_counter()
                     filled = render(outgoing, app.extensions["noc_policy"])
                     done = time.perf_counter()

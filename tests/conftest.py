@@ -89,6 +89,21 @@ def app(database_url):
 
 
 def _empty_all_tables() -> None:
+    _empty_tables()
+    _reseed_catalog()
+
+
+def _reseed_catalog() -> None:
+    """The shipped catalog (migration 0018) is reference data every test may name: back as it ships."""
+    from app.catalog.models import CatalogRegion, CatalogService
+    from app.catalog.seed import seed_statements
+
+    for statement in seed_statements(CatalogService.__table__, CatalogRegion.__table__):
+        db.session.execute(statement)
+    db.session.commit()
+
+
+def _empty_tables() -> None:
     tables = [t for t in reversed(db.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in tables)

@@ -6,6 +6,8 @@ from sqlalchemy import func, select
 from app.auth.models import User
 from app.compensation import engine
 from app.compensation.models import RectificationItem
+from app.catalog import service as catalog
+from app.demo import subscribers_by_city
 from app.extensions import db
 from app.incidents.models import Incident, Status, TimelineEvent
 from app.notify.models import NoticeBatch
@@ -42,7 +44,10 @@ def test_demo_creates_every_state_and_refuses_a_second_run(app_ctx):
 
     assert _count(Subscriber.id) == 200
     regions = set(db.session.scalars(select(Subscriber.region).distinct()))
-    assert {"杭州", "宁波", "温州"} <= regions and len(regions) >= 5
+    assert len(regions) >= 20 and catalog.unknown("region", regions) == []  # districts of the catalog's tree
+    by_city = dict(subscribers_by_city())
+    assert {"杭州", "宁波", "温州"} <= set(by_city) and sum(by_city.values()) == 200
+    assert "各地市用户数：杭州 " in result.output
     assert db.session.scalar(select(func.count()).where(Subscriber.language == "en")) > 0
     assert db.session.scalar(select(func.count()).where(Subscriber.opted_out_at.is_not(None))) > 0
 

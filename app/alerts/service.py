@@ -18,7 +18,7 @@ from app.errors import InvalidInput, TransitionNotAllowed
 from app.extensions import db
 from app.incidents import service as incidents
 from app.policy import current_policy
-from app.sql import dialect_insert, get_or_404
+from app.sql import commit_or_conflict, dialect_insert, get_or_404
 from app.transactions import retry_on_conflict
 
 FIRING, RESOLVED = "firing", "resolved"
@@ -167,18 +167,35 @@ def get_proposal(proposal_id: int, *, for_update: bool = False) -> AlertProposal
     return get_or_404(AlertProposal, proposal_id, label=LABEL, field="proposal_id", for_update=for_update)
 
 
-STATE_LABELS_ZH = {"declared": "已登记为故障", "dismissed": "已忽略"}
+STATE_LABELS_ZH = {"declared": "登记为故障", "dismissed": "忽略"}
 
 
 def _require_open(proposal: AlertProposal, action: str) -> None:
     if proposal.state != ProposalState.open.value:
-        raise TransitionNotAllowed(action, proposal.state,
-                                   f"告警提案{STATE_LABELS_ZH[proposal.state]}，不能再处理 "
-                                   f"(the proposal is already {proposal.state})", incident_id=proposal.incident_id)
+        raise already_decided(proposal, action)
+
+
+def already_decided(proposal: AlertProposal, action: str) -> TransitionNotAllowed:
+    """The refusal of a second decision, naming who decided, when (policy zone) and what."""
+    who = db.session.get(User, proposal.decided_by) if proposal.decided_by else None
+    when = proposal.decided_at.astimezone(current_policy().zone).strftime("%Y-%m-%d %H:%M") \
+        if proposal.decided_at else "此前"
+    incident = incidents.get_incident(proposal.incident_id) if proposal.incident_id else None
+    what = STATE_LABELS_ZH[proposal.state] + (f" {incident.number}" if incident is not None else "")
+    return TransitionNotAllowed(
+        action, proposal.state,
+        f"告警提案 #{proposal.id} 已由{who.name if who else '他人'}于 {when} {what}，不能再处理"
+        f" (the proposal was already {proposal.state}"
+        f"{f' by {who.name}' if who else ''}{f' at {proposal.decided_at.isoformat()}' if proposal.decided_at else ''})",
+        proposal_id=proposal.id, decided_by=who.name if who else None,
+        decided_at=proposal.decided_at.isoformat() if proposal.decided_at else None, incident_id=proposal.incident_id)
 
 
 def declare(proposal_id: int, actor: User, **overrides) -> AlertProposal:
-    """One click: an incident with the proposal's scope, earliest startsAt and title (overrides win)."""
+    """One click: an incident with the proposal's scope, earliest startsAt and title (overrides win).
+
+    One transaction: the proposal's decision, the incident and the link between them commit together,
+    so a crash leaves either all of them or none (never a declared proposal without its incident)."""
     proposal = get_proposal(proposal_id, for_update=True)
     _require_open(proposal, "declare_alert")
     services = overrides.pop("services", None) or proposal.services
@@ -190,14 +207,16 @@ def declare(proposal_id: int, actor: User, **overrides) -> AlertProposal:
     overrides.setdefault("title", proposal.title)
     overrides.setdefault("detected_at", proposal.first_started_at)
     overrides.setdefault("description", f"由告警提案 #{proposal.id} 登记（{proposal.alert_count} 条告警）")
-    _decide(proposal, actor, ProposalState.declared)
-    incident = incidents.declare(actor, services=services, regions=regions, **overrides)  # commits both
-    proposal = get_proposal(proposal_id, for_update=True)
-    _decide(proposal, actor, ProposalState.declared)
-    proposal.incident_id = incident.id
+    _claim_decision(proposal, actor, ProposalState.declared, "declare_alert")
+    incident = incidents.add_declared(actor, services=services, regions=regions, **overrides)
+    _link(proposal, incident.id)
     db.session.info[CHANGED_FLAG] = True
-    db.session.commit()
+    commit_or_conflict(LABEL)
     return proposal
+
+
+def _link(proposal: AlertProposal, incident_id: int) -> None:
+    proposal.incident_id = incident_id
 
 
 def dismiss(proposal_id: int, actor: User, *, reason: str) -> AlertProposal:
@@ -205,7 +224,7 @@ def dismiss(proposal_id: int, actor: User, *, reason: str) -> AlertProposal:
     _require_open(proposal, "dismiss_alert")
     if not reason.strip():
         raise InvalidInput("reason", "请填写忽略原因 (a reason is required)")
-    _decide(proposal, actor, ProposalState.dismissed)
+    _claim_decision(proposal, actor, ProposalState.dismissed, "dismiss_alert")
     proposal.dismiss_reason = reason.strip()
     proposal.open_key = None  # later alerts of the group open a fresh proposal
     db.session.info[CHANGED_FLAG] = True
@@ -213,10 +232,18 @@ def dismiss(proposal_id: int, actor: User, *, reason: str) -> AlertProposal:
     return proposal
 
 
-def _decide(proposal: AlertProposal, actor: User, state: ProposalState) -> None:
-    proposal.state = state.value
-    proposal.decided_by = actor.id
-    proposal.decided_at = utcnow()
+def _claim_decision(proposal: AlertProposal, actor: User, state: ProposalState, action: str) -> None:
+    """Decide the proposal with a conditional UPDATE (… WHERE state = 'open'): of two operators
+    clicking at once — on SQLite too, where FOR UPDATE locks nothing — exactly one decides; the
+    other is refused naming who decided and when."""
+    now = utcnow()
+    decided = db.session.execute(
+        update(AlertProposal).where(AlertProposal.id == proposal.id, AlertProposal.state == ProposalState.open.value)
+        .values(state=state.value, decided_by=actor.id, decided_at=now)
+        .execution_options(synchronize_session=False), execution_options={"preserve_rowcount": True}).rowcount
+    db.session.refresh(proposal)
+    if not decided:
+        raise already_decided(proposal, action)
 
 
 def suggested_recovery(proposal: AlertProposal) -> datetime | None:

@@ -24,6 +24,9 @@ _INCIDENT_HANDLERS = (_O, _DM)
 PERMISSIONS: dict[str, tuple[Role, ...]] = {
     # Reference and policy
     "view_policy": _STAFF,
+    # The catalog of services and regions: everyone signed in reads it (machines too); admins change it.
+    "view_catalog": (*_STAFF, _IN),
+    "manage_catalog": (),
     # Incidents
     "view_incidents": _STAFF,
     "declare": _INCIDENT_HANDLERS,

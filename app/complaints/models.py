@@ -75,6 +75,10 @@ class Complaint(db.Model):
     category: Mapped[str] = mapped_column(String(20))
     grade: Mapped[int] = mapped_column(SmallInteger)
     content: Mapped[str] = mapped_column(Text)
+    # Where the complainant is and which service the complaint is about (catalog codes), when said:
+    # what links a caller who is not our subscriber to the incident that caused it.
+    region: Mapped[str | None] = mapped_column(String(60))
+    service: Mapped[str | None] = mapped_column(String(40))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     repeat: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(24), index=True)

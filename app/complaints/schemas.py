@@ -21,6 +21,10 @@ class ComplaintCreateSchema(Schema):
     grade = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=4))
     content = _text(10000, required=True)
     urgent = fields.Boolean(load_default=False)
+    region = fields.String(validate=validate.Length(min=1, max=60), allow_none=True,
+                           metadata={"description": "catalog region code where the complainant is (GET /catalog/regions)"})
+    service = fields.String(validate=validate.Length(min=1, max=40), allow_none=True,
+                            metadata={"description": "catalog service code the complaint is about (GET /catalog/services)"})
 
 
 class AssignSchema(Schema):
@@ -76,6 +80,8 @@ class ComplaintSchema(Schema):
     category = fields.String()
     grade = fields.Integer()
     content = fields.String()
+    region = fields.String(allow_none=True)
+    service = fields.String(allow_none=True)
     urgent = fields.Boolean()
     repeat = fields.Boolean()
     status = fields.String()

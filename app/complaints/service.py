@@ -13,6 +13,7 @@ from sqlalchemy import JSON, String, case, cast, func, literal, null, select, up
 
 from app.auth.models import Role, User
 from app.auth.service import active_user_by_name
+from app.catalog import service as catalog
 from app.clock import ensure_aware_utc, utcnow
 from app.complaints import limits, messages, timeline
 from app.complaints.models import (
@@ -104,16 +105,21 @@ def _is_repeat(phone: str, category: str, received_at: datetime, policy: Policy)
 
 
 def register(actor: User, *, phone: str, name: str, channel: str, category: str, grade: int, content: str,
-             received_at: datetime | None = None, urgent: bool = False) -> Complaint:
+             received_at: datetime | None = None, urgent: bool = False, region: str | None = None,
+             service: str | None = None) -> Complaint:
     """受理与登记: number it, flag a repeat, link it to the incident that caused it, start its limits."""
     policy = current_policy()
     now = utcnow()
     e164, received_at = _parse_registration(phone, received_at, category, grade, channel, now)
+    region, service = (region or "").strip() or None, (service or "").strip() or None
+    catalog.require_regions("region", [region] if region else [])
+    catalog.require_services("service", [service] if service else [])
     subscriber = subscriber_by_phone(e164)
     complaint = Complaint(
         number=next_daily_number(ComplaintNumberCounter.__table__, "TS", now, policy.zone),
         phone=e164, subscriber_id=subscriber[0] if subscriber else None, name=name.strip(), channel=channel,
         received_at=received_at, category=category, grade=grade, content=content.strip(), urgent=bool(urgent),
+        region=region, service=service,
         repeat=_is_repeat(e164, category, received_at, policy), status=Status.registered.value,
         owner_id=actor.id, registered_by=actor.id, policy_version=record_policy_version(policy),
         created_at=now, updated_at=now,
@@ -126,18 +132,24 @@ def register(actor: User, *, phone: str, name: str, channel: str, category: str,
     owed = limits.at_registration(category, received_at, policy)
     deadlines.schedule(complaint.id, owed, policy)
     deadlines.fulfil(complaint.id, Kind.register, now)
-    if subscriber and category == Category.service_quality.value:
-        _link(complaint, subscriber, policy, now)
+    if category == Category.service_quality.value and subscriber:
+        _link(complaint, _covering(subscriber[0], subscriber[1], None, policy, now), now)
+    elif category == Category.service_quality.value and region and service:
+        # Not our subscriber (or not under this number): where they are and what failed, as they said.
+        _link(complaint, _covering(None, region, [service], policy, now), now)
     messages.acknowledge(complaint, limits.expected_result_at(owed), policy)
     deadlines.fulfil(complaint.id, Kind.acknowledge, now)
     _commit()
     return complaint
 
 
-def _link(complaint: Complaint, subscriber: tuple[int, str], policy: Policy, now: datetime) -> None:
-    """Inside an open (or lately recovered) incident's scope: the cause is known — investigation met."""
+def _covering(subscriber_id: int | None, region: str, services: list[str] | None, policy: Policy, now: datetime):
     since = now - timedelta(hours=policy.complaints["link_recovered_within_hours"])
-    incident = incident_covering(subscriber[0], subscriber[1], since, policy)
+    return incident_covering(subscriber_id, region, since, policy, services)
+
+
+def _link(complaint: Complaint, incident, now: datetime) -> None:
+    """Inside an open (or lately recovered) incident's scope: the cause is known — investigation met."""
     if incident is None:
         return
     complaint.incident_id = incident.id

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from app.auth.models import Role, User
 from app.auth.service import create_user
+from app.catalog.service import city_of
 from app.compensation import engine
 from app.compensation.money import fen_to_yuan
 from app.extensions import db
@@ -70,11 +71,15 @@ def demo(subscriber_count: int, force: bool) -> None:
     _print_summary(imported, opted_out, credentials, incidents)
 
 
+def subscribers_by_city() -> list[tuple[str, int]]:
+    city = city_of(Subscriber.region).label("city")
+    return db.session.execute(select(city, func.count()).group_by(city).order_by(func.count().desc(), city)).all()
+
+
 def _print_summary(imported, opted_out: int, credentials, incidents: list[Incident]) -> None:
     click.echo("=" * 72)
     click.echo(f"演示数据已生成。用户：新增 {imported.created}，更新 {imported.updated}，退订 {opted_out}")
-    by_region = db.session.execute(select(Subscriber.region, func.count()).group_by(Subscriber.region)
-                                   .order_by(func.count().desc())).all()
+    by_region = subscribers_by_city()
     click.echo("  各地市用户数：" + "，".join(f"{region} {count}" for region, count in by_region))
     click.echo("值班人员（控制台密码仅显示一次）：")
     for user, password in credentials:

@@ -46,7 +46,7 @@ def _report_and_respond(incident: Incident, staff: Staff, *, fault_type: str, sc
 
 
 def declared_just_now(staff: Staff) -> Incident:
-    return service.declare(staff.operator, title="温州鹿城区部分宽带用户无法拨号", services=["broadband"], regions=["温州"],
+    return service.declare(staff.operator, title="温州鹿城区部分宽带用户无法拨号", services=["broadband"], regions=["鹿城区"],
                            description="10086 热线集中反映 PPPoE 拨号失败，正在核实范围。", detected_at=_ago(5))
 
 
@@ -59,7 +59,7 @@ def declared_report_overdue(staff: Staff) -> Incident:
 def reported_late(staff: Staff) -> Incident:
     # Reported 25 minutes after detection: the report deadline is recorded as breached (met late).
     incident = service.declare(staff.operator, title="绍兴柯桥区移动数据速率下降", services=["mobile_data"],
-                               regions=["绍兴"], description="4G/5G 下载速率明显下降，疑似传输拥塞。", detected_at=_ago(25))
+                               regions=["柯桥区"], description="4G/5G 下载速率明显下降，疑似传输拥塞。", detected_at=_ago(25))
     return service.report(incident.id, staff.operator, fault_type="传输拥塞", scope_summary="绍兴柯桥区移动数据用户",
                           estimated_recovery_at=_soon(90))
 

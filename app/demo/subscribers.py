@@ -11,11 +11,14 @@ import csv
 import io
 import random
 
+from app.catalog.seed import CITIES
 from app.notify import inbound
 from app.subscribers.csv_import import ImportResult, import_csv
 
 # (city, share of subscribers); the provincial capital carries the most lines.
 REGIONS = (("杭州", 34), ("宁波", 20), ("温州", 15), ("嘉兴", 10), ("绍兴", 10), ("湖州", 6), ("金华", 5))
+# Most lines are registered in a district of the city (the catalog's tree); a few only at city level.
+CITY_LEVEL_SHARE = 0.1
 
 # (services, monthly fee choices in yuan, weight): the usual packages of a mobile + home operator.
 PACKAGES = (
@@ -55,6 +58,8 @@ def sample_csv(count: int, seed: int = 2026) -> str:
     writer.writerow(("phone", "name", "region", "services", "monthly_fee", "language"))
     for index in range(count):
         region = rng.choices(cities, city_weights)[0]
+        if rng.random() >= CITY_LEVEL_SHARE:
+            region = rng.choice(CITIES[region][2])[0]
         services, fees, _ = rng.choices(PACKAGES, package_weights)[0]
         if rng.random() < ENGLISH_SHARE:
             name, language = rng.choice(ENGLISH_NAMES), "en"

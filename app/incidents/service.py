@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
+from app.catalog import service as catalog
 from app.clock import ensure_aware_utc, utcnow
 from app.errors import InvalidInput, TransitionNotAllowed
 from app.extensions import db
@@ -110,11 +111,20 @@ def regulator_reportable(incident: Incident, policy: Policy | None = None, *, af
 
 
 @retry_on_conflict
-def declare(actor: User, *, title: str, services: list[str], regions: list[str], description: str = "",
-            detected_at: datetime | None = None, level: int | None = None, level_reason: str | None = None,
-            major: bool | None = None, major_reason: str | None = None,
-            estimated_recovery_at: datetime | None = None, drill: bool = False,
-            plan_ids: list[int] | None = None) -> Incident:
+def declare(actor: User, **fields) -> Incident:
+    """Declare an incident (a unit of work: commits). Fields as :func:`add_declared`."""
+    incident = add_declared(actor, **fields)
+    _commit()
+    return incident
+
+
+def add_declared(actor: User, *, title: str, services: list[str], regions: list[str], description: str = "",
+                 detected_at: datetime | None = None, level: int | None = None, level_reason: str | None = None,
+                 major: bool | None = None, major_reason: str | None = None,
+                 estimated_recovery_at: datetime | None = None, drill: bool = False,
+                 plan_ids: list[int] | None = None) -> Incident:
+    """The declaration inside the caller's transaction (never commits): for a caller whose own change
+    must land in the same commit (declaring from an alert proposal links it in that one commit)."""
     policy = current_policy()
     now = utcnow()
     detected_at = _not_in_future("detected_at", detected_at or now, now)
@@ -126,6 +136,9 @@ def declare(actor: User, *, title: str, services: list[str], regions: list[str],
         raise InvalidInput("estimated_recovery_at", "必须晚于故障发生时间 (must be after detected_at)")
     services = _distinct(services)
     regions = _distinct(regions)
+    # Only catalog codes (and the policy's "whole network" words) make a scope anyone can be notified in.
+    catalog.require_services("services", services, allowed=policy.grading["all_services_markers"])
+    catalog.require_regions("regions", regions, allowed=policy.grading["all_regions_markers"])
 
     affected = count_affected(services, regions, policy)
     proposed = propose_level(services, regions, affected, policy)
@@ -155,7 +168,6 @@ def declare(actor: User, *, title: str, services: list[str], regions: list[str],
     )
     plans.cite_in_transaction(incident, plan_ids or [], actor)
     flows.declared(incident)
-    _commit()
     return incident
 
 

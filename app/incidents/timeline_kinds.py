@@ -30,7 +30,10 @@ class EventKind(LabeledEnum):
     deadlines_recomputed = "deadlines_recomputed", "时限重算"
     # the on-call roster's escalation of a breach (app.oncall)
     oncall_escalated = "oncall_escalated", "值班逐级升级"
+    # No longer written (acknowledgements are staff_alert_acknowledged, with their channel): kept so
+    # that older timelines still show their label.
     oncall_acknowledged = "oncall_acknowledged", "值班告警已确认"
+    oncall_voice_call = "oncall_voice_call", "值班电话呼叫"
     # compensation, responsibility notice and rectification (app.compensation)
     responsibility_notice = "responsibility_notice", "责任通报"
     rectification_added = "rectification_added", "新增整改项"

@@ -20,6 +20,7 @@ from app.notify.models import Notice, NoticeBatch, SatisfactionScore
 from app.oncall import escalation
 from app.oncall import service as oncall
 from app.phones import InvalidPhone, mask, to_e164
+from app.staff.models import AckChannel
 from app.subscribers.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def _acknowledge(staff, phone: str, sid: str | None, now) -> str | None:
         db.session.rollback()
         log.info("inbound SMS %s from staff %s already handled: replay ignored", sid, mask(phone))
         return None
-    acknowledged = escalation.acknowledge_latest(staff, via="短信回复")
+    acknowledged = escalation.acknowledge_latest(staff, AckChannel.sms)
     db.session.commit()
     log.info("staff %s (%s) acknowledged by SMS: %s", staff.name, mask(phone), acknowledged or "nothing waiting")
     return REPLY_ACKNOWLEDGED if acknowledged else REPLY_NOTHING_WAITING

@@ -15,13 +15,21 @@ with the transition.
 """
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from app.clock import utcnow
+from app.extensions import db
 from app.incidents.models import Incident, TimelineEvent
 from app.notify.kinds import NoticeKind
 from app.notify.fulfilment import fulfil_if_nothing_pending
+from app.notify.models import NoticeBatch
 from app.notify.outbox import queue_for_affected
 from app.policy import Policy, current_policy
+
+log = logging.getLogger(__name__)
 
 
 def queue_initial_notice(incident: Incident, trigger: str) -> None:
@@ -36,8 +44,24 @@ def queue_progress_notice(incident: Incident, update: TimelineEvent) -> None:
 
 def queue_recovery_notice(incident: Incident, policy: Policy) -> None:
     """The recovery notice; with nobody to notify its deadline is met at once."""
-    queue_for_affected(incident, NoticeKind.recovery, policy=policy)
+    queued = queue_for_affected(incident, NoticeKind.recovery, policy=policy)
     fulfil_if_nothing_pending(incident, NoticeKind.recovery)
+    if queued:
+        log_pool_plan(incident, NoticeKind.recovery, queued)
+
+
+def log_pool_plan(incident: Incident, kind: str, queued: int) -> None:
+    """Say at queuing time whether the sender pool meets the notice's deadline (a warning when
+    not: the operator adds numbers, app/notify/README.md "Sender pools")."""
+    from app.notify import capacity
+    from app.notify.pool import pool_identities
+    from app.notify.settings import current_settings
+
+    batch = db.session.scalar(select(NoticeBatch).where(
+        NoticeBatch.incident_id == incident.id, NoticeBatch.kind == kind, NoticeBatch.sequence == 1))
+    plan = capacity.batch_plan(batch, queued, pool_identities(current_settings()), utcnow())
+    (log.info if plan.meets_deadline is not False else log.warning)(
+        "%s %s: %d queued; %s", incident.number, NoticeKind.label_of(kind), queued, plan.text)
 
 
 def queue_survey(incident: Incident, policy: Policy) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
+from sqlalchemy import Float, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime
@@ -70,12 +70,11 @@ class Notice(db.Model):
         # "is anything of this notice still waiting?" (the deadline is met when nothing is).
         Index("ix_notices_pending_batch", "batch_id", postgresql_where=text("status IN ('queued', 'sending')"),
               sqlite_where=text("status IN ('queued', 'sending')")),
-        # the rows of one claim, which the sender loads by its token: only claimed rows carry
-        # one, so the index stays as small as the sends in flight (without it every chunk read
-        # the whole outbox: 5 ms per message with 3,000,000 notices, bench/personal.py);
-        Index("ix_notices_claim_token", "claim_token", postgresql_where=text("claim_token IS NOT NULL"),
-              sqlite_where=text("claim_token IS NOT NULL")),
         # "which complaint survey did this number last get?" for an inbound 1–5 reply.
+        # the sender's first claim: notices with a deadline, due soonest first.
+        Index("ix_notices_due_by_deadline", "deadline_at", "next_attempt_at",
+              postgresql_where=text("status = 'queued' AND deadline_at IS NOT NULL"),
+              sqlite_where=text("status = 'queued' AND deadline_at IS NOT NULL")),
         Index("ix_notices_phone_kind", "phone", "kind", postgresql_where=text("phone IS NOT NULL"),
               sqlite_where=text("phone IS NOT NULL")),
     )
@@ -109,6 +108,31 @@ class Notice(db.Model):
     # The SMS segments of the text this subscriber was sent (their own name, services and
     # amount make it differ from the batch text's count); set when the provider accepts it.
     segments: Mapped[int | None] = mapped_column(SmallInteger)
+    # The batch's deadline, copied at queuing so the sender claims "due soonest first" from one
+    # partial index (ix_notices_due_by_deadline) instead of joining and sorting a million rows.
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SenderIdentity(db.Model):
+    """One sending number or account (发送号码) and its rate, shared by every sender process.
+
+    The row is also the pool's global rate limiter: ``free_at`` is the limiter's virtual
+    schedule (GCRA, the token bucket as "the next free slot"): a send of n segments reserves
+    ``[max(free_at, now), +n/rate)`` in ONE atomic ``UPDATE … RETURNING`` and waits for the start
+    of its slot. It is seconds since the epoch (a float) because the reservation is arithmetic in
+    SQL that must read the same on PostgreSQL and SQLite; it is the limiter's clock, nobody's date.
+    """
+
+    __tablename__ = "sms_sender_identities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)      # the number or the account SID
+    from_number: Mapped[str | None] = mapped_column(String(20))       # E.164, or
+    messaging_service_sid: Mapped[str | None] = mapped_column(String(40))
+    segments_per_second: Mapped[float] = mapped_column(Float)         # 0: no limit
+    enabled: Mapped[bool] = mapped_column(default=True)
+    free_at: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SatisfactionScore(db.Model):

@@ -13,10 +13,32 @@ class QueueNoticeSchema(Schema):
     explanation = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
+class PoolPlanSchema(Schema):
+    """Whether the sender pool sends a notice within its deadline (app/notify/capacity.py)."""
+    segments = fields.Integer(metadata={"description": "this notice's SMS segments still to send"})
+    backlog_segments = fields.Integer(metadata={"description": "segments due before it, sent first"})
+    identities = fields.List(fields.String(), metadata={"description": "the sending numbers/accounts now"})
+    pool_segments_per_second = fields.Float(allow_none=True, metadata={"description": "null: unlimited"})
+    finish_seconds = fields.Float(allow_none=True)
+    seconds_left = fields.Float(allow_none=True, metadata={"description": "until the deadline"})
+    meets_deadline = fields.Boolean(allow_none=True)
+    needed_identities = fields.Integer(allow_none=True, metadata={"description": "the fewest that meet it"})
+    text = fields.String(metadata={"description": "the projection in Chinese, as the console shows it"})
+
+
 class QueuedSchema(Schema):
     kind = fields.String()
     sequence = fields.Integer()
     queued = fields.Integer()
+    pool_plan = fields.Nested(PoolPlanSchema, allow_none=True)
+
+
+class CapacityQuerySchema(Schema):
+    messages = fields.Integer(required=True, validate=validate.Range(min=0, max=100_000_000))
+    segments = fields.Integer(load_default=1, validate=validate.Range(min=1, max=20),
+                              metadata={"description": "segments per message (the preview's count)"})
+    deadline_minutes = fields.Integer(load_default=None, validate=validate.Range(min=1, max=7 * 24 * 60),
+                                      metadata={"description": "from now; omitted: no deadline"})
 
 
 class PreviewRequestSchema(Schema):
@@ -73,6 +95,7 @@ class NoticeProgressSchema(Schema):
     late = fields.Boolean()
     fulfilled_at = fields.DateTime(allow_none=True)
     policy_version = fields.String()
+    pool_plan = fields.Nested(PoolPlanSchema, allow_none=True)
 
 
 class NotificationsSchema(Schema):

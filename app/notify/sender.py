@@ -13,8 +13,12 @@ Exactly once, and nothing lost when a process dies:
   this look-up is what keeps a crash from becoming a second SMS.
 - Outcomes are written guarded by the claim token, so a sender whose lease expired can
   never overwrite the work of the one that took over.
-Staff alerts (``staff_alerts``) are drained before any subscriber notice, with the same claims.
-Lookup codes (app/public/lookup_sms.py) come after both, in a small lane that cannot starve.
+Staff alerts (``staff_alerts``), then tier 3's voice calls (``oncall_calls``, app/notify/voice.py),
+are drained before any subscriber notice, with the same claims; notices with a deadline are
+claimed due soonest first. Lookup codes (app/public/lookup_sms.py) come after all of them, in a
+small lane that cannot starve. Each message waits for its slot in the sender pool and goes out
+from the identity that slot is on (app/notify/pool.py: the rate limit is global, shared by every
+sender process through the database).
 """
 from __future__ import annotations
 
@@ -41,10 +45,12 @@ from app.notify.models import Notice, NoticeBatch, NoticeText
 from app.notify.outbox import backoff, validity_seconds
 from app.notify.personal import render_for_recipients
 from app.notify.provider_lookup import find_sent
-from app.notify.rate_limit import SegmentRateLimiter
+from app.notify.pool import GlobalLimiter, configured_identities, sync_identities
 from app.notify.settings import NotifySettings
 from app.notify.templates import count_segments
-from app.notify.twilio_client import ThreadLocalClients, sender_identity
+from app.notify import voice
+from app.notify.twilio_client import ThreadLocalClients
+from app.oncall import calls as voice_calls
 from app.ops.heartbeats import Heartbeat
 from app.phones import mask
 from app.public import lookup_sms
@@ -101,7 +107,13 @@ class Sender:
         self.settings = settings
         self.name = name or f"sender-{uuid.uuid4().hex[:8]}"
         self.clients = ThreadLocalClients(settings)
-        self.limiter = SegmentRateLimiter(settings.segments_per_second)
+        self.identities = configured_identities(settings)
+        with app.app_context():
+            with db.engine.begin() as connection:
+                sync_identities(connection, self.identities)
+            # The limit is global: every sender process reserves on the same identity rows.
+            self.limiter = GlobalLimiter(db.engine, self.identities, burst_seconds=settings.burst_seconds)
+            self.pool_rate = self.limiter.total_rate
         self.pool = ThreadPoolExecutor(max_workers=max(1, settings.sender_threads), thread_name_prefix=self.name)
         self.sent_total = 0
         self.last_cycle_at: datetime | None = None
@@ -118,7 +130,8 @@ class Sender:
         """
         with self.app.app_context():
             try:
-                handled = self._staff_alerts(parallel) or self._notices(parallel, limit or self.settings.batch_size)
+                handled = (self._staff_alerts(parallel) or self._voice_calls()
+                           or self._notices(parallel, limit or self.settings.batch_size))
                 if not handled or next(self._cycles) % self._lookup_rules()["sender_lane_every"] == 0:
                     handled += self._lookup_codes(parallel)
             finally:
@@ -128,9 +141,10 @@ class Sender:
 
     def run_forever(self, stop: threading.Event) -> None:
         threads = max(1, self.settings.sender_threads)
-        log.info("%s started: %d threads, %s, %s segments/s", self.name, threads,
+        log.info("%s started: %d threads, %s, %d identities, %s segments/s in all (shared by every sender)",
+                 self.name, threads,
                  "local gateway " + self.settings.gateway_url if self.settings.uses_local_gateway else "Twilio",
-                 self.settings.segments_per_second or "unlimited")
+                 len(self.identities), self.pool_rate or "unlimited")
         limit = max(10, self.settings.batch_size // threads)
         heartbeat = Heartbeat(self.app, "sender").start()
         workers = [threading.Thread(target=self._worker, args=(stop, limit), name=f"{self.name}-{i}", daemon=True)
@@ -158,7 +172,7 @@ class Sender:
         ids = self._claim_notices(token, limit)
         if not ids:
             return 0
-        outgoing = self._load_notices(token)
+        outgoing = self._load_notices(token, ids)
         outcomes = self._send_all(outgoing, parallel)
         self._record_notices(outcomes, token)
         return len(ids)
@@ -168,11 +182,23 @@ class Sender:
         if self._last_release is None or (now - self._last_release).total_seconds() >= self.settings.lease_seconds / 4:
             release_expired_claims(now)
             self._last_release = now
-        ids = claims.claim(claims.NOTICES, token, now, self.settings.lease_seconds, limit)
+        limit = self._claim_limit(limit)
+        # Notices due soonest first (by their deadline), then the rest in the order they fell due.
+        ids = claims.claim(claims.NOTICES_BY_DEADLINE, token, now, self.settings.lease_seconds, limit)
+        if len(ids) < limit:
+            ids += claims.claim(claims.NOTICES, token, now, self.settings.lease_seconds, limit - len(ids))
         db.session.commit()   # the claim is ours before anything is sent
         return ids
 
-    def _load_notices(self, token: str) -> list[Outgoing]:
+    def _claim_limit(self, limit: int) -> int:
+        """No more than the pool can send well within the lease: a claim waiting for its slots
+        behind every other thread's must not outlive its lease (that would make it in doubt)."""
+        if not self.pool_rate:
+            return limit
+        threads = max(1, self.settings.sender_threads)
+        return max(1, min(limit, int(self.pool_rate * self.settings.lease_seconds / 8 / threads)))
+
+    def _load_notices(self, token: str, ids: list[int]) -> list[Outgoing]:
         default_language = self.app.extensions["noc_policy"].data["notices"]["default_language"]
         own, default = aliased(NoticeText), aliased(NoticeText)
         rows = db.session.execute(
@@ -185,7 +211,9 @@ class Sender:
             .join(NoticeBatch, NoticeBatch.id == Notice.batch_id)
             .outerjoin(own, and_(own.batch_id == Notice.batch_id, own.language == Subscriber.language))
             .join(default, and_(default.batch_id == Notice.batch_id, default.language == default_language))
-            .where(Notice.claim_token == token)).all()
+            # By id (the primary key): claim_token has no index, and a million queued notices made
+            # each load a scan of them all (seconds a batch). The token still guards the claim.
+            .where(Notice.id.in_(ids), Notice.claim_token == token)).all()
         base = self.settings.public_base_url + WEBHOOK_PATH
         # Each subscriber's own fields filled in, and the real segment count (app/notify/personal.py).
         return render_for_recipients([Outgoing(id=r[0], phone=r[1], body=r[2], segments=r[3], deadline_at=r[4],
@@ -286,6 +314,28 @@ class Sender:
         db.session.commit()
         return len(outgoing)
 
+    # -- voice calls to tier 3 ---------------------------------------------------------
+    def _voice_calls(self) -> int:
+        if not voice_calls.any_pending():   # the usual case: no write at all
+            return 0
+        token = uuid.uuid4().hex
+        now = utcnow()
+        voice_calls.release_expired_claims(now)
+        claimed = voice_calls.claim_queued(token, self.settings.batch_size, now, self.settings.lease_seconds)
+        db.session.commit()   # the claim is ours before any call is placed
+        if not claimed:
+            return 0
+        outcomes = [voice.place(self.clients.get(), self.settings, call, classify_error) for call in claimed]
+        now = utcnow()
+        for call, (result, sid, code) in zip(claimed, outcomes):
+            retry = result == "retry" and call.attempts < self.settings.max_attempts
+            voice_calls.record_attempt(
+                call.id, token, placed=result == "accepted", sid=sid, error_code=code, now=now,
+                retry_at=now + backoff(call.attempts, self.settings.backoff_base_seconds,
+                                       self.settings.backoff_max_seconds) if retry else None)
+        db.session.commit()
+        return len(claimed)
+
     # -- the provider ------------------------------------------------------------------
     def _send_all(self, outgoing: list[Outgoing], parallel: bool) -> list[Outcome]:
         if parallel:
@@ -306,9 +356,8 @@ class Sender:
                 log.info("notice %s to %s: the provider already has it (%s), not sent again", item.id,
                          mask(item.phone), sid)
                 return Outcome(item, "accepted", sid=sid)
-        self.limiter.acquire(item.segments)
-        params = {"to": item.phone, "body": item.body, "status_callback": item.callback,
-                  **sender_identity(self.settings)}
+        identity = self.limiter.acquire(item.segments)   # waits for this message's slot in the pool
+        params = {"to": item.phone, "body": item.body, "status_callback": item.callback, **identity.params()}
         validity = validity_seconds(item.deadline_at, utcnow())
         if validity is not None:
             params["validity_period"] = validity

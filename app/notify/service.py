@@ -10,11 +10,13 @@ from app.errors import InvalidInput, TransitionNotAllowed
 from app.extensions import db
 from app.incidents.models import Incident, Status
 from app.incidents.service import get_incident
-from app.notify import statuses
+from app.notify import capacity, statuses
 from app.notify.fulfilment import fulfil_if_nothing_pending
 from app.notify.kinds import NoticeKind
 from app.notify.models import Notice, NoticeBatch
 from app.notify.outbox import incident_context, queue_for_affected
+from app.notify.pool import pool_identities
+from app.notify.settings import current_settings
 from app.notify.templates import count_segments, render
 from app.policy import current_policy
 from app.subscribers.models import Subscriber
@@ -43,7 +45,27 @@ def queue_by_operator(incident_id: int, kind: str, explanation: str | None) -> d
     queued = queue_for_affected(incident, kind, context=context)
     fulfil_if_nothing_pending(incident, kind)
     db.session.commit()
-    return {"kind": kind, "sequence": 1, "queued": queued}
+    return {"kind": kind, "sequence": 1, "queued": queued, "pool_plan": _queued_plan(incident.id, kind)}
+
+
+def _queued_plan(incident_id: int, kind: str) -> dict | None:
+    """The projection at queuing time of the notice just queued."""
+    batch = db.session.scalar(select(NoticeBatch).where(NoticeBatch.incident_id == incident_id,
+                                                        NoticeBatch.kind == kind, NoticeBatch.sequence == 1))
+    if batch is None:
+        return None
+    pending = db.session.scalar(select(func.count()).where(
+        Notice.batch_id == batch.id, Notice.status.in_(statuses.PENDING))) or 0
+    return capacity.batch_plan(batch, pending, pool_identities(current_settings()), utcnow()).as_dict()
+
+
+def capacity_plan(messages: int, segments: int, deadline_minutes: int | None) -> dict:
+    """What-if before queuing: ``messages`` × ``segments`` due in ``deadline_minutes``."""
+    now = utcnow()
+    deadline = now + timedelta(minutes=deadline_minutes) if deadline_minutes else None
+    return capacity.plan(messages * segments, pool_identities(current_settings()),
+                         (deadline - now).total_seconds() if deadline else None,
+                         capacity.backlog_segments(deadline)).as_dict()
 
 
 def preview(kind: str, language: str, incident_id: int | None, context: dict, text: str | None) -> dict:
@@ -68,6 +90,7 @@ def preview(kind: str, language: str, incident_id: int | None, context: dict, te
 def notification_summary(incident: Incident) -> dict:
     """Counts by kind and status, and per notice the projected finish at the current rate vs its deadline."""
     now = utcnow()
+    identities = pool_identities(current_settings())
     counts: dict[str, dict[str, int]] = {}
     for kind, status, n in db.session.execute(
             select(Notice.kind, Notice.status, func.count()).where(Notice.incident_id == incident.id)
@@ -82,12 +105,14 @@ def notification_summary(incident: Incident) -> dict:
             Notice.batch_id == batch.id, Notice.accepted_at >= now - RATE_WINDOW)) or 0
         rate = recent / RATE_WINDOW.total_seconds()
         projected, stalled, late = _projection(batch, pending, rate, now)
+        pool_plan = (capacity.batch_plan(batch, pending, identities, now).as_dict()
+                     if pending and batch.deadline_at else None)
         total = sum(by_status.values())
         notices.append({
             "kind": batch.kind, "sequence": batch.sequence, "label": NoticeKind(batch.kind).label,
             "total": total, "sent": total - pending, "pending": pending, "rate_per_second": round(rate, 2),
             "deadline_at": batch.deadline_at, "projected_finish_at": projected, "stalled": stalled, "late": late,
-            "fulfilled_at": batch.fulfilled_at, "policy_version": batch.policy_version,
+            "fulfilled_at": batch.fulfilled_at, "policy_version": batch.policy_version, "pool_plan": pool_plan,
         })
     return {"counts": counts, "notices": notices}
 

@@ -36,6 +36,10 @@ class NotifySettings:
     backoff_base_seconds: float
     backoff_max_seconds: float
     poll_seconds: float
+    # The sender pool (app/notify/pool.py): empty = the one from number / Messaging Service at
+    # segments_per_second. The limit is global: shared by every sender process via the database.
+    identities: tuple = ()
+    burst_seconds: float = 0.0       # an idle identity may send this many seconds' worth at once
 
     @property
     def uses_local_gateway(self) -> bool:
@@ -69,6 +73,7 @@ def local_gateway_token(instance_path: Path) -> str:
 def from_environment(port: int = 5000, env: dict | None = None, *, instance_path: Path | None = None) -> NotifySettings:
     """``instance_path``: where the local-gateway token lives (default: the project's instance folder)."""
     from app.config import PROJECT_ROOT
+    from app.notify.pool import parse_identities
 
     env = os.environ if env is None else env
     instance_path = PROJECT_ROOT / "instance" if instance_path is None else instance_path
@@ -86,6 +91,8 @@ def from_environment(port: int = 5000, env: dict | None = None, *, instance_path
         backoff_base_seconds=float(env.get("NOC_SMS_BACKOFF_BASE_SECONDS", "5")),
         backoff_max_seconds=float(env.get("NOC_SMS_BACKOFF_MAX_SECONDS", "600")),
         poll_seconds=float(env.get("NOC_SMS_POLL_SECONDS", "1")),
+        identities=parse_identities(env.get("NOC_SMS_IDENTITIES", "")),
+        burst_seconds=float(env.get("NOC_SMS_BURST_SECONDS", "0")),
     )
     if real:
         return NotifySettings(

@@ -6,6 +6,8 @@ from app.auth.permissions import requires
 from app.incidents.service import get_incident
 from app.notify import service
 from app.notify.schemas import (
+    CapacityQuerySchema,
+    PoolPlanSchema,
     NotificationQuerySchema,
     NotificationsSchema,
     PreviewRequestSchema,
@@ -49,3 +51,13 @@ def queue_notice(data, incident_id):
 def preview(data):
     """Render a notice (or score a given text) and count its SMS segments (UCS-2 70/67, GSM-7 160/153)."""
     return service.preview(data["kind"], data["language"], data["incident_id"], data["context"], data["text"])
+
+
+@blp.route("/notices/capacity")
+@requires("view_notices")
+@blp.arguments(CapacityQuerySchema, location="query")
+@blp.response(200, PoolPlanSchema)
+def capacity(args):
+    """Before queuing: can the sender pool send N messages × segments by the deadline, behind what
+    is due before it? And if not, how many sending numbers it would take."""
+    return service.capacity_plan(args["messages"], args["segments"], args["deadline_minutes"])

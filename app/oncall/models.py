@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db_types import UTCDateTime
 from app.extensions import db
-from app.labels import LabeledIntEnum
+from app.labels import LabeledEnum, LabeledIntEnum
+from app.notify.statuses import OutboxStatus
 
 
 class Tier(LabeledIntEnum):
@@ -37,22 +38,62 @@ class OncallShift(db.Model):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class OncallEscalation(db.Model):
-    """One step of a breach's escalation chain: the tier alerted for a breached deadline, and when.
+class ChainCause(LabeledEnum):
+    """What started an escalation chain (RULES §9: a warning or a breach alerts tier 1 and escalates).
+    A deadline may have one chain of each: its warning's, which stops once it breaches, and its breach's."""
 
-    Tier 1 is written with the breach; each next tier by the judge when nobody acknowledged the
-    chain within the policy's minutes. The unique (deadline, tier) makes each step exactly once,
-    whatever passes, processes or restarts race for it. An acknowledgement (console or SMS reply)
-    stamps every step of the chain, which stops it.
+    warning = "warning", "时限预警"
+    breach = "breach", "超时"
+
+
+class OncallEscalation(db.Model):
+    """One step of an escalation chain: the tier alerted for a deadline's warning or breach, and when.
+
+    Tier 1 is written with the warning or breach; each next tier by the judge when nobody acknowledged
+    the chain within the policy's minutes (or, for tier 2 of a breach, when the deadline is still unmet
+    ``next_tier_after`` its due time: the same step, whichever comes first). The unique
+    (deadline, cause, tier) makes each step exactly once, whatever passes, processes or restarts race
+    for it. An acknowledgement (console or SMS reply) stamps every step of the chain, which stops it.
+    ``voice_called_at``: tier 3 still unacknowledged after the policy's minutes was phoned (once).
     """
 
     __tablename__ = "oncall_escalations"
-    __table_args__ = (UniqueConstraint("deadline_id", "tier"),)
+    __table_args__ = (UniqueConstraint("deadline_id", "cause", "tier"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id"), index=True)
+    cause: Mapped[str] = mapped_column(String(10), default=ChainCause.breach.value, server_default="breach")
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
     tier: Mapped[int] = mapped_column(Integer)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    voice_called_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OncallCall(db.Model):
+    """One voice call (Twilio Calls API, text-to-speech in Chinese) to one tier-3 person for one step.
+
+    Unique (step, person): queued exactly once. Delivery has the SMS outboxes' claim discipline
+    (app/claims.py): claim token, lease, and a look-up at the provider before re-placing a call
+    whose claim expired in doubt, so a crash mid-call never rings anyone twice.
+    """
+
+    __tablename__ = "oncall_calls"
+    __table_args__ = (UniqueConstraint("escalation_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("oncall_escalations.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    message: Mapped[str] = mapped_column(Text)   # what the call says (TwiML <Say language="zh-CN">)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.queued.value, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # lease end while calling; retry time
+    in_doubt_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    provider_sid: Mapped[str | None] = mapped_column(String(64))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, func, select
 
 from app.auth.models import Role, User
+from app.catalog import service as catalog
 from app.clock import utcnow
 from app.errors import InvalidInput, TransitionNotAllowed
 from app.extensions import db
@@ -18,6 +19,7 @@ from app.incidents import timeline
 from app.incidents.models import Incident, Status
 from app.incidents.timeline_kinds import EventKind
 from app.plans.models import EmergencyPlan, IncidentPlan
+from app.policy import current_policy
 from app.sql import commit_or_conflict, dialect_insert, get_or_404
 
 # People who may own a plan (a machine cannot review one).
@@ -73,8 +75,12 @@ def _checked(data: PlanInput, plan_id: int | None) -> PlanInput:
         clash = clash.where(EmergencyPlan.id != plan_id)
     if db.session.scalar(clash) is not None:
         raise InvalidInput("title", f"已有同名预案「{title}」 (a plan with this title exists)")
-    return PlanInput(title, data.summary or "", _distinct(data.services), _distinct(data.regions),
-                     data.owner_id, data.review_due_on)
+    services, regions = _distinct(data.services), _distinct(data.regions)
+    # A plan's scope speaks the incidents' language: catalog codes and the policy's whole-network words.
+    grading = current_policy().grading
+    catalog.require_services("services", services, allowed=grading["all_services_markers"])
+    catalog.require_regions("regions", regions, allowed=grading["all_regions_markers"])
+    return PlanInput(title, data.summary or "", services, regions, data.owner_id, data.review_due_on)
 
 
 def _commit() -> None:

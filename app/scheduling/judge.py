@@ -24,7 +24,7 @@ from app.incidents import timeline
 from app.incidents.models import Incident
 from app.incidents.timeline_kinds import EventKind
 from app.oncall import escalation
-from app.oncall.models import Tier
+from app.oncall.models import ChainCause, Tier
 from app.policy import current_policy
 from app.scheduling.models import LABELS_BY_VALUE, Deadline, DeadlineState
 from app.staff.models import StaffAlertKind
@@ -44,22 +44,24 @@ class JudgeResult:
     breached: list[int] = field(default_factory=list)   # deadline ids
     warned: list[int] = field(default_factory=list)
     escalated: list[int] = field(default_factory=list)
-    unacknowledged: list[int] = field(default_factory=list)  # breaches raised to the next roster tier
+    unacknowledged: list[int] = field(default_factory=list)  # warnings/breaches raised to the next roster tier
+    called: list[int] = field(default_factory=list)          # tier 3 still silent: phoned
 
     def __bool__(self) -> bool:
-        return bool(self.breached or self.warned or self.escalated or self.unacknowledged)
+        return bool(self.breached or self.warned or self.escalated or self.unacknowledged or self.called)
 
 
 def judge_due(now: datetime | None = None, *, batch: int = BATCH) -> JudgeResult:
     """One full pass at ``now``: breaches, early warnings, tier-2 escalations, then unacknowledged
-    breach alerts to the next roster tier.
+    warning and breach alerts to the next roster tier, and tier 3's voice calls.
 
     Commits each batch; safe to run concurrently with another judge or a transition.
     """
     now = now or utcnow()
     result = JudgeResult()
     for step, bucket in ((breach_deadlines, result.breached), (warn_deadlines, result.warned),
-                         (escalate_deadlines, result.escalated), (escalate_unacknowledged, result.unacknowledged)):
+                         (escalate_deadlines, result.escalated), (escalate_unacknowledged, result.unacknowledged),
+                         (call_unacknowledged, result.called)):
         while True:
             claimed = _judge_batch(step, now, batch)
             bucket.extend(claimed)
@@ -68,9 +70,9 @@ def judge_due(now: datetime | None = None, *, batch: int = BATCH) -> JudgeResult
             if not claimed:
                 break
     if result:
-        log.info("judged at %s: %d breached, %d warned, %d escalated, %d unacknowledged to the next tier",
-                 now.isoformat(), len(result.breached), len(result.warned), len(result.escalated),
-                 len(result.unacknowledged))
+        log.info("judged at %s: %d breached, %d warned, %d escalated, %d unacknowledged to the next tier, "
+                 "%d phoned", now.isoformat(), len(result.breached), len(result.warned), len(result.escalated),
+                 len(result.unacknowledged), len(result.called))
     return result
 
 
@@ -133,24 +135,43 @@ def warn_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iterab
 
 
 def escalate_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iterable[int] | None = None) -> list[int]:
-    """Next tier: a breached deadline still unmet ``next_tier_after`` its due time."""
+    """Next tier: a breached deadline still unmet ``next_tier_after`` its due time. Tier 2 is the breach
+    chain's step (app/oncall/escalation.py): alerted here only where the unacknowledged climb has not
+    raised it already, so tier 2 never gets both."""
     ids = _claim(now, limit, [Deadline.state == BREACHED, Deadline.met_at.is_(None), Deadline.escalated_at.is_(None),
                               Deadline.cancelled_at.is_(None), Deadline.escalate_at <= now],
                  {"escalated_at": now}, only_ids)
-    _announce(ids, now, event=EventKind.deadline_escalated, alert=StaffAlertKind.escalation_tier2, tier="tier2",
+    if not ids:
+        return ids
+    dialect = db.session.get_bind().dialect.name
+    raised = []
+    for owner in _owners():
+        raised += escalation.raise_tier2_from_select(
+            select(Deadline.id.label("deadline_id"), owner.incident_id.label("incident_id"))
+            .join(owner.table, owner.table.id == owner.key).where(_among(Deadline.id, ids, dialect)), now)
+    _announce(sorted(raised), now, event=EventKind.deadline_escalated, alert=StaffAlertKind.escalation_tier2, tier="tier2",
               text=("【二级升级】", "时限自 ", " 超时至今仍未完成"), english="deadline still unmet, escalated to the next tier")
     return ids
 
 
-def still_breached() -> Select:
-    """Ids of breached deadlines still unmet and not cancelled: their escalation may go on."""
-    return select(Deadline.id).where(Deadline.state == BREACHED, Deadline.met_at.is_(None),
-                                     Deadline.cancelled_at.is_(None))
+def open_deadlines() -> escalation.OpenDeadlines:
+    """Ids of the deadlines whose escalation may go on: warned and still pending; breached and still
+    unmet (neither cancelled)."""
+    return escalation.OpenDeadlines(
+        warned=select(Deadline.id).where(Deadline.state == PENDING, Deadline.warned_at.is_not(None),
+                                         Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None)),
+        breached=select(Deadline.id).where(Deadline.state == BREACHED, Deadline.met_at.is_(None),
+                                           Deadline.cancelled_at.is_(None)))
 
 
 def escalate_unacknowledged(now: datetime, *, limit: int | None = BATCH) -> list[int]:
-    """A breach alert nobody acknowledged within the policy's minutes goes to the next roster tier."""
-    return escalation.escalate_unacknowledged(now, still_breached(), limit=limit or BATCH)
+    """A warning or breach alert nobody acknowledged within the policy's minutes goes to the next roster tier."""
+    return escalation.escalate_unacknowledged(now, open_deadlines(), limit=limit or BATCH)
+
+
+def call_unacknowledged(now: datetime, *, limit: int | None = BATCH) -> list[int]:
+    """Tier 3's SMS nobody acknowledged within the policy's minutes: a voice call to tier 3."""
+    return escalation.call_unacknowledged(now, open_deadlines(), limit=limit or BATCH)
 
 
 def _announce(ids: list[int], now: datetime, *, event: EventKind, alert: str, tier: str, text: tuple[str, str, str],
@@ -217,9 +238,11 @@ def _announce_for(owner: _Owner, ids: list[int], now: datetime, dialect: str, *,
         owner.incident_id.label("incident_id"), literal(alert, String()).label("kind"), message.label("message"),
         dedupe.label("dedupe_key"),
     ), roster_tier)
-    if alert == StaffAlertKind.deadline_breach:   # the breach's escalation chain starts at tier 1 (app/oncall/escalation.py)
+    # A warning's or a breach's escalation chain starts at tier 1 (app/oncall/escalation.py; RULES §9).
+    cause = {StaffAlertKind.deadline_breach: ChainCause.breach, StaffAlertKind.deadline_warning: ChainCause.warning}
+    if alert in cause:
         escalation.open_chains_from_select(claimed.with_only_columns(
-            Deadline.id.label("deadline_id"), owner.incident_id.label("incident_id")), now)
+            Deadline.id.label("deadline_id"), owner.incident_id.label("incident_id")), now, cause[alert])
 
 
 def _among(column, ids: list[int], dialect: str):
@@ -256,7 +279,8 @@ def _json_object(dialect: str, **pairs):
 
 
 def next_wake_time() -> datetime | None:
-    """The earliest moment anything becomes judgeable: a due time, a warning or a tier-2 escalation."""
+    """The earliest moment anything becomes judgeable: a due time, a warning, a tier-2 escalation, or the
+    next step (or tier 3's voice call) of an unacknowledged escalation chain."""
     candidates = [
         db.session.scalar(select(func.min(Deadline.due_at)).where(Deadline.state == PENDING)),
         db.session.scalar(select(func.min(Deadline.warn_at)).where(Deadline.state == PENDING,
@@ -264,7 +288,7 @@ def next_wake_time() -> datetime | None:
         db.session.scalar(select(func.min(Deadline.escalate_at)).where(
             Deadline.state == BREACHED, Deadline.escalated_at.is_(None), Deadline.met_at.is_(None),
             Deadline.cancelled_at.is_(None))),
-        escalation.next_escalation_at(still_breached()),
+        escalation.next_escalation_at(open_deadlines()),
     ]
     moments = [c for c in candidates if c is not None]
     return min(moments) if moments else None

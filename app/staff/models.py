@@ -21,6 +21,13 @@ class StaffAlertKind(LabeledEnum):
     plan_review_due = "plan_review_due", "预案复审提醒"
 
 
+class AckChannel(LabeledEnum):
+    """How a staff alert was acknowledged (on the timeline's one acknowledgement kind)."""
+
+    console = "console", "控制台"
+    sms = "sms", "短信回复"
+
+
 class StaffAlert(db.Model):
     """One message to one staff member. ``dedupe_key`` makes every alert exactly-once."""
 

@@ -29,7 +29,7 @@ from app.oncall import service as oncall
 from app.oncall.models import Tier
 from app.phones import mask
 from app.sql import dialect_insert, get_or_404
-from app.staff.models import StaffAlert, StaffAlertKind
+from app.staff.models import AckChannel, StaffAlert, StaffAlertKind
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def _fallback_recipients():
     return and_(User.role == Role.duty_manager.value, User.on_call.is_(True), User.active.is_(True))
 
 
-def _recipients(tier: Tier, at: datetime):
+def recipients(tier: Tier, at: datetime):
     """The condition on ``User`` choosing who gets an alert of ``tier`` raised at ``at``: the roster's
     people on duty at that tier then, or — with nobody rostered — the on-call duty managers."""
     rostered = [user.id for user in oncall.people_on_duty(tier, at)]
@@ -48,7 +48,7 @@ def _recipients(tier: Tier, at: datetime):
 
 def on_call_duty_managers(tier: Tier = Tier.duty_manager, at: datetime | None = None) -> list[User]:
     """The people an alert of ``tier`` raised at ``at`` (default now) goes to."""
-    return list(db.session.scalars(select(User).where(_recipients(tier, at or utcnow())).order_by(User.id)))
+    return list(db.session.scalars(select(User).where(recipients(tier, at or utcnow())).order_by(User.id)))
 
 
 def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: str, dedupe_key: str,
@@ -83,7 +83,7 @@ def alert_on_call_duty_managers_from_select(alerts: Select, tier: Tier = Tier.du
     were newly queued.
     """
     now = utcnow()
-    recipients = _recipients(tier, now)
+    chosen = recipients(tier, now)
     source = alerts.subquery()
     rows = (
         select(source.c.dedupe_key + ":u" + cast(User.id, String), User.id, source.c.incident_id, source.c.kind,
@@ -91,7 +91,7 @@ def alert_on_call_duty_managers_from_select(alerts: Select, tier: Tier = Tier.du
                literal(OutboxStatus.queued.value, String()), literal(0, Integer()))
         .select_from(source).join(User, true())
         .outerjoin(Incident, Incident.id == source.c.incident_id)   # a drill's alerts say 【演练】
-        .where(recipients)
+        .where(chosen)
     )
     statement = dialect_insert(StaffAlert.__table__).from_select(
         ["dedupe_key", "user_id", "incident_id", "kind", "message", "created_at", "status", "attempts"], rows,
@@ -99,7 +99,7 @@ def alert_on_call_duty_managers_from_select(alerts: Select, tier: Tier = Tier.du
     queued = db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount or 0
     if queued:
         log.info("%d staff alert(s) queued to tier %d on duty", queued, tier)
-    elif db.session.scalar(select(User.id).where(recipients).limit(1)) is None:
+    elif db.session.scalar(select(User.id).where(chosen).limit(1)) is None:
         log.warning("nobody on duty at tier %d and no on-call duty manager: staff alerts not queued", tier)
     return queued
 
@@ -123,10 +123,10 @@ def alert_people(alerts: list[dict]) -> int:
     return queued
 
 
-def recent_alert_keys(user_id: int, limit: int = 50) -> list[str]:
-    """The dedupe keys of the newest alerts sent to ``user_id``, newest first (an SMS reply acknowledges
-    the newest one still waiting)."""
-    return list(db.session.scalars(select(StaffAlert.dedupe_key).where(StaffAlert.user_id == user_id)
+def recent_alerts(user_id: int, limit: int = 50) -> list[StaffAlert]:
+    """The newest alerts sent to ``user_id``, newest first (an SMS reply acknowledges the newest one
+    still waiting)."""
+    return list(db.session.scalars(select(StaffAlert).where(StaffAlert.user_id == user_id)
                                    .order_by(StaffAlert.created_at.desc(), StaffAlert.id.desc()).limit(limit)))
 
 
@@ -223,8 +223,7 @@ def acknowledge(alert_id: int, actor: User) -> StaffAlert:
     """Record that the addressee has read the alert: who, when, and a line on the incident's timeline.
 
     Exactly once (a conditional UPDATE): a second click, or the console and an SMS reply at the
-    same moment, changes nothing more. Whatever escalates an unanswered alert reads
-    ``acknowledged_at`` and stops.
+    same moment, changes nothing more. The alert's escalation chain (if any) stops climbing.
     """
     alert = get_or_404(StaffAlert, alert_id, label=("告警", "staff alert"), field="alert_id")
     if alert.user_id != actor.id:
@@ -234,27 +233,37 @@ def acknowledge(alert_id: int, actor: User) -> StaffAlert:
         update(StaffAlert).where(StaffAlert.id == alert_id, StaffAlert.acknowledged_at.is_(None))
         .values(acknowledged_at=now, acknowledged_by=actor.id)
     ).rowcount
-    if claimed and alert.incident_id is not None:
-        label = StaffAlertKind.label_of(alert.kind)
-        timeline.record(db.session.get(Incident, alert.incident_id), EventKind.staff_alert_acknowledged, actor=actor,
-                        message=f"{actor.name} 已确认{label}：{alert.message}",
-                        after={"alert_id": alert.id, "kind": alert.kind, "acknowledged_at": now.isoformat()})
     if claimed:
         from app.oncall import escalation   # imported here: escalation queues its alerts through this module
 
-        deadline_id = escalation.deadline_of(alert.dedupe_key)
-        if deadline_id is not None:   # the breach's chain stops climbing the roster
-            escalation.acknowledge_chain(deadline_id, actor, "控制台", on_timeline=False)
+        chain = escalation.chain_of(alert.dedupe_key)
+        # The chain's acknowledgement writes the timeline line (naming the tier it stopped at); an alert
+        # of no chain, or of one already acknowledged by someone else, writes its own.
+        if chain is None or not escalation.acknowledge_chain(*chain, actor, AckChannel.console, alert=alert):
+            record_acknowledgement(alert, actor, AckChannel.console, now)
     db.session.commit()
     db.session.refresh(alert)
     return alert
 
 
-def stamp_acknowledged(user_id: int, key_prefix: str, actor: User) -> int:
-    """Mark ``user_id``'s unacknowledged alerts whose dedupe key starts with ``key_prefix`` as
-    acknowledged by ``actor`` (an SMS reply acknowledges a whole chain). Caller commits."""
+def record_acknowledgement(alert: StaffAlert, actor: User, channel: AckChannel, at: datetime, *,
+                           stopped_at: Tier | None = None) -> None:
+    """The one timeline line of an acknowledgement, whatever its channel (console, SMS reply)."""
+    if alert.incident_id is None:
+        return
+    label = StaffAlertKind.label_of(alert.kind)
+    stopped = f"，升级停止于{stopped_at.label}" if stopped_at is not None else ""
+    timeline.record(db.session.get(Incident, alert.incident_id), EventKind.staff_alert_acknowledged, actor=actor,
+                    message=f"{actor.name} 已通过{channel.label}确认{label}{stopped}：{alert.message}",
+                    after={"alert_id": alert.id, "kind": alert.kind, "channel": channel.value,
+                           "acknowledged_at": at.isoformat(),
+                           "escalation_stopped_at_tier": int(stopped_at) if stopped_at is not None else None})
+
+
+def stamp_acknowledged(user_id: int, keys, actor: User) -> int:
+    """Mark ``user_id``'s unacknowledged alerts whose dedupe key matches ``keys`` (a condition on
+    ``StaffAlert``) as acknowledged by ``actor`` (an SMS reply acknowledges a whole chain). Caller commits."""
     return db.session.execute(
-        update(StaffAlert).where(StaffAlert.user_id == user_id, StaffAlert.dedupe_key.startswith(key_prefix),
-                                 StaffAlert.acknowledged_at.is_(None))
-        .values(acknowledged_at=utcnow(), acknowledged_by=actor.id)
+        update(StaffAlert).where(StaffAlert.user_id == user_id, keys, StaffAlert.acknowledged_at.is_(None))
+        .values(acknowledged_at=utcnow(), acknowledged_by=actor.id).execution_options(synchronize_session=False)
     ).rowcount

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import Select, exists, func, select
 
+from app.catalog.service import regions_within
+
 from app.extensions import db
 from app.policy import Policy
 from app.subscribers.models import Subscriber, SubscriberService
@@ -17,10 +19,13 @@ def covers_all_services(services: list[str], policy: Policy) -> bool:
 
 
 def affected_subscriber_ids(services: list[str], regions: list[str], policy: Policy) -> Select:
-    """SELECT subscribers.id of everyone in scope; callers embed it in INSERT … SELECT or count it."""
+    """SELECT subscribers.id of everyone in scope; callers embed it in INSERT … SELECT or count it.
+
+    A region covers the regions below it in the catalog (a city its districts, a province all of
+    its cities and districts): the codes are expanded first, by one indexed query on the catalog."""
     query = select(Subscriber.id)
     if not covers_all_regions(regions, policy):
-        query = query.where(Subscriber.region.in_(regions))
+        query = query.where(Subscriber.region.in_(regions_within(regions)))  # a list, not a subquery
     if not covers_all_services(services, policy):
         query = query.where(
             exists().where(SubscriberService.subscriber_id == Subscriber.id, SubscriberService.service.in_(services))

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from app.catalog import service as catalog
 from app.clock import utcnow
 from app.errors import InvalidInput
 from app.extensions import db
@@ -43,6 +44,9 @@ def upsert_subscriber(*, phone: str, name: str, region: str, services: list[str]
         fen = fee_to_fen(monthly_fee)
     except ValueError as exc:
         raise InvalidInput("monthly_fee", str(exc)) from None
+    wanted = list(dict.fromkeys(s.strip() for s in services if s.strip()))
+    catalog.require_regions("region", [region.strip()])
+    catalog.require_services("services", wanted)
     now = utcnow()
     subscriber = db.session.scalar(select(Subscriber).where(Subscriber.phone == e164).with_for_update())
     created = subscriber is None
@@ -51,7 +55,6 @@ def upsert_subscriber(*, phone: str, name: str, region: str, services: list[str]
         db.session.add(subscriber)
     subscriber.name, subscriber.region, subscriber.monthly_fee_fen = name.strip(), region.strip(), fen
     subscriber.language, subscriber.updated_at = language, now
-    wanted = list(dict.fromkeys(s.strip() for s in services if s.strip()))
     subscriber.service_rows = [row for row in subscriber.service_rows if row.service in wanted]
     have = {row.service for row in subscriber.service_rows}
     subscriber.service_rows.extend(SubscriberService(service=s) for s in wanted if s not in have)

@@ -23,6 +23,9 @@ class RegisterComplaintForm(FlaskForm):
     grade = SelectField("投诉分级", choices=options(GRADE_CHOICES), default="1")
     content = TextAreaField("投诉内容", validators=[required(), length(10000)])
     urgent = BooleanField("紧急（人身财产安全、重大故障）")
+    region = StringField("所在区域", validators=[Optional(), length(60)],
+                         description="选填：目录中的区县或地市，如 西湖区")
+    service = StringField("投诉业务", validators=[Optional(), length(40)], description="选填：如 移动数据、宽带")
 
 
 class AssignForm(FlaskForm):

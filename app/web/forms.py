@@ -23,12 +23,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from app.catalog import service as catalog
 from app.incidents.causes import CAUSES, CauseCategory
 from app.incidents.models import Level, Status
 from app.service_names import service_code
 
 REQUIRED = "必填 (required)"
-LIST_SEPARATORS = re.compile(r"[,，、;；\s]+")
+# Not blanks: a name may hold a space ("mobile data"), and "杭州 宁波" is better refused by name than guessed.
+LIST_SEPARATORS = re.compile(r"[,，、;；\n]+")
 
 
 def required():
@@ -74,12 +76,23 @@ class ChineseDateField(DateField):
 
 def split_list(text: str | None) -> list[str]:
     """"mobile_data, broadband" / "杭州、宁波" → ['mobile_data', 'broadband'] / ['杭州', '宁波']."""
-    return [part for part in LIST_SEPARATORS.split(text or "") if part]
+    return [part.strip() for part in LIST_SEPARATORS.split(text or "") if part.strip()]
 
 
 def service_codes(text: str | None) -> list[str]:
-    """"移动数据、宽带" (or the codes themselves) → ['mobile_data', 'broadband']."""
-    return [service_code(part) for part in split_list(text)]
+    """"移动数据、宽带" (or the codes themselves) → ['mobile_data', 'broadband'], by the catalog's names."""
+    return [service_code(code) for code in catalog.codes_for("service", split_list(text))]
+
+
+def single_code(kind: str, text: str) -> str:
+    """One service or region typed by name or code → its catalog code (as typed when unknown)."""
+    codes = catalog.codes_for(kind, [text])
+    return service_code(codes[0]) if kind == "service" else codes[0]
+
+
+def region_codes(text: str | None) -> list[str]:
+    """"杭州市、Ningbo" (or the codes themselves) → ['杭州', '宁波'], by the catalog's names."""
+    return catalog.codes_for("region", split_list(text))
 
 
 def options(pairs) -> list[SelectChoice]:

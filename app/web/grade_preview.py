@@ -1,16 +1,11 @@
 """What the declare form shows before anything is declared: the grade the service would propose."""
 from __future__ import annotations
 
-from sqlalchemy import distinct, select
-
-from app.extensions import db
+from app.catalog import service as catalog
 from app.incidents.grading import propose_level
 from app.incidents.models import Level
 from app.policy import current_policy
 from app.subscribers.affected import count_affected
-from app.subscribers.models import Subscriber, SubscriberService
-
-SUGGESTION_LIMIT = 300
 
 
 def preview(services: list[str], regions: list[str]) -> dict:
@@ -23,14 +18,14 @@ def preview(services: list[str], regions: list[str]) -> dict:
     return {"proposed_level": level, "label": Level(level).label, "affected_subscribers": affected}
 
 
-def known_scope() -> dict[str, list[str]]:
-    """Suggestions for the services and regions inputs: the policy's names and those subscribers have."""
+def known_scope(markers: bool = True) -> dict[str, list]:
+    """Choices for the services and regions inputs: the catalog (and, for an incident's scope, the
+    policy's whole-network words)."""
     grading = current_policy().grading
-    compensation = current_policy().compensation
-    services = db.session.scalars(select(distinct(SubscriberService.service)).limit(SUGGESTION_LIMIT)).all()
-    regions = db.session.scalars(select(distinct(Subscriber.region)).limit(SUGGESTION_LIMIT)).all()
-    return {
-        "services": sorted({*grading["key_services"], *grading["all_services_markers"],
-                            *compensation["data_services"], *services}),
-        "regions": [*grading["all_regions_markers"], *sorted(set(regions))],
-    }
+    services = [s.code for s in catalog.services(active_only=True)]
+    regions = [(r.code, r.name_zh if r.parent_code is None else f"{r.name_zh}（{r.parent_code}）")
+               for r in catalog.regions()]
+    if not markers:
+        return {"services": services, "regions": regions}
+    return {"services": [*services, *(m for m in grading["all_services_markers"] if m not in services)],
+            "regions": [*((m, "全网") for m in grading["all_regions_markers"][:1]), *regions]}

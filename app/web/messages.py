@@ -79,8 +79,9 @@ def describe_invalid(error: InvalidInput) -> str:
 def describe_transition(error: TransitionNotAllowed) -> str:
     state = error.details.get("state", "")
     action = error.details.get("action", "")
-    if "missing" in error.details or state not in Status.labels():
-        # close names what is missing; a concurrent change explains itself.
+    if "missing" in error.details or "proposal_id" in error.details or state not in Status.labels():
+        # close names what is missing; a concurrent change and a decided alert proposal (who, when)
+        # explain themselves.
         return error.message
     return (f"当前状态「{status_label(state)}」({state}) 不允许执行「{ACTION_LABELS_ZH.get(action, action)}」"
             f" (not allowed from state '{state}')")

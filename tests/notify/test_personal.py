@@ -79,11 +79,14 @@ def test_the_recovery_notice_lists_only_the_subscribers_own_services(
 
 
 class RecordingLimiter:
-    def __init__(self):
-        self.acquired = []
+    """The sender's own limiter, recording what each message was charged."""
 
-    def acquire(self, segments: int) -> None:
+    def __init__(self, inner):
+        self.inner, self.acquired = inner, []
+
+    def acquire(self, segments: int):
         self.acquired.append(segments)
+        return self.inner.acquire(segments)
 
 
 @pytest.mark.parametrize("personal_name", [True, False])
@@ -92,7 +95,7 @@ def test_a_long_name_pushes_the_ucs2_survey_into_a_second_segment_counted_per_no
     policy_with(initial_notice_on="manual", survey_delay_minutes=0, personal_name=personal_name)
     short = factories.subscribers(["+8613800003001"], name="王芳")[0]
     long = factories.subscribers(["+8613800003002"], name="欧阳诸葛司马慕容上官东方皇甫")[0]   # 12 characters more than 王芳: 72 > 70
-    sender.limiter = RecordingLimiter()
+    sender.limiter = RecordingLimiter(sender.limiter)
     incident = recovered_incident()
     drain(sender)
     texts = received(gateway, "【满意度调查】")
@@ -128,7 +131,7 @@ def test_the_personal_fields_of_a_chunk_are_read_in_a_few_queries_not_one_per_no
     factories.subscribers(factories.phones(60, start=4000), services=("mobile_data", "broadband"))
     recovered_incident(services=["mobile_data"])
     db.session.commit()
-    claims.claim(claims.NOTICES, "counting", utcnow(), 60, 100)
+    ids = claims.claim(claims.NOTICES, "counting", utcnow(), 60, 100)
     db.session.commit()
     statements = []
 
@@ -137,7 +140,7 @@ def test_the_personal_fields_of_a_chunk_are_read_in_a_few_queries_not_one_per_no
 
     event.listen(db.engine, "before_cursor_execute", count)
     try:
-        outgoing = sender._load_notices("counting")
+        outgoing = sender._load_notices("counting", ids)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert len(outgoing) == 60

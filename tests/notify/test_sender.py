@@ -123,18 +123,6 @@ def test_staff_alerts_go_out_before_subscriber_notices(app_ctx, make_user, recov
     assert alert.status == "sent" and alert.provider_sid.startswith("SM")
 
 
-def test_the_rate_limit_spaces_segments(app_ctx):
-    import time
-
-    from app.notify.rate_limit import SegmentRateLimiter
-
-    limiter = SegmentRateLimiter(50)   # a burst of 50 segments, then 50 a second
-    started = time.monotonic()
-    for _ in range(35):
-        limiter.acquire(2)             # 70 segments: the last 20 wait ~0.4 s
-    assert time.monotonic() - started >= 0.35
-
-
 def _die_mid_send(sender, outbox, rows_sent_before_death: int, load) -> list:
     """A sender claims everything (with a lease already over), hands some messages to the
     provider and dies before recording them. Returns the SIDs the provider holds."""
@@ -157,7 +145,7 @@ def test_an_expired_claim_is_looked_up_at_the_provider_and_never_sent_twice(
     gateway.gateway.idempotent = False        # like Twilio: only the look-up can prevent a second SMS
     factories.subscribers(factories.phones(4))
     recovered_incident()
-    held = _die_mid_send(sender, claims.NOTICES, 2, lambda ids: sender._load_notices("dead-sender"))
+    held = _die_mid_send(sender, claims.NOTICES, 2, lambda ids: sender._load_notices("dead-sender", ids))
     assert gateway.gateway.requests_seen == 2
     drain(sender)
     rows = recovery_rows()

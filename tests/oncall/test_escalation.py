@@ -95,7 +95,7 @@ def test_acknowledgement_by_sms_at_tier_two_stops_the_escalation(operator_api, r
             judge_due()
     assert paged(escalation.ALERT_KIND) == [roster[Tier.department_head].id]   # tier 3 never paged
     assert steps() == [(1, True), (2, True)]
-    (event,) = db.session.scalars(select(TimelineEvent).where(TimelineEvent.kind == "oncall_acknowledged"))
+    (event,) = db.session.scalars(select(TimelineEvent).where(TimelineEvent.kind == "staff_alert_acknowledged"))
     assert event.incident_id == incident["id"] and event.actor_id == roster[Tier.department_head].id
     assert "部门负责人" in event.message
     (inbox,) = db.session.scalars(select(StaffAlert).where(StaffAlert.kind == escalation.ALERT_KIND))
@@ -137,7 +137,7 @@ def test_a_restart_mid_escalation_judges_each_step_once(operator_api, roster, mo
         monkeypatch.setattr(escalation.staff, "alert_on_call_duty_managers", real)
         judge_due()        # the restarted scheduler's first pass
         judge_due()        # and a second judge racing it
-        assert escalation.escalate_unacknowledged(T0 + minutes(31), judge.still_breached(), limit=10) == []
+        assert escalation.escalate_unacknowledged(T0 + minutes(31), judge.open_deadlines(), limit=10) == []
         db.session.commit()
         frozen.move_to(T0 + minutes(46))
         judge_due()

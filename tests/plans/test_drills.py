@@ -45,6 +45,7 @@ def _report(api, incident_id: int):
     response = api.post(f"/incidents/{incident_id}/report", json={
         "fault_type": "基站退服", "scope_summary": "杭州", "estimated_recovery_at": (datetime.now(timezone.utc) + timedelta(hours=4)).isoformat()})
     assert response.status_code == 200, response.json
+    factories.dispatch_acknowledges(incident_id)   # the receiver's acknowledgement meets the deadline (RULES §9)
 
 
 def test_the_drill_flag_is_set_at_declaration_shown_and_filterable(operator_api):

@@ -34,7 +34,12 @@ def test_warning_at_the_policy_fraction_of_each_window_once(operator_api, on_cal
     assert len(timeline_kinds(incident["id"], "deadline_warning")) == 1
 
 
-def test_tier_two_escalation_when_still_unmet_after_the_interval(operator_api, on_call_manager):
+def test_tier_two_escalation_when_still_unmet_after_the_interval(operator_api, on_call_manager, monkeypatch):
+    from app.policy import current_policy
+
+    # The unacknowledged climb (app/oncall/escalation.py) would raise tier 2 first at its default
+    # 15 minutes; here it waits longer than the interval, so this rule raises the chain's tier 2.
+    monkeypatch.setitem(current_policy().data["escalation"], "unacknowledged_next_tier_minutes", 60)
     with freeze_time(T0) as frozen:
         incident = factories.declared(operator_api, detected_at=T0)
         frozen.move_to(T0 + minutes(16))
@@ -50,6 +55,10 @@ def test_tier_two_escalation_when_still_unmet_after_the_interval(operator_api, o
     tier2 = alerts("escalation_tier2")
     assert len(tier2) == 1 and tier2[0].message.startswith("【二级升级】")
     assert len(timeline_kinds(incident["id"], "deadline_escalated")) == 1
+    from app.oncall.models import OncallEscalation
+
+    tiers = db.session.scalars(select(OncallEscalation.tier).order_by(OncallEscalation.tier)).all()
+    assert tiers == [1, 2]        # one escalation path: this tier 2 is the breach chain's step
 
 
 def test_no_tier_two_once_fulfilled_late(operator_api, on_call_manager):

@@ -17,18 +17,20 @@ from flask import current_app
 from app.auth.models import Role
 from app.clock import utcnow
 from app.extensions import db
+from app.catalog.seed import REGIONS
 from app.incidents import service
 from app.incidents.models import Incident, TimelineEvent
 from app.scheduling import judge
 from app.scheduling.models import Deadline
 
 INCIDENTS = 40
+DISTRICTS = [r["code"] for r in REGIONS if r["level"] == "district"]  # one region each, from the catalog
 CLIENTS = 4
 
 
 def _overdue_incidents(operator) -> list[int]:
     detected = utcnow() - timedelta(hours=13)  # level 3: report, response and recovery all overdue
-    return [service.declare(operator, title=f"宽带中断 {n}", services=["broadband"], regions=[f"测试区{n}"],
+    return [service.declare(operator, title=f"宽带中断 {n}", services=["broadband"], regions=[DISTRICTS[n]],
                             detected_at=detected, estimated_recovery_at=detected + timedelta(hours=14)).id
             for n in range(INCIDENTS)]
 

@@ -41,7 +41,7 @@ def test_create_rejects_bad_input_naming_the_field(operator_api, api_as):
 
 
 def test_csv_import_creates_updates_and_rejects_with_line_and_reason(operator_api):
-    operator_api.post("/subscribers", json={"phone": "13800000001", "region": "旧", "services": ["sms"],
+    operator_api.post("/subscribers", json={"phone": "13800000001", "region": "温州", "services": ["sms"],
                                             "monthly_fee": "1"})
     csv_text = CSV_HEADER + "\n".join([
         "13800000001,李四,杭州,mobile_data;broadband,58.00,zh-CN",    # line 2: update

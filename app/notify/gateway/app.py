@@ -18,6 +18,12 @@ request with the same callback URL returns the message already created (no secon
 ``idempotent=False`` (``flask sms-gateway run --no-idempotency``) answers like Twilio itself,
 which takes no such key: every request is a new message.
 
+- ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` (the Calls API: ``To``, ``From`` and
+  ``Twiml`` or ``Url``) → ``201`` and a call resource, recorded with its TwiML (what it would say);
+  ``GET`` lists them newest first, filtered by ``To`` and ``StartTime>``/``StartTime<`` (the sender's
+  look-up before re-placing an in-doubt call). The same failure rules apply; a repeated
+  ``StatusCallback`` returns the call already created. Inspection: ``GET /_gateway/calls``.
+
 Failing on demand — by the destination number's last digits (default rules below), or by
 rules added through ``POST /_gateway/failures`` {"suffix": "0429", "error": 429, "times": 2}:
   …21211 → 21211 invalid number, …21610 → 21610 unsubscribed recipient (permanent),
@@ -87,6 +93,7 @@ class GatewayApp:
         self.validator = RequestValidator(auth_token)
         self.expected_auth = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self.messages_path = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self.calls_path = f"/2010-04-01/Accounts/{account_sid}/Calls.json"
         self.latency_seconds = latency_seconds
         self.idempotent = idempotent
         self.rules = default_rules() if rules is None else rules
@@ -94,6 +101,10 @@ class GatewayApp:
         self.by_callback: dict[str, str] = {}
         self.requests_seen = 0   # Messages create requests
         self.lookups_seen = 0    # Messages list requests
+        self.calls: dict[str, dict] = {}
+        self.calls_by_callback: dict[str, str] = {}
+        self.call_requests_seen = 0   # Calls create requests
+        self.call_lookups_seen = 0    # Calls list requests
         self._lock = threading.Lock()
         self._callbacks: queue.Queue | None = None
         if callbacks:
@@ -107,11 +118,18 @@ class GatewayApp:
             return self._create_message(environ, start_response)
         if method == "GET" and path == self.messages_path:
             return self._list_messages(environ, start_response)
-        if path.startswith("/2010-04-01/Accounts/") and path.endswith("/Messages.json"):
+        if method == "POST" and path == self.calls_path:
+            return self._create_call(environ, start_response)
+        if method == "GET" and path == self.calls_path:
+            return self._list_calls(environ, start_response)
+        if path.startswith("/2010-04-01/Accounts/") and path.endswith(("/Messages.json", "/Calls.json")):
             return _json(start_response, "401 Unauthorized", {"code": 20003, "status": 401, "message": "Authenticate"})
         if path == "/_gateway/messages":
             with self._lock:
                 return _json(start_response, "200 OK", {"messages": list(self.messages.values())})
+        if path == "/_gateway/calls":
+            with self._lock:
+                return _json(start_response, "200 OK", {"calls": list(self.calls.values())})
         if path == "/_gateway/reset" and method == "POST":
             self.reset()
             return _json(start_response, "200 OK", {"ok": True})
@@ -136,6 +154,10 @@ class GatewayApp:
             self.rules = default_rules()
             self.requests_seen = 0
             self.lookups_seen = 0
+            self.calls.clear()
+            self.calls_by_callback.clear()
+            self.call_requests_seen = 0
+            self.call_lookups_seen = 0
 
     # -- the Messages API ---------------------------------------------------------------
     def _create_message(self, environ, start_response):
@@ -186,17 +208,75 @@ class GatewayApp:
             found = [dict(m) for m in reversed(self.messages.values()) if matches(m)]
         return _json(start_response, "200 OK", self._page(found, query, page, page_size))
 
-    def _page(self, found: list[dict], query: dict, page: int, page_size: int) -> dict:
+    def _page(self, found: list[dict], query: dict, page: int, page_size: int, path: str | None = None) -> dict:
         start = page * page_size
         records = found[start:start + page_size]
 
         def uri(number: int) -> str:
-            return f"{self.messages_path}?{urlencode({**query, 'Page': number, 'PageSize': page_size})}"
+            return f"{path or self.messages_path}?{urlencode({**query, 'Page': number, 'PageSize': page_size})}"
 
         return {"messages": records, "page": page, "page_size": page_size, "start": start,
                 "end": start + max(len(records) - 1, 0), "uri": uri(page), "first_page_uri": uri(0),
                 "next_page_uri": uri(page + 1) if start + page_size < len(found) else None,
                 "previous_page_uri": uri(page - 1) if page > 0 else None}
+
+    # -- the Calls API (voice calls to tier 3) --------------------------------------------
+    def _create_call(self, environ, start_response):
+        if environ.get("HTTP_AUTHORIZATION") != self.expected_auth:
+            return _json(start_response, "401 Unauthorized", {"code": 20003, "status": 401, "message": "Authenticate"})
+        form = {k: v[0] for k, v in parse_qs(_read(environ).decode(), keep_blank_values=True).items()}
+        to, callback = form.get("To", ""), form.get("StatusCallback")
+        if not (form.get("Twiml") or form.get("Url") or form.get("ApplicationSid")):
+            return _json(start_response, "400 Bad Request", {
+                "code": 21205, "status": 400, "message": "Url parameter is required."})
+        if self.latency_seconds:
+            time.sleep(self.latency_seconds)
+        with self._lock:
+            self.call_requests_seen += 1
+            if self.idempotent and callback and callback in self.calls_by_callback:
+                return _json(start_response, "201 Created", self.calls[self.calls_by_callback[callback]])
+            if not _E164.match(to):
+                return self._error(start_response, 21211)
+            rule = next((r for r in self.rules if r.applies(to)), None)
+            if rule is not None and rule.error != 30003:
+                return self._error(start_response, rule.error)
+            sid = "CA" + uuid.uuid4().hex
+            created = format_datetime(datetime.now(timezone.utc), usegmt=True)
+            call = {
+                "sid": sid, "account_sid": self.account_sid, "to": to, "to_formatted": to,
+                "from": form.get("From") or None, "from_formatted": form.get("From") or None, "status": "queued",
+                "direction": "outbound-api", "api_version": "2010-04-01", "date_created": created,
+                "date_updated": created, "start_time": created, "end_time": None, "duration": None, "price": None,
+                "twiml": form.get("Twiml"), "url": form.get("Url"), "status_callback": callback,
+                "uri": f"{self.calls_path[:-5]}/{sid}.json",
+            }
+            self.calls[sid] = call
+            if callback:
+                self.calls_by_callback[callback] = sid
+        return _json(start_response, "201 Created", call)
+
+    def _list_calls(self, environ, start_response):
+        if environ.get("HTTP_AUTHORIZATION") != self.expected_auth:
+            return _json(start_response, "401 Unauthorized", {"code": 20003, "status": 401, "message": "Authenticate"})
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
+        try:
+            after, before = _moment(query.get("StartTime>")), _moment(query.get("StartTime<"))
+            page, page_size = int(query.get("Page", 0)), min(max(int(query.get("PageSize", 50)), 1), 1000)
+        except ValueError as exc:
+            return _json(start_response, "400 Bad Request", {"code": 20001, "status": 400, "message": str(exc)})
+        to = query.get("To")
+
+        def matches(call: dict) -> bool:
+            started = parsedate_to_datetime(call["start_time"])
+            return ((to is None or call["to"] == to) and (after is None or started >= after)
+                    and (before is None or started <= before))
+
+        with self._lock:
+            self.call_lookups_seen += 1
+            found = [dict(c) for c in reversed(self.calls.values()) if matches(c)]
+        listing = self._page(found, query, page, page_size, path=self.calls_path)
+        listing["calls"] = listing.pop("messages")
+        return _json(start_response, "200 OK", listing)
 
     def _error(self, start_response, error: int):
         if error in PERMANENT:
@@ -258,7 +338,7 @@ def _moment(value: str | None) -> datetime | None:
             return datetime.strptime(value, layout).replace(tzinfo=timezone.utc)
         except ValueError:
             continue
-    raise ValueError(f"DateSent: not a date: {value!r}")
+    raise ValueError(f"not a date: {value!r}")
 
 
 def _read(environ) -> bytes:

@@ -16,4 +16,5 @@ bp = Blueprint("console", "app.web", template_folder="templates", static_folder=
 from app.web.views import alert_proposals, alerts, auth, board, complaints, compensation, declare, hooks, incident, notices, reports  # noqa: E402,F401
 from app.web.views import live  # noqa: E402,F401  (the live console: polls, wall screen)
 from app.web.views import oncall  # noqa: E402,F401  (the on-call roster, 值班表)
+from app.web.views import catalog  # noqa: E402,F401  (the catalog of services and regions)
 from app.web.views import plans  # noqa: E402,F401  (emergency plans, 应急预案)

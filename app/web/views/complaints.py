@@ -22,7 +22,8 @@ from app.pagination import paginate
 from app.scheduling import complaints as complaint_deadlines
 from app.scheduling.models import ComplaintDeadlineKind
 from app.web import complaint_forms as cforms
-from app.web import messages, panels
+from app.web import grade_preview, messages, panels
+from app.web.forms import single_code
 from app.web.views import bp
 from app.web.views.form_input import attach_invalid, load, put_text, put_time
 
@@ -65,6 +66,10 @@ def complaint_register():
         payload = {"phone": form.phone.data.strip(), "name": form.name.data.strip(), "channel": form.channel.data,
                    "category": form.category.data, "grade": int(form.grade.data), "content": form.content.data.strip(),
                    "urgent": bool(form.urgent.data)}
+        for name in ("region", "service"):  # typed by name ("西湖区", "宽带"), stored as the catalog's code
+            typed = (getattr(form, name).data or "").strip()
+            if typed:
+                payload[name] = single_code(name, typed)
         put_time(payload, "received_at", form.received_at.data)
         data = load(schemas.ComplaintCreateSchema(), payload, form)
         if data is not None:
@@ -78,7 +83,7 @@ def complaint_register():
                       + ("，已关联故障" if complaint.incident_id else ""), "success")
                 return redirect(url_for("console.complaint_detail", complaint_id=complaint.id))
     status = 422 if form.errors else 200
-    return render_template("web/complaints/new.html", form=form), status
+    return render_template("web/complaints/new.html", form=form, scope=grade_preview.known_scope(markers=False)), status
 
 
 # --- the complaint page and its actions ------------------------------------------------------

@@ -21,7 +21,7 @@ from app.web.views.form_input import attach_invalid, load, put_text, put_time
 def grade_preview_json():
     """The grade the service would propose for this scope (for the declare form's live hint)."""
     services = forms.service_codes(request.args.get("services"))
-    regions = forms.split_list(request.args.get("regions"))
+    regions = forms.region_codes(request.args.get("regions"))
     return jsonify(grade_preview.preview(services, regions))
 
 
@@ -33,7 +33,7 @@ def declare():
     form.plan_ids.choices = plan_choices()
     proposal = None
     if request.method == "POST" and form.validate():
-        services, regions = forms.service_codes(form.services.data), forms.split_list(form.regions.data)
+        services, regions = forms.service_codes(form.services.data), forms.region_codes(form.regions.data)
         proposal = grade_preview.preview(services, regions)
         if "preview" not in request.form:
             payload = _declare_payload(form, services, regions)
@@ -49,7 +49,7 @@ def declare():
                           "success")
                     return redirect(url_for("console.incident_detail", incident_id=incident.id))
     elif request.method == "POST":
-        services, regions = forms.service_codes(form.services.data), forms.split_list(form.regions.data)
+        services, regions = forms.service_codes(form.services.data), forms.region_codes(form.regions.data)
         if services and regions:
             proposal = grade_preview.preview(services, regions)
     status = 422 if form.errors else 200

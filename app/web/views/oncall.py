@@ -1,5 +1,5 @@
-"""The roster page (值班表): who is on duty now at each tier, the week's shifts, and (duty managers)
-a form adding a shift. Times are shown and entered in the policy's zone."""
+"""The roster page (值班表): who is on duty now at each tier, the week's shifts, the newest escalation
+chains (tier reached, acknowledgement, voice call), and (duty managers) a form adding a shift. Times are shown and entered in the policy's zone."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
@@ -10,8 +10,9 @@ from wtforms.validators import InputRequired
 from app.auth.access import current_user
 from app.auth.permissions import may, requires
 from app.errors import InvalidInput
-from app.oncall import presenter, service
+from app.oncall import escalation, presenter, service
 from app.oncall.models import Tier
+from app.scheduling.models import LABELS_BY_VALUE
 from app.web import timefmt
 from app.web.forms import REQUIRED, LocalDateTimeField, options
 from app.web.views import bp
@@ -34,6 +35,7 @@ def _page(form: ShiftForm, status: int = 200):
     window_from, window_to = presenter.window(None, None)
     roster = presenter.roster(window_from, window_to, service.shifts_in(window_from, window_to))
     return render_template("web/oncall.html", roster=roster, form=form, localtime=timefmt.localtime,
+                           chains=escalation.recent_chains(), deadline_labels=LABELS_BY_VALUE,
                            can_edit=may(current_user(), "manage_oncall")), status
 
 

@@ -101,7 +101,7 @@ def _service_label(code: str) -> str:
 
 def _input(form: PlanForm) -> service.PlanInput:
     return service.PlanInput(title=form.title.data or "", summary=form.summary.data or "",
-                             services=forms.service_codes(form.services.data), regions=forms.split_list(form.regions.data),
+                             services=forms.service_codes(form.services.data), regions=forms.region_codes(form.regions.data),
                              owner_id=form.owner_id.data, review_due_on=form.review_due_on.data)
 
 
