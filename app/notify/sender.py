@@ -43,6 +43,7 @@ from app import claims
 from app.notify.fulfilment import check_fulfilment
 from app.notify.models import Notice, NoticeBatch, NoticeText
 from app.notify.outbox import backoff, validity_seconds
+from app.notify.personal import render_for_recipients
 from app.notify.provider_lookup import find_sent
 from app.notify.pool import GlobalLimiter, configured_identities, sync_identities
 from app.notify.settings import NotifySettings
@@ -214,21 +215,23 @@ class Sender:
             # each load a scan of them all (seconds a batch). The token still guards the claim.
             .where(Notice.id.in_(ids), Notice.claim_token == token)).all()
         base = self.settings.public_base_url + WEBHOOK_PATH
-        return [Outgoing(id=r[0], phone=r[1], body=r[2], segments=r[3], deadline_at=r[4],
+        # Each subscriber's own fields filled in, and the real segment count (app/notify/personal.py).
+        return render_for_recipients([Outgoing(id=r[0], phone=r[1], body=r[2], segments=r[3], deadline_at=r[4],
                          callback=f"{base}?notice={r[0]}" + (f"&round={r[10]}" if r[10] else ""), batch_id=r[5], subscriber_id=r[6], attempts=r[7],
                          skip_reason="opted_out" if r[8] is not None and not r[9] else None,
-                         in_doubt_since=r[11]) for r in rows]
+                         in_doubt_since=r[11]) for r in rows], self.app.extensions["noc_policy"])
 
     def _record_notices(self, outcomes: list[Outcome], token: str) -> None:
         now = utcnow()
-        accepted = [{"id": o.outgoing.id, "sid": o.sid} for o in outcomes if o.result == "accepted"]
+        accepted = [{"id": o.outgoing.id, "sid": o.sid, "segments": o.outgoing.segments}
+                    for o in outcomes if o.result == "accepted"]
         retries = [o for o in outcomes if o.result == "retry"]
         failed = [o for o in outcomes if o.result == "failed"]
         if accepted:
             # A status callback may have arrived first (and moved the row on): keep its status.
             db.session.execute(text("""
                 UPDATE notices SET status = CASE WHEN status = 'sending' THEN 'accepted' ELSE status END,
-                       provider_sid = :sid, accepted_at = COALESCE(accepted_at, :now), claim_token = NULL,
+                       provider_sid = :sid, accepted_at = COALESCE(accepted_at, :now), claim_token = NULL, segments = :segments,
                        in_doubt_since = NULL, error_code = NULL, updated_at = :now
                 WHERE id = :id AND claim_token = :token""").bindparams(bindparam("now", type_=_UTC)),
                 [{**a, "now": now, "token": token} for a in accepted])

@@ -75,7 +75,7 @@ def preview(kind: str, language: str, incident_id: int | None, context: dict, te
         base = {"number": "INC-00000000-0000", "title": "", "services": "移动数据", "regions": "杭州",
                 "detected_at": "2026-11-23 08:05", "recovered_at": "2026-11-23 10:30",
                 "estimated_recovery_at": "2026-11-23 12:00", "hotline": policy.data["hotline"],
-                "message": "", "explanation": "", "compensation": ""}
+                "message": "", "explanation": ""}
         if incident_id is not None:
             base.update(incident_context(get_incident(incident_id), policy))
         try:
@@ -147,7 +147,8 @@ def _batch_counts(batch_id: int) -> dict[str, int]:
 
 def notification_list(incident_id: int, kind: str | None, status: str | None) -> Select:
     query = (select(Notice.id, Notice.kind, Notice.sequence, Notice.subscriber_id, Subscriber.phone, Notice.status,
-                    Notice.error_code, Notice.attempts, Notice.provider_sid, Notice.accepted_at, Notice.updated_at)
+                    Notice.error_code, Notice.attempts, Notice.provider_sid, Notice.accepted_at, Notice.updated_at,
+                    Notice.segments)
              .join(Subscriber, Subscriber.id == Notice.subscriber_id)
              .where(Notice.incident_id == incident_id).order_by(Notice.id))
     if kind:
