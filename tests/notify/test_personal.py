@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import event, select
 
 from app.clock import utcnow
+from app.compensation import followup
 from app.compensation.ledger import final_rows
 from app.compensation.models import CompensationVersion
 from app.extensions import db
@@ -45,6 +46,7 @@ def test_the_compensation_sms_states_each_subscribers_own_amount_from_the_ledger
         decided_by=manager.id, decided_at=utcnow()))
     db.session.commit()
 
+    followup.queue_pending()   # the scheduler's follow-up after closure queues the compensation notices
     drain(sender)
     texts = received(gateway, "【补偿通知】")
     assert set(texts) == set(fees) | {voice_only.phone}
