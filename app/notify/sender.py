@@ -244,8 +244,7 @@ class Sender:
                 WHERE id = :id AND claim_token = :token AND status = 'sending'""").bindparams(
                 bindparam("now", type_=_UTC), bindparam("at", type_=_UTC)),
                 [{"id": o.outgoing.id, "code": o.code, "token": token, "now": now,
-                  "at": now + backoff(o.outgoing.attempts, self.settings.backoff_base_seconds,
-                                      self.settings.backoff_max_seconds)} for o in retry])
+                  "at": self._retry_at(o.outgoing.attempts, now)} for o in retry])
         if failed or give_up:
             db.session.execute(text("""
                 UPDATE notices SET status = 'failed', error_code = :code, claim_token = NULL, in_doubt_since = NULL,
@@ -277,16 +276,7 @@ class Sender:
                              deadline_at=None, callback=f"{base}?staff_alert={a.id}", attempts=a.attempts,
                              skip_reason=None if a.phone else "no_phone", in_doubt_since=a.in_doubt_since)
                     for a in claimed]
-        now = utcnow()
-        for outcome in self._send_all(outgoing, parallel):
-            retry = outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts
-            staff_alerts.record_attempt(
-                outcome.outgoing.id, token, accepted=outcome.result == "accepted", sid=outcome.sid,
-                error_code=outcome.code, now=now, retry_at=now + backoff(
-                    outcome.outgoing.attempts, self.settings.backoff_base_seconds,
-                    self.settings.backoff_max_seconds) if retry else None)
-        db.session.commit()
-        return len(outgoing)
+        return self._send_and_record(outgoing, parallel, token, staff_alerts.record_attempt)
 
     # -- lookup codes ("is my line affected?"): after alerts and notices, a small lane ---------
     def _lookup_rules(self) -> dict:
@@ -303,16 +293,21 @@ class Sender:
         outgoing = [Outgoing(id=c.id, phone=c.phone, body=c.body, segments=count_segments(c.body).segments,
                              deadline_at=c.expires_at, callback=f"{base}?lookup_code={c.key}", attempts=c.attempts,
                              in_doubt_since=c.in_doubt_since) for c in claimed]
+        return self._send_and_record(outgoing, parallel, token, lookup_sms.record_attempt)
+
+    def _send_and_record(self, outgoing: list[Outgoing], parallel: bool, token: str, record_attempt) -> int:
+        """Send a claimed lane (staff alerts, lookup codes) and record each outcome under the claim."""
         now = utcnow()
         for outcome in self._send_all(outgoing, parallel):
             retry = outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts
-            lookup_sms.record_attempt(
-                outcome.outgoing.id, token, accepted=outcome.result == "accepted", sid=outcome.sid,
-                error_code=outcome.code, now=now, retry_at=now + backoff(
-                    outcome.outgoing.attempts, self.settings.backoff_base_seconds,
-                    self.settings.backoff_max_seconds) if retry else None)
+            record_attempt(outcome.outgoing.id, token, accepted=outcome.result == "accepted", sid=outcome.sid,
+                           error_code=outcome.code, now=now,
+                           retry_at=self._retry_at(outcome.outgoing.attempts, now) if retry else None)
         db.session.commit()
         return len(outgoing)
+
+    def _retry_at(self, attempts: int, now):
+        return now + backoff(attempts, self.settings.backoff_base_seconds, self.settings.backoff_max_seconds)
 
     # -- voice calls to tier 3 ---------------------------------------------------------
     def _voice_calls(self) -> int:
@@ -331,8 +326,7 @@ class Sender:
             retry = result == "retry" and call.attempts < self.settings.max_attempts
             voice_calls.record_attempt(
                 call.id, token, placed=result == "accepted", sid=sid, error_code=code, now=now,
-                retry_at=now + backoff(call.attempts, self.settings.backoff_base_seconds,
-                                       self.settings.backoff_max_seconds) if retry else None)
+                retry_at=self._retry_at(call.attempts, now) if retry else None)
         db.session.commit()
         return len(claimed)
 
