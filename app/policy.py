@@ -102,6 +102,9 @@ class NoticesSchema(_Strict):
     # to the dispatch center (scope and estimated recovery confirmed), or never automatically.
     initial_notice_on = fields.String(required=True, validate=validate.OneOf(["declared", "reported", "manual"]))
     survey_delay_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    # Greet each subscriber by name in their notices (尊敬的张三). Off by default: the name is
+    # personal data printed on a phone's lock screen, an operator decision.
+    personal_name = fields.Boolean(load_default=False)
 
 
 class PublicStatusSchema(_Strict):

@@ -13,7 +13,7 @@ import csv
 import io
 from typing import Iterator
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -21,7 +21,7 @@ from app.auth.models import User
 from app.clock import utcnow
 from app.compensation import engine
 from app.compensation.models import (CompensationEntry, CompensationLedger, CompensationVersion, VersionStatus,
-                                     of_incident)
+                                     entry_id_for, of_incident)
 from app.compensation.money import fen_to_yuan
 from app.errors import Forbidden, InvalidInput, NotFound, TransitionNotAllowed
 from app.extensions import db
@@ -51,6 +51,29 @@ def _current_versions(incident_id: int):
         .subquery()
     )
     return joined
+
+
+def current_figures(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, int]]:
+    """Each (incident id, subscriber id)'s CURRENT figures (economic credit fen, data GB), for
+    the few hundred subscribers a sender is about to text: ONE query by primary key (the
+    derived entry id) with their latest approved versions; a pair with no entry is absent."""
+    if not pairs:
+        return {}
+    ids = sorted({entry_id_for(incident_id, subscriber_id) for incident_id, subscriber_id in pairs})
+    v = CompensationVersion
+    latest = (select(v.entry_id, func.max(v.version).label("version"))
+              .where(v.entry_id.in_(bindparam("ids", expanding=True)), v.status == VersionStatus.approved.value)
+              .group_by(v.entry_id).subquery())
+    current = aliased(CompensationVersion)
+    e = CompensationEntry
+    rows = db.session.execute(
+        select(e.incident_id, e.subscriber_id,
+               func.coalesce(current.economic_credit_fen, e.economic_credit_fen),
+               func.coalesce(current.data_credit_gb, e.data_credit_gb))
+        .outerjoin(latest, latest.c.entry_id == e.id)
+        .outerjoin(current, and_(current.entry_id == latest.c.entry_id, current.version == latest.c.version))
+        .where(e.id.in_(bindparam("ids", expanding=True))), {"ids": ids})
+    return {(incident_id, subscriber_id): (int(fen), int(gb)) for incident_id, subscriber_id, fen, gb in rows}
 
 
 def final_rows(incident_id: int) -> Select:

@@ -1,12 +1,12 @@
 """``flask sender run`` and ``flask sms-gateway run``."""
 from __future__ import annotations
 
-import signal
-import threading
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+
+from app.worker_process import run_until_stopped
 
 sender_cli = AppGroup("sender", help="The SMS sender (短信发送).")
 gateway_cli = AppGroup("sms-gateway", help="The local Twilio-compatible SMS gateway.")
@@ -31,12 +31,7 @@ def run_sender(once: bool, threads: int | None) -> None:
             total += handled
         click.echo(f"handled {total} message(s)")
         return
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        sender.run_forever(stop)
-    except KeyboardInterrupt:
-        stop.set()
+    run_until_stopped(sender.run_forever)
 
 
 @gateway_cli.command("run")

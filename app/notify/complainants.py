@@ -43,7 +43,7 @@ def _batch(kind: str, context: dict, policy: Policy, *, complaint_id: int | None
                             mandatory=True, policy_version=record_policy_version(policy), queued_at=utcnow())
         db.session.add(batch)
         db.session.flush()
-        render_texts(batch, {"hotline": policy.data["hotline"], **context})
+        render_texts(batch, {"hotline": policy.data["hotline"], **context}, policy)
     return batch
 
 

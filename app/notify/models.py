@@ -114,6 +114,9 @@ class Notice(db.Model):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Stamped by every write, queuing included: the change version of the incident's notices.
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The SMS segments of the text this subscriber was sent (their own name, services and
+    # amount make it differ from the batch text's count); set when the provider accepts it.
+    segments: Mapped[int | None] = mapped_column(SmallInteger)
     # The batch's deadline, copied at queuing so the sender claims "due soonest first" from one
     # partial index (ix_notices_due_by_deadline) instead of joining and sorting a million rows.
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

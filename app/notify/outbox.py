@@ -19,7 +19,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.incidents.models import Incident
 from app.models import record_policy_version
-from app.notify import drills, kinds
+from app.notify import drills, kinds, placeholders
 from app.notify.kinds import NoticeKind
 from app.notify.statuses import OutboxStatus
 from app.notify.models import Notice, NoticeBatch, NoticeText
@@ -122,17 +122,22 @@ def _batch(incident: Incident, kind: str, sequence: int, context: dict, not_befo
                         policy_version=record_policy_version(policy), queued_at=now)
     db.session.add(batch)
     db.session.flush()
-    render_texts(batch, context)
+    render_texts(batch, context, policy)
     return batch
 
 
-def render_texts(batch: NoticeBatch, context: dict) -> None:
-    """The batch's text in every language, rendered once (flushed, not committed)."""
+def render_texts(batch: NoticeBatch, context: dict, policy: Policy | None = None) -> None:
+    """The batch's text in every language, rendered once (flushed, not committed).
+
+    Per-subscriber fields (name, own services, own compensation) stay markers in this text
+    for the sender to fill (placeholders.py); ``segments`` counts it with the neutral values
+    (an estimate: each subscriber's real count is stored per notice when sent)."""
+    personal_name = (policy or current_policy()).data["notices"].get("personal_name", False)
     for language in LANGUAGES:
         localized = {**context, "services": context.get("services_en", context.get("services"))} if language == "en" else context
-        body = render(batch.kind, language, localized)
+        body = render(batch.kind, language, placeholders.batch_context(localized, language, personal_name))
         db.session.add(NoticeText(batch_id=batch.id, language=language, body=body,
-                                  segments=count_segments(body).segments))
+                                  segments=count_segments(placeholders.typical(body, localized, language)).segments))
     db.session.flush()
 
 

@@ -76,6 +76,9 @@ class NotificationItemSchema(Schema):
     provider_sid = fields.String(allow_none=True)
     accepted_at = fields.DateTime(allow_none=True)
     updated_at = fields.DateTime(allow_none=True)
+    segments = fields.Integer(allow_none=True, metadata={
+        "description": "SMS segments of the text this subscriber was sent (their own name, services, amount); "
+                       "null until the provider accepted it"})
 
 
 class NoticeProgressSchema(Schema):

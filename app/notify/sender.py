@@ -43,6 +43,7 @@ from app import claims
 from app.notify.fulfilment import check_fulfilment
 from app.notify.models import Notice, NoticeBatch, NoticeText
 from app.notify.outbox import backoff, validity_seconds
+from app.notify.personal import render_for_recipients
 from app.notify.provider_lookup import find_sent
 from app.notify.pool import GlobalLimiter, configured_identities, sync_identities
 from app.notify.settings import NotifySettings
@@ -214,21 +215,23 @@ class Sender:
             # each load a scan of them all (seconds a batch). The token still guards the claim.
             .where(Notice.id.in_(ids), Notice.claim_token == token)).all()
         base = self.settings.public_base_url + WEBHOOK_PATH
-        return [Outgoing(id=r[0], phone=r[1], body=r[2], segments=r[3], deadline_at=r[4],
+        # Each subscriber's own fields filled in, and the real segment count (app/notify/personal.py).
+        return render_for_recipients([Outgoing(id=r[0], phone=r[1], body=r[2], segments=r[3], deadline_at=r[4],
                          callback=f"{base}?notice={r[0]}" + (f"&round={r[10]}" if r[10] else ""), batch_id=r[5], subscriber_id=r[6], attempts=r[7],
                          skip_reason="opted_out" if r[8] is not None and not r[9] else None,
-                         in_doubt_since=r[11]) for r in rows]
+                         in_doubt_since=r[11]) for r in rows], self.app.extensions["noc_policy"])
 
     def _record_notices(self, outcomes: list[Outcome], token: str) -> None:
         now = utcnow()
-        accepted = [{"id": o.outgoing.id, "sid": o.sid} for o in outcomes if o.result == "accepted"]
+        accepted = [{"id": o.outgoing.id, "sid": o.sid, "segments": o.outgoing.segments}
+                    for o in outcomes if o.result == "accepted"]
         retries = [o for o in outcomes if o.result == "retry"]
         failed = [o for o in outcomes if o.result == "failed"]
         if accepted:
             # A status callback may have arrived first (and moved the row on): keep its status.
             db.session.execute(text("""
                 UPDATE notices SET status = CASE WHEN status = 'sending' THEN 'accepted' ELSE status END,
-                       provider_sid = :sid, accepted_at = COALESCE(accepted_at, :now), claim_token = NULL,
+                       provider_sid = :sid, accepted_at = COALESCE(accepted_at, :now), claim_token = NULL, segments = :segments,
                        in_doubt_since = NULL, error_code = NULL, updated_at = :now
                 WHERE id = :id AND claim_token = :token""").bindparams(bindparam("now", type_=_UTC)),
                 [{**a, "now": now, "token": token} for a in accepted])
@@ -241,8 +244,7 @@ class Sender:
                 WHERE id = :id AND claim_token = :token AND status = 'sending'""").bindparams(
                 bindparam("now", type_=_UTC), bindparam("at", type_=_UTC)),
                 [{"id": o.outgoing.id, "code": o.code, "token": token, "now": now,
-                  "at": now + backoff(o.outgoing.attempts, self.settings.backoff_base_seconds,
-                                      self.settings.backoff_max_seconds)} for o in retry])
+                  "at": self._retry_at(o.outgoing.attempts, now)} for o in retry])
         if failed or give_up:
             db.session.execute(text("""
                 UPDATE notices SET status = 'failed', error_code = :code, claim_token = NULL, in_doubt_since = NULL,
@@ -274,16 +276,7 @@ class Sender:
                              deadline_at=None, callback=f"{base}?staff_alert={a.id}", attempts=a.attempts,
                              skip_reason=None if a.phone else "no_phone", in_doubt_since=a.in_doubt_since)
                     for a in claimed]
-        now = utcnow()
-        for outcome in self._send_all(outgoing, parallel):
-            retry = outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts
-            staff_alerts.record_attempt(
-                outcome.outgoing.id, token, accepted=outcome.result == "accepted", sid=outcome.sid,
-                error_code=outcome.code, now=now, retry_at=now + backoff(
-                    outcome.outgoing.attempts, self.settings.backoff_base_seconds,
-                    self.settings.backoff_max_seconds) if retry else None)
-        db.session.commit()
-        return len(outgoing)
+        return self._send_and_record(outgoing, parallel, token, staff_alerts.record_attempt)
 
     # -- lookup codes ("is my line affected?"): after alerts and notices, a small lane ---------
     def _lookup_rules(self) -> dict:
@@ -300,16 +293,21 @@ class Sender:
         outgoing = [Outgoing(id=c.id, phone=c.phone, body=c.body, segments=count_segments(c.body).segments,
                              deadline_at=c.expires_at, callback=f"{base}?lookup_code={c.key}", attempts=c.attempts,
                              in_doubt_since=c.in_doubt_since) for c in claimed]
+        return self._send_and_record(outgoing, parallel, token, lookup_sms.record_attempt)
+
+    def _send_and_record(self, outgoing: list[Outgoing], parallel: bool, token: str, record_attempt) -> int:
+        """Send a claimed lane (staff alerts, lookup codes) and record each outcome under the claim."""
         now = utcnow()
         for outcome in self._send_all(outgoing, parallel):
             retry = outcome.result == "retry" and outcome.outgoing.attempts < self.settings.max_attempts
-            lookup_sms.record_attempt(
-                outcome.outgoing.id, token, accepted=outcome.result == "accepted", sid=outcome.sid,
-                error_code=outcome.code, now=now, retry_at=now + backoff(
-                    outcome.outgoing.attempts, self.settings.backoff_base_seconds,
-                    self.settings.backoff_max_seconds) if retry else None)
+            record_attempt(outcome.outgoing.id, token, accepted=outcome.result == "accepted", sid=outcome.sid,
+                           error_code=outcome.code, now=now,
+                           retry_at=self._retry_at(outcome.outgoing.attempts, now) if retry else None)
         db.session.commit()
         return len(outgoing)
+
+    def _retry_at(self, attempts: int, now):
+        return now + backoff(attempts, self.settings.backoff_base_seconds, self.settings.backoff_max_seconds)
 
     # -- voice calls to tier 3 ---------------------------------------------------------
     def _voice_calls(self) -> int:
@@ -328,8 +326,7 @@ class Sender:
             retry = result == "retry" and call.attempts < self.settings.max_attempts
             voice_calls.record_attempt(
                 call.id, token, placed=result == "accepted", sid=sid, error_code=code, now=now,
-                retry_at=now + backoff(call.attempts, self.settings.backoff_base_seconds,
-                                       self.settings.backoff_max_seconds) if retry else None)
+                retry_at=self._retry_at(call.attempts, now) if retry else None)
         db.session.commit()
         return len(claimed)
 

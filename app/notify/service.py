@@ -75,7 +75,7 @@ def preview(kind: str, language: str, incident_id: int | None, context: dict, te
         base = {"number": "INC-00000000-0000", "title": "", "services": "移动数据", "regions": "杭州",
                 "detected_at": "2026-11-23 08:05", "recovered_at": "2026-11-23 10:30",
                 "estimated_recovery_at": "2026-11-23 12:00", "hotline": policy.data["hotline"],
-                "message": "", "explanation": "", "compensation": ""}
+                "message": "", "explanation": ""}
         if incident_id is not None:
             base.update(incident_context(get_incident(incident_id), policy))
         try:
@@ -156,7 +156,8 @@ def notification_list(incident_id: int, kind: str | None, status: str | None) ->
     # so that the list holds what the counts count.
     query = (select(Notice.id, Notice.kind, Notice.sequence, Notice.subscriber_id,
                     func.coalesce(Notice.phone, Subscriber.phone).label("phone"), Notice.status,
-                    Notice.error_code, Notice.attempts, Notice.provider_sid, Notice.accepted_at, Notice.updated_at)
+                    Notice.error_code, Notice.attempts, Notice.provider_sid, Notice.accepted_at, Notice.updated_at,
+                    Notice.segments)
              .outerjoin(Subscriber, Subscriber.id == Notice.subscriber_id)
              .where(Notice.incident_id == incident_id)
              # the order of the incident's unique key: a page walks that index (ordered by id, a

@@ -7,9 +7,10 @@ product's own local gateway (``flask sms-gateway run``, or in-process under ``fl
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from app.installation_secrets import read_or_create
 
 LOCAL_GATEWAY_ACCOUNT_SID = "AC" + "0" * 30 + "01"
 LOCAL_GATEWAY_FROM = "+8610690000"
@@ -51,24 +52,7 @@ class NotifySettings:
 
 def local_gateway_token(instance_path: Path) -> str:
     """This installation's local-gateway token, created (owner-only, 0600) on first start."""
-    path = Path(instance_path) / LOCAL_GATEWAY_TOKEN_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
-        try:
-            os.link(draft, path)  # atomic: of processes starting together, the first one's token wins
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(draft)
-    token = path.read_text(encoding="utf-8").strip()
-    if len(token) < 32:
-        raise RuntimeError(f"{path} holds no usable token; delete it to have a new one made")
-    return token
-
+    return read_or_create(Path(instance_path) / LOCAL_GATEWAY_TOKEN_FILE, what="token")
 
 def from_environment(port: int = 5000, env: dict | None = None, *, instance_path: Path | None = None) -> NotifySettings:
     """``instance_path``: where the local-gateway token lives (default: the project's instance folder)."""

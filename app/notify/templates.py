@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
-from app.notify import drills
+from app.notify import drills, placeholders
 from app.notify.kinds import ComplaintNoticeKind, NoticeKind
 
 LANGUAGES = ("zh-CN", "en")
@@ -57,7 +57,8 @@ def render(kind: str, language: str, context: dict) -> str:
         template = _environment.get_template(f"{kind}.{language}.j2")
     except TemplateNotFound:
         template = _environment.get_template(f"{kind}.zh-CN.j2")
-    return drills.mark(template.render(**context).strip(), bool(context.get("drill")), language)
+    return drills.mark(template.render(**placeholders.defaults(context, language)).strip(), bool(context.get("drill")),
+                       language)
 
 
 def local_time(moment: datetime | None, zone) -> str | None:

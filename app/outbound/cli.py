@@ -1,13 +1,13 @@
 """``flask outbound run`` (the worker) and ``flask outbound-receiver run`` (the local receiver)."""
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+
+from app.worker_process import run_until_stopped
 
 outbound_cli = AppGroup("outbound", help="Reports out: 上报 to the dispatch centre, reports to the regulator.")
 receiver_cli = AppGroup("outbound-receiver", help="The local receiver of outbound reports.")
@@ -27,12 +27,7 @@ def run_outbound(once: bool) -> None:
             total += handled
         click.echo(f"sent {total} report attempt(s); {sender.acknowledged_total} acknowledged")
         return
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        sender.run_forever(stop)
-    except KeyboardInterrupt:
-        stop.set()
+    run_until_stopped(sender.run_forever)
 
 
 @receiver_cli.command("run")

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from app.installation_secrets import read_or_create
 
 # The shared secret, when NOC_OUTBOUND_SECRET is not set: random per installation, kept in the
 # instance folder (0600) so that every process of the installation (the product, its workers,
@@ -42,24 +43,7 @@ class OutboundSettings:
 
 def installation_secret(instance_path: Path) -> str:
     """This installation's outbound secret, created owner-only on first start (first writer wins)."""
-    path = Path(instance_path) / SECRET_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_hex(32))
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(draft)
-    secret = path.read_text(encoding="utf-8").strip()
-    if len(secret) < 32:
-        raise RuntimeError(f"{path} holds no usable secret; delete it to have a new one made")
-    return secret
-
+    return read_or_create(Path(instance_path) / SECRET_FILE)
 
 def from_environment(instance_path: Path, env: dict | None = None) -> OutboundSettings:
     env = os.environ if env is None else env

@@ -17,35 +17,21 @@ from pathlib import Path
 
 from flask import current_app
 
+from app.installation_secrets import read_or_create
+
 SECRET_FILE = "lookup-code-secret"
 CACHE_KEY = "noc_lookup_secret"
 CODE_SPACE = 10 ** 6   # six digits
 
 
 def _read_or_create(path: Path) -> str:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
-        try:
-            os.link(draft, path)  # atomic: of processes starting together, the first one's secret wins
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(draft)
-    secret = path.read_text(encoding="utf-8").strip()
-    if len(secret) < 32:
-        raise RuntimeError(f"{path} holds no usable secret; delete it to have a new one made")
-    return secret
-
+    return read_or_create(path)
 
 def installation_secret() -> bytes:
     cached = current_app.extensions.get(CACHE_KEY)
     if cached is None:
         configured = current_app.config.get("NOC_LOOKUP_SECRET") or os.environ.get("NOC_LOOKUP_SECRET")
-        value = configured or _read_or_create(Path(current_app.instance_path) / SECRET_FILE)
+        value = configured or read_or_create(Path(current_app.instance_path) / SECRET_FILE)
         cached = current_app.extensions[CACHE_KEY] = value.encode()
     return cached
 
