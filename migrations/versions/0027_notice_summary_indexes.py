@@ -1,7 +1,7 @@
 """notice counts per change, not per view: the change version and the last-minute rate of notices
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0020 (main's head after 0025; the lead re-chains)
 Create Date: 2026-12-01 05:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0027'
-down_revision = '0025'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
