@@ -86,6 +86,10 @@ class Settings:
             # incident's notice counts (app/web/live.py).
             "NOC_LIVE_POLL_MS": int(os.environ.get("NOC_LIVE_POLL_MS", "2000")),
             "NOC_LIVE_CACHE_SECONDS": float(os.environ.get("NOC_LIVE_CACHE_SECONDS", "1.0")),
+            # The notices panel's counts (app/notify/summary_cache.py): a live incident's may be
+            # this old; counts nobody changed for the settle time are kept until a notice changes.
+            "NOC_NOTICE_SUMMARY_TTL_SECONDS": float(os.environ.get("NOC_NOTICE_SUMMARY_TTL_SECONDS", "10")),
+            "NOC_NOTICE_SUMMARY_SETTLE_SECONDS": float(os.environ.get("NOC_NOTICE_SUMMARY_SETTLE_SECONDS", "300")),
             "NOC_HEARTBEAT_SECONDS": self.heartbeat_seconds,
             "NOC_WORKER_STALE_SECONDS": self.worker_stale_seconds,
             "NOC_QUEUE_WAIT_SECONDS": self.queue_wait_seconds,

@@ -27,8 +27,10 @@ def page_envelope_schema(item_schema: type[Schema], name: str) -> type[Schema]:
     )
 
 
-def paginate(query: Select, page: int, per_page: int, *, scalars: bool = True) -> dict:
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+def paginate(query: Select, page: int, per_page: int, *, scalars: bool = True, total: int | None = None) -> dict:
+    """``total``: when the caller already knows it (e.g. kept counts), the list is not counted again."""
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     paged = query.limit(per_page).offset((page - 1) * per_page)
     items = db.session.scalars(paged).all() if scalars else db.session.execute(paged).all()
     return {"items": items, "total": total, "page": page, "per_page": per_page}

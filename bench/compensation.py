@@ -32,6 +32,7 @@ from app.auth.service import create_user  # noqa: E402
 from app.compensation import engine, followup, ledger  # noqa: E402
 from app.compensation.money import fen_to_yuan  # noqa: E402
 from app.extensions import db  # noqa: E402
+from app.db_types import UTCDateTime  # noqa: E402
 from app.incidents.models import Incident, Responsibility  # noqa: E402
 from app.policy import current_policy  # noqa: E402
 
@@ -134,6 +135,21 @@ def _bare_baseline(results: dict) -> None:
     _timed("bare INSERT … SELECT of the same rows", run, results)
 
 
+def _bare_notices(incident_id: int, results: dict) -> None:
+    """The fair floor of the follow-up job: a bare INSERT … SELECT of the same subscribers into the
+    outbox table itself (its keys and partial indexes), no scope, opt-out, ON CONFLICT or texts."""
+    now = sa.bindparam("now", datetime.now(timezone.utc), type_=UTCDateTime())
+
+    def run():
+        db.session.execute(sa.text(
+            "INSERT INTO notices (batch_id, incident_id, kind, sequence, subscriber_id, status, attempts, "
+            "next_attempt_at, updated_at) SELECT 0, :incident, 'bare', 1, id, 'queued', 0, :now, :now "
+            "FROM subscribers").bindparams(now), {"incident": incident_id})
+        db.session.commit()
+
+    _timed("bare INSERT … SELECT into notices (same table)", run, results)
+
+
 def _stream_csv(incident_id: int) -> int:
     _, chunks = ledger.billing_csv(incident_id)
     return sum(chunk.count("\n") for chunk in chunks) - 1  # less the header
@@ -167,6 +183,7 @@ def run(backend: str, count: int) -> None:
             written = _timed("FINAL LEDGER: engine.finalise + commit", finalise, results)
             _settle(backend)
             _timed("follow-up job: queue the compensation notices", followup.queue_pending, results)
+            _bare_notices(incident.id, results)
             _timed("final totals (closed, GET …/compensation)", preview_totals, results)
             streamed = _timed("billing CSV: stream every row", lambda: _stream_csv(incident.id), results)
             totals = engine.final_totals(incident.id)
@@ -176,6 +193,8 @@ def run(backend: str, count: int) -> None:
         bare = results["bare INSERT … SELECT of the same rows"]
         for label in ("FINAL LEDGER: engine.finalise + commit", "follow-up job: queue the compensation notices"):
             print(f"  ratio {label.strip()} / bare INSERT … SELECT: {results[label] / bare:5.1f}×")
+        print(f"  ratio follow-up job / bare INSERT … SELECT into notices: "
+              f"{results['follow-up job: queue the compensation notices'] / results['bare INSERT … SELECT into notices (same table)']:5.1f}×")
         print(f"  load average: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
         print(f"  ledger rows written: {written:,}; CSV rows streamed: {streamed:,}")
         print(f"  totals: economic {fen_to_yuan(totals['economic_credit_fen'])} CNY, data {totals['data_credit_gb']:,} GB"

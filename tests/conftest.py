@@ -80,7 +80,9 @@ def database_url(request, tmp_path_factory):
 @pytest.fixture(scope="session")
 def app(database_url):
     """One migrated application per backend: the schema is built by the migrations themselves."""
-    application = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+    # Notice counts recounted on every change (no live TTL): tests/notify/test_summary_counts.py tests the TTL.
+    application = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True,
+                              "NOC_NOTICE_SUMMARY_TTL_SECONDS": 0})
     with application.app_context():
         upgrade()
     yield application
@@ -89,7 +91,10 @@ def app(database_url):
 
 
 def _empty_all_tables() -> None:
+    from app.notify import summary_cache
+
     _empty_tables()
+    summary_cache.clear()  # kept per process, keyed by incident id: ids restart
     _reseed_catalog()
 
 

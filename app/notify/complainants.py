@@ -55,7 +55,7 @@ def queue_to_complainant(complaint_id: int, kind: str, phone: str, subscriber_id
     batch = _batch(kind, context, policy, complaint_id=complaint_id)
     statement = dialect_insert(Notice).values(
         batch_id=batch.id, complaint_id=complaint_id, kind=kind, sequence=SEQUENCE, subscriber_id=subscriber_id,
-        phone=phone, status=OutboxStatus.queued, attempts=0, next_attempt_at=utcnow(),
+        phone=phone, status=OutboxStatus.queued, attempts=0, next_attempt_at=utcnow(), updated_at=utcnow(),
     ).on_conflict_do_nothing()
     queued = db.session.execute(statement).rowcount or 0
     log.info("queued %s to complainant %s (complaint %s): %d", kind, mask(phone), complaint_id, queued)
@@ -71,11 +71,12 @@ def queue_to_complainants(incident_id: int, kind: str, complaints: Select, conte
     rows = inner.with_only_columns(
         literal(batch.id), literal(incident_id, Integer()), id_column, literal(kind), literal(SEQUENCE),
         subscriber_column, phone_column, literal(OutboxStatus.queued.value), literal(0),
-        literal(utcnow(), type_=Notice.next_attempt_at.type), maintain_column_froms=True,
+        literal(utcnow(), type_=Notice.next_attempt_at.type), literal(utcnow(), type_=Notice.updated_at.type),
+        maintain_column_froms=True,
     )
     statement = dialect_insert(Notice).from_select(
         ["batch_id", "incident_id", "complaint_id", "kind", "sequence", "subscriber_id", "phone", "status",
-         "attempts", "next_attempt_at"], rows,
+         "attempts", "next_attempt_at", "updated_at"], rows,
     ).on_conflict_do_nothing()
     queued = db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
     log.info("queued %d %s message(s) to complainants of incident %s", queued, kind, incident_id)

@@ -79,6 +79,12 @@ class Notice(db.Model):
               sqlite_where=text("status = 'queued' AND deadline_at IS NOT NULL")),
         Index("ix_notices_phone_kind", "phone", "kind", postgresql_where=text("phone IS NOT NULL"),
               sqlite_where=text("phone IS NOT NULL")),
+        # the change version of an incident's notices: its latest updated_at is one entry
+        # (app/notify/summary_cache.py: counted once per change, not per view);
+        Index("ix_notices_incident_updated", "incident_id", "updated_at"),
+        # a notice's rate over the last minute reads that minute's acceptances only.
+        Index("ix_notices_batch_accepted", "batch_id", "accepted_at", postgresql_where=text("accepted_at IS NOT NULL"),
+              sqlite_where=text("accepted_at IS NOT NULL")),
     )
 
     # No foreign keys on this table, on purpose: rows are only ever written by INSERT … SELECT
@@ -106,6 +112,7 @@ class Notice(db.Model):
     provider_sid: Mapped[str | None] = mapped_column(String(64))
     error_code: Mapped[str | None] = mapped_column(String(20))
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Stamped by every write, queuing included: the change version of the incident's notices.
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The SMS segments of the text this subscriber was sent (their own name, services and
     # amount make it differ from the batch text's count); set when the provider accepts it.

@@ -88,12 +88,12 @@ def queue_for_subscribers(incident: Incident, kind: str, sequence: int, subscrib
     rows = inner.with_only_columns(
         literal(batch.id), literal(incident.id), literal(kind), literal(sequence), inner.selected_columns[0],
         literal(OutboxStatus.queued.value), literal(0), literal(batch.not_before or now, type_=Notice.next_attempt_at.type),
-        literal(batch.deadline_at, type_=Notice.deadline_at.type),
+        literal(batch.deadline_at, type_=Notice.deadline_at.type), literal(now, type_=Notice.updated_at.type),
         maintain_column_froms=True,
     )
     statement = dialect_insert(Notice).from_select(
         ["batch_id", "incident_id", "kind", "sequence", "subscriber_id", "status", "attempts", "next_attempt_at",
-         "deadline_at"],
+         "deadline_at", "updated_at"],
         rows,
     ).on_conflict_do_nothing(index_elements=["incident_id", "kind", "sequence", "subscriber_id"])
     queued = db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount

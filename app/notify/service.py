@@ -10,7 +10,7 @@ from app.errors import InvalidInput, TransitionNotAllowed
 from app.extensions import db
 from app.incidents.models import Incident, Status
 from app.incidents.service import get_incident
-from app.notify import capacity, statuses
+from app.notify import capacity, statuses, summary_cache
 from app.notify.fulfilment import fulfil_if_nothing_pending
 from app.notify.kinds import NoticeKind
 from app.notify.models import Notice, NoticeBatch
@@ -88,22 +88,25 @@ def preview(kind: str, language: str, incident_id: int | None, context: dict, te
 
 
 def notification_summary(incident: Incident) -> dict:
-    """Counts by kind and status, and per notice the projected finish at the current rate vs its deadline."""
+    """Counts by kind and status, and per notice the projected finish at the current rate vs its deadline.
+
+    The counts come from app/notify/summary_cache.py (counted once per change, not per view); the
+    rate of the last minute reads only that minute's acceptances (``ix_notices_batch_accepted``),
+    and not even those once the counts have settled (nothing changed for longer than a minute)."""
     now = utcnow()
     identities = pool_identities(current_settings())
-    counts: dict[str, dict[str, int]] = {}
-    for kind, status, n in db.session.execute(
-            select(Notice.kind, Notice.status, func.count()).where(Notice.incident_id == incident.id)
-            .group_by(Notice.kind, Notice.status)):
-        counts.setdefault(kind, {})[status] = n
+    counted = summary_cache.counts(incident.id)
+    batches = db.session.scalars(select(NoticeBatch).where(NoticeBatch.incident_id == incident.id)
+                                 .order_by(NoticeBatch.id)).all()
+    recent = {} if counted.settled or not batches else dict(db.session.execute(
+        select(Notice.batch_id, func.count()).where(Notice.batch_id.in_([b.id for b in batches]),
+                                                    Notice.accepted_at >= now - RATE_WINDOW)
+        .group_by(Notice.batch_id)).all())
     notices = []
-    for batch in db.session.scalars(select(NoticeBatch).where(NoticeBatch.incident_id == incident.id)
-                                    .order_by(NoticeBatch.id)):
-        by_status = counts.get(batch.kind, {}) if batch.kind != NoticeKind.progress else _batch_counts(batch.id)
+    for batch in batches:
+        by_status = counted.by_batch.get(batch.id, {})
         pending = sum(by_status.get(s, 0) for s in statuses.PENDING)
-        recent = db.session.scalar(select(func.count()).where(
-            Notice.batch_id == batch.id, Notice.accepted_at >= now - RATE_WINDOW)) or 0
-        rate = recent / RATE_WINDOW.total_seconds()
+        rate = recent.get(batch.id, 0) / RATE_WINDOW.total_seconds()
         projected, stalled, late = _projection(batch, pending, rate, now)
         pool_plan = (capacity.batch_plan(batch, pending, identities, now).as_dict()
                      if pending and batch.deadline_at else None)
@@ -114,14 +117,16 @@ def notification_summary(incident: Incident) -> dict:
             "deadline_at": batch.deadline_at, "projected_finish_at": projected, "stalled": stalled, "late": late,
             "fulfilled_at": batch.fulfilled_at, "policy_version": batch.policy_version, "pool_plan": pool_plan,
         })
-    return {"counts": counts, "notices": notices}
+    return {"counts": {kind: dict(by_status) for kind, by_status in counted.by_kind.items()}, "notices": notices}
 
 
 def progress_marker(incident_id: int) -> str:
     """Changes as the incident's notices are queued, sent and delivered (for the live console)."""
-    counts = db.session.execute(select(Notice.status, func.count()).where(Notice.incident_id == incident_id)
-                                .group_by(Notice.status).order_by(Notice.status)).all()
-    return ",".join(f"{status}:{n}" for status, n in counts)
+    by_status: dict[str, int] = {}
+    for kind_counts in summary_cache.counts(incident_id).by_kind.values():
+        for status, n in kind_counts.items():
+            by_status[status] = by_status.get(status, 0) + n
+    return ",".join(f"{status}:{n}" for status, n in sorted(by_status.items()))
 
 
 def _projection(batch: NoticeBatch, pending: int, rate: float, now: datetime) -> tuple[datetime | None, bool, bool]:
@@ -140,17 +145,24 @@ def _projection(batch: NoticeBatch, pending: int, rate: float, now: datetime) ->
     return None, stalled, bool(batch.deadline_at and (stalled or overdue))
 
 
-def _batch_counts(batch_id: int) -> dict[str, int]:
-    return {status: n for status, n in db.session.execute(
-        select(Notice.status, func.count()).where(Notice.batch_id == batch_id).group_by(Notice.status))}
+def listed_total(counts: dict[str, dict[str, int]], kind: str | None, status: str | None) -> int:
+    """How many notices ``notification_list`` holds, from the summary's counts."""
+    return sum(n for k, by_status in counts.items() if kind in (None, k)
+               for s, n in by_status.items() if status in (None, s))
 
 
 def notification_list(incident_id: int, kind: str | None, status: str | None) -> Select:
-    query = (select(Notice.id, Notice.kind, Notice.sequence, Notice.subscriber_id, Subscriber.phone, Notice.status,
+    # Every notice of the incident, a complainant's who is no subscriber too (its own phone),
+    # so that the list holds what the counts count.
+    query = (select(Notice.id, Notice.kind, Notice.sequence, Notice.subscriber_id,
+                    func.coalesce(Notice.phone, Subscriber.phone).label("phone"), Notice.status,
                     Notice.error_code, Notice.attempts, Notice.provider_sid, Notice.accepted_at, Notice.updated_at,
                     Notice.segments)
-             .join(Subscriber, Subscriber.id == Notice.subscriber_id)
-             .where(Notice.incident_id == incident_id).order_by(Notice.id))
+             .outerjoin(Subscriber, Subscriber.id == Notice.subscriber_id)
+             .where(Notice.incident_id == incident_id)
+             # the order of the incident's unique key: a page walks that index (ordered by id, a
+             # page of a million-notice incident sorted every one of them first)
+             .order_by(Notice.kind, Notice.sequence, Notice.subscriber_id, Notice.id))
     if kind:
         query = query.where(Notice.kind == kind)
     if status:

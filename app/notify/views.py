@@ -29,8 +29,10 @@ def notifications(args, incident_id):
     """Counts by kind and status, projected finish vs the notice deadline (flagged late), and the list."""
     incident = get_incident(incident_id)
     summary = service.notification_summary(incident)
+    # The total comes from the summary's counts: a million notices are not counted twice per view.
     page = paginate(service.notification_list(incident_id, args["kind"], args["status"]),
-                    args["page"], args["per_page"], scalars=False)
+                    args["page"], args["per_page"], scalars=False,
+                    total=service.listed_total(summary["counts"], args["kind"], args["status"]))
     page["items"] = [row._asdict() for row in page["items"]]
     return {**summary, **page}
 
