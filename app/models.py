@@ -38,9 +38,14 @@ def record_policy_version(policy: Policy) -> str:
 _RECORDED = "noc_policy_versions_recorded"
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-@event.listens_for(Session, "after_soft_rollback")  # a savepoint's rollback too
-def _forget_recorded(session: Session, *_) -> None:
-    """The next transaction looks again (a rollback may have dropped the row this one added)."""
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction) -> None:
+    """The next transaction looks again (commit, rollback or close of the outermost one)."""
+    if transaction.parent is None:
+        session.info.pop(_RECORDED, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_a_rollback(session: Session, _previous) -> None:
+    """Any rollback, a savepoint's too, may have dropped the row this transaction added."""
     session.info.pop(_RECORDED, None)

@@ -52,6 +52,17 @@ def test_a_rolled_back_policy_version_is_recorded_again(app_ctx):
     assert db.session.scalar(select(PolicyVersion.version).where(PolicyVersion.version == policy.version))
 
 
+def test_a_policy_version_added_in_a_rolled_back_savepoint_is_recorded_again(app_ctx):
+    policy = load_policy(SECONDS_POLICY)
+    savepoint = db.session.begin_nested()
+    record_policy_version(policy)
+    db.session.flush()
+    savepoint.rollback()                # only the savepoint: the outer transaction goes on
+    record_policy_version(policy)
+    db.session.commit()
+    assert db.session.scalar(select(PolicyVersion.version).where(PolicyVersion.version == policy.version))
+
+
 def test_judging_incident_deadlines_sends_nothing_for_complaints(make_user, on_call_manager):
     operator, _ = make_user("operator")
     with freeze_time(T0) as frozen:
