@@ -24,7 +24,7 @@ from app.scheduling.windows import FROM_DETECTION, FROM_RECOVERY
 
 
 def declared(incident: Incident) -> None:
-    deadlines.create_deadlines(incident, FROM_DETECTION)
+    deadlines.create_deadlines(incident, FROM_DETECTION, fresh=True)  # just inserted: nothing to read back
     notices.queue_initial_notice(incident, "declared")
 
 

@@ -35,7 +35,7 @@ from app.compensation import followup as compensation_followup
 from app.extensions import db
 from app.ops.heartbeats import Heartbeat
 from app.plans.reminders import remind_due_reviews
-from app.scheduling.judge import BATCH, JudgeResult, judge_due, next_wake_time
+from app.scheduling.judge import JudgeResult, judge_due, next_wake_time
 from app.scheduling.leadership import leadership_for
 from app.scheduling.service import CHANGED_FLAG
 
@@ -54,8 +54,10 @@ class DeadlineScheduler:
         self.app = app
         self.poll_seconds = float(poll_seconds or app.config.get("NOC_SCHEDULER_POLL_SECONDS")
                                   or os.environ.get("NOC_SCHEDULER_POLL_SECONDS") or DEFAULT_POLL_SECONDS)
-        # Rows judged per transaction (NOC_JUDGE_BATCH): smaller keeps SQLite's write lock shorter.
-        self.batch = int(app.config.get("NOC_JUDGE_BATCH") or os.environ.get("NOC_JUDGE_BATCH") or BATCH)
+        # Rows judged per transaction (NOC_JUDGE_BATCH): smaller keeps SQLite's write lock shorter;
+        # unset, the judge's default for the database (app/scheduling/judge.py).
+        configured = app.config.get("NOC_JUDGE_BATCH") or os.environ.get("NOC_JUDGE_BATCH")
+        self.batch = int(configured) if configured else None
         self.scheduler = BackgroundScheduler(
             timezone=timezone.utc,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},

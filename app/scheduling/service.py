@@ -19,7 +19,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, exists, select, update
+from sqlalchemy import event, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
@@ -80,17 +80,30 @@ def _new_deadline(incident: Incident, window: Window, policy_version: str, now: 
     )
 
 
-def create_deadlines(incident: Incident, kinds: tuple[DeadlineKind, ...], policy: Policy | None = None) -> list[Deadline]:
-    """Add the deadlines of ``kinds`` that apply to this incident (major-only kinds only when major)."""
+def create_deadlines(incident: Incident, kinds: tuple[DeadlineKind, ...], policy: Policy | None = None, *,
+                     fresh: bool = False) -> list[str]:
+    """Add the deadlines of ``kinds`` that apply to this incident (major-only kinds only when major).
+
+    ``fresh``: the incident was inserted in this transaction, so it has no deadlines yet (the
+    declaration skips the read). One INSERT for all of them, on both databases; returns the kinds added."""
     policy = policy or current_policy()
     version = record_policy_version(policy)
     now = utcnow()
-    existing = set(db.session.scalars(select(Deadline.kind).where(Deadline.incident_id == incident.id)))
+    existing = set() if fresh else set(db.session.scalars(select(Deadline.kind).where(Deadline.incident_id == incident.id)))
     wanted = [k for k in kinds if k in applicable_kinds(incident) and k.value not in existing]
-    created = [_new_deadline(incident, window_for(incident, kind, policy), version, now) for kind in wanted]
-    db.session.add_all(created)
+    rows = [_deadline_row(incident, window_for(incident, kind, policy), version, now) for kind in wanted]
+    if rows:
+        # Core, not ORM objects: nobody reads them back in this transaction, and the ORM would send
+        # one INSERT … RETURNING per row on SQLite.
+        db.session.execute(insert(Deadline), rows)
     _mark_changed()
-    return created
+    return [row["kind"] for row in rows]
+
+
+def _deadline_row(incident: Incident, window: Window, policy_version: str, now: datetime) -> dict[str, Any]:
+    return {"incident_id": incident.id, "kind": window.kind.value, "starts_at": window.starts_at,
+            "due_at": window.due_at, "warn_at": window.warn_at, "escalate_at": window.escalate_at, "state": PENDING,
+            "policy_version": policy_version, "created_at": now, "updated_at": now}
 
 
 def fulfil(incident: Incident, kind: DeadlineKind | str, at: datetime) -> str | None:
