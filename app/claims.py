@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, text, update
 
 from app.db_types import UTCDateTime
 from app.extensions import db
@@ -78,3 +78,21 @@ def release_expired(outbox: Outbox, now: datetime) -> int:
         log.warning("%d %s claimed by a sender that never reported back: queued again, to be looked up "
                     "at the provider before any re-send", result.rowcount, outbox.table)
     return result.rowcount or 0
+
+
+def record_outcome(model, row_id: int, token: str, *, sent: bool, sent_column: str, retry_at: datetime | None,
+                   sid: str | None, error_code: str | None, now: datetime) -> None:
+    """The provider's answer for one claimed row of an outbox with ``OutboxStatus`` states (staff
+    alerts, voice calls): sent (stamping ``sent_column``), queued again at ``retry_at``, or failed.
+    Ignored when the claim is no longer ``token``'s: a sender whose lease ran out overwrites nothing."""
+    from app.notify.statuses import OutboxStatus   # kept out of import time: the notifier imports claims
+
+    values: dict = {"error_code": error_code, "claim_token": None}
+    if sent:
+        values.update(status=OutboxStatus.sent, provider_sid=sid, in_doubt_since=None, **{sent_column: now})
+    elif retry_at is not None:
+        values.update(status=OutboxStatus.queued, next_attempt_at=retry_at)
+    else:
+        values.update(status=OutboxStatus.failed, in_doubt_since=None)
+    db.session.execute(update(model).where(
+        model.id == row_id, model.claim_token == token, model.status == OutboxStatus.sending).values(**values))

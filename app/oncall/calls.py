@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from xml.sax.saxutils import escape
 
-from sqlalchemy import Integer, String, Text, literal, select, update
+from sqlalchemy import Integer, String, Text, literal, select
 
 from app import claims
 from app.auth.models import User
@@ -74,16 +74,8 @@ def claim_queued(token: str, limit: int, now: datetime, lease_seconds: float) ->
 def record_attempt(call_id: int, token: str, *, placed: bool, retry_at: datetime | None, sid: str | None,
                    error_code: str | None, now: datetime) -> None:
     """The provider's answer to one claimed call; ignored when the claim is no longer ``token``'s."""
-    values: dict = {"error_code": error_code, "claim_token": None}
-    if placed:
-        values.update(status=OutboxStatus.sent, placed_at=now, provider_sid=sid, in_doubt_since=None)
-    elif retry_at is not None:
-        values.update(status=OutboxStatus.queued, next_attempt_at=retry_at)
-    else:
-        values.update(status=OutboxStatus.failed, in_doubt_since=None)
-    db.session.execute(update(OncallCall).where(
-        OncallCall.id == call_id, OncallCall.claim_token == token, OncallCall.status == OutboxStatus.sending,
-    ).values(**values))
+    claims.record_outcome(OncallCall, call_id, token, sent=placed, sent_column="placed_at", retry_at=retry_at,
+                          sid=sid, error_code=error_code, now=now)
 
 
 def any_pending() -> bool:

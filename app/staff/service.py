@@ -162,16 +162,8 @@ def record_attempt(alert_id: int, token: str, *, accepted: bool, retry_at: datet
                    error_code: str | None, now: datetime) -> None:
     """The provider's answer to one claimed alert (``retry_at``: try again then); ignored when the
     claim is no longer ``token``'s."""
-    values: dict = {"error_code": error_code, "claim_token": None}
-    if accepted:
-        values.update(status=OutboxStatus.sent, sent_at=now, provider_sid=sid, in_doubt_since=None)
-    elif retry_at is not None:
-        values.update(status=OutboxStatus.queued, next_attempt_at=retry_at)
-    else:
-        values.update(status=OutboxStatus.failed, in_doubt_since=None)
-    db.session.execute(update(StaffAlert).where(
-        StaffAlert.id == alert_id, StaffAlert.claim_token == token, StaffAlert.status == OutboxStatus.sending,
-    ).values(**values))
+    claims.record_outcome(StaffAlert, alert_id, token, sent=accepted, sent_column="sent_at", retry_at=retry_at,
+                          sid=sid, error_code=error_code, now=now)
 
 
 def release_expired_claims(now: datetime) -> int:
