@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.incidents.causes import CauseCategory
 from app.incidents.models import Incident, Level, Status
+from app.outbound.models import OutboundReport, ReportTarget
 from app.policy import Policy
 from app.reports import compliance, providers
 from app.reports.formatting import yuan
@@ -19,6 +20,20 @@ from app.scheduling.models import DeadlineKind
 def _mean_minutes(pairs: list[tuple[datetime, datetime | None]]) -> float | None:
     spans = [(end - start).total_seconds() / 60 for start, end in pairs if end is not None]
     return round(sum(spans) / len(spans), 1) if spans else None
+
+
+def _reported_times(incidents: list[Incident]) -> dict[int, datetime | None]:
+    """When each incident counts as reported (RULES §9): the dispatch centre's first acknowledgement
+    of its 上报, not the button. An incident with no 上报 on record at all (reported before the
+    product sent them, migration 0022) keeps its button time; one still unacknowledged has none."""
+    acknowledged: dict[int, datetime | None] = {}
+    for incident_id, first_ack in db.session.execute(
+            select(OutboundReport.incident_id, func.min(OutboundReport.acknowledged_at))
+            .where(OutboundReport.incident_id.in_([i.id for i in incidents]),
+                   OutboundReport.target == ReportTarget.dispatch.value)
+            .group_by(OutboundReport.incident_id)):
+        acknowledged[incident_id] = first_ack
+    return {i.id: acknowledged[i.id] if i.id in acknowledged else i.reported_at for i in incidents}
 
 
 def summarize(start: datetime, end: datetime, policy: Policy) -> dict[str, Any]:
@@ -49,6 +64,7 @@ def summarize(start: datetime, end: datetime, policy: Policy) -> dict[str, Any]:
             "rate": round(states["met"] / judged, 4) if judged else None,
         })
     paid = providers.compensation_paid_fen([i.id for i in counted])
+    reported = _reported_times(counted)
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
@@ -64,7 +80,7 @@ def summarize(start: datetime, end: datetime, policy: Policy) -> dict[str, Any]:
         "compliance": compliance_rows,
         "compliance_source": sorted(sources),
         "compliance_note": compliance.FALLBACK_NOTE if compliance.SOURCE_FALLBACK in sources else None,
-        "mean_minutes_to_report": _mean_minutes([(i.detected_at, i.reported_at) for i in counted]),
+        "mean_minutes_to_report": _mean_minutes([(i.detected_at, reported[i.id]) for i in counted]),
         "mean_minutes_to_respond": _mean_minutes([(i.detected_at, i.responded_at) for i in counted]),
         "mean_minutes_to_recover": _mean_minutes([(i.detected_at, i.recovered_at) for i in counted]),
         # Recovered incidents only: an open incident's figure is still growing.

@@ -118,3 +118,27 @@ def test_summary_period_is_validated(app_ctx, operator_api):
 
 def test_summary_needs_credentials(client):
     assert client.get("/api/v1/reports/summary").status_code == 401
+
+
+def test_summary_time_to_report_counts_the_dispatch_acknowledgement_not_the_button(operator_api):
+    """RULES §9: the receiver's acknowledgement, not the button, is when an incident counts as
+    reported. Button at +5 min, acknowledged at +25 min → 25; one never acknowledged has no time."""
+    def declare_and_press(title: str) -> int:
+        incident = operator_api.post("/incidents", json={
+            "title": title, "services": ["fixed_voice"], "regions": ["温州"],
+            "detected_at": DETECTED.isoformat(),
+            "estimated_recovery_at": (DETECTED + timedelta(hours=3)).isoformat()}).json
+        reported = operator_api.post(f"/incidents/{incident['id']}/report",
+                                     json={"fault_type": "传输拥塞", "scope_summary": "温州"})
+        assert reported.status_code == 200, reported.json
+        return incident["id"]
+
+    with freeze_time(DETECTED + timedelta(minutes=5)):
+        acknowledged_late = declare_and_press("温州语音中断")
+        declare_and_press("温州语音质量下降（调度中心未确认）")
+    with freeze_time(DETECTED + timedelta(minutes=25)):
+        assert factories.dispatch_acknowledges(acknowledged_late) == 1
+    with freeze_time(DETECTED + timedelta(hours=1)):
+        s = operator_api.get(f"/reports/summary?{PERIOD}").json
+    assert s["incidents"] == 2
+    assert s["mean_minutes_to_report"] == pytest.approx(25.0)
