@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import case, cast, func, or_, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Text, case, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB, array
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
@@ -464,11 +464,17 @@ def list_incidents(*, status: str | None = None, level: int | None = None, major
 
 
 def _names_region(region: str):
-    """The incident's regions (a JSON list) include ``region``."""
+    """The incident touches ``region``: its regions (a JSON list) name it, a region below it (the
+    districts of a city asked for), one above it (its city or province, which cover it), or the
+    whole network. An operator filtering by 杭州 sees the 西湖区 outage and the province-wide one."""
+    from app.catalog.service import ancestors_of, regions_within
+
+    names = regions_within([region]) + list(db.session.scalars(ancestors_of(literal(region))))
+    names += current_policy().grading["all_regions_markers"]
     if db.session.get_bind().dialect.name == "postgresql":
-        return cast(Incident.regions, JSONB).contains([region])
-    names = func.json_each(Incident.regions).table_valued("value")
-    return select(names.c.value).where(names.c.value == region).exists()
+        return cast(Incident.regions, JSONB).has_any(array(names, type_=Text))
+    items = func.json_each(Incident.regions).table_valued("value")
+    return select(items.c.value).where(items.c.value.in_(names)).exists()
 
 
 def incident_page(query, page: int, per_page: int) -> dict:

@@ -71,11 +71,27 @@ def test_search_by_number_or_title_and_filter_by_region(operator):
     declare(operator.user, "宁波移动数据中断", regions=["宁波", "绍兴"])
     assert board_titles(operator, "?region=绍兴") == ["宁波移动数据中断"]
     assert board_titles(operator, "?region=杭") == []  # a region is named whole
+    assert board_titles(operator, "?region=西湖区") == ["杭州西湖区宽带中断"]  # the city's incident covers its districts
     assert board_titles(operator, "?q=西湖") == ["杭州西湖区宽带中断"]
     assert board_titles(operator, f"?q={first.number.lower()}") == ["杭州西湖区宽带中断"]
     assert board_titles(operator, "?q=%25") == []  # a LIKE wildcard is a plain character here
     assert board_titles(operator, "?q=" + "长" * 201) != []  # too long: the filter is refused, not cut
     assert "筛选条件无效" in operator.get("/incidents?q=" + "长" * 201).get_data(as_text=True)
+
+
+def test_the_region_filter_takes_in_the_regions_below_and_above(operator):
+    """Filtering by a city lists what touches it: the city, its districts, its province, the whole
+    network; not a neighbouring city's district."""
+    declare(operator.user, "西湖区光缆中断", regions=["西湖区"])
+    declare(operator.user, "浙江全省短信延迟", regions=["浙江"])
+    declare(operator.user, "全网语音故障", regions=["全网"])
+    declare(operator.user, "杭州宽带中断")
+    declare(operator.user, "海曙区停电", regions=["海曙区"])
+    assert sorted(board_titles(operator, "?region=杭州")) == sorted(
+        ["西湖区光缆中断", "浙江全省短信延迟", "全网语音故障", "杭州宽带中断"])
+    assert sorted(board_titles(operator, "?region=宁波")) == sorted(["浙江全省短信延迟", "全网语音故障", "海曙区停电"])
+    assert sorted(board_titles(operator, "?region=西湖区")) == sorted(
+        ["西湖区光缆中断", "浙江全省短信延迟", "全网语音故障", "杭州宽带中断"])
 
 
 def test_the_breached_cell_names_the_overdue_obligation_of_open_incidents_only(operator, manager, clock):
