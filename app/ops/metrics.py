@@ -21,6 +21,7 @@ from app.extensions import db
 from app.incidents.models import Incident
 from app.notify.models import Notice
 from app.ops.models import WorkerHeartbeat
+from app.public.models import StatusLookupCode
 from app.scheduling.models import Deadline
 from app.staff.models import StaffAlert
 
@@ -69,8 +70,8 @@ class DatabaseCollector:
         up = GaugeMetricFamily("noc_database_up", "1 when the scrape could read the database")
         try:
             with self.app.app_context():
-                families = [*_notice_families(), *_staff_alert_families(), *_deadline_families(),
-                            _heartbeat_family()]
+                families = [*_notice_families(), *_staff_alert_families(), _lookup_code_family(),
+                            *_deadline_families(), _heartbeat_family()]
         except Exception as exc:  # noqa: BLE001 - the scrape still answers, saying the database is down
             log.warning("metrics: database not readable (%s)", type(exc).__name__)
             db.session.rollback()
@@ -121,6 +122,19 @@ def _staff_alert_families():
     for labels, value in _sum_by([r for r in rows if r[1]], lambda r: (r[1],), 2).items():
         errors.add_metric(list(labels), value)
     return depth, errors
+
+
+def _lookup_code_family():
+    """The "is my line affected?" codes still usable, by SMS status (queued and sending: the lane's
+    queue; unsent: numbers that are no subscriber's). Expired codes are history (the expiry index)."""
+    code = StatusLookupCode
+    rows = db.session.execute(select(code.status, func.count()).where(code.expires_at > utcnow())
+                              .group_by(code.status)).all()
+    family = GaugeMetricFamily("noc_status_lookup_codes", "Unexpired status-lookup codes by SMS status",
+                               labels=["status"])
+    for status, count in rows:
+        family.add_metric([status], count)
+    return family
 
 
 def _deadline_families():

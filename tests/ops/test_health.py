@@ -41,6 +41,19 @@ def test_an_idle_queue_with_no_sender_is_healthy(app_ctx, client):
     assert answer.json["checks"]["sms_sender"]["ok"] is True and answer.json["checks"]["sms_sender"]["sender_alive"] is False
 
 
+def test_a_subscribers_lookup_code_waiting_with_no_sender_is_sender_down(app_ctx, client):
+    """The crowd's "is my line affected?" codes ride the same senders: one waiting past the
+    threshold with no live sender is as down as a waiting notice; once expired it waits for nothing."""
+    factories.subscriber("+8613800138001", services=["mobile_data"])
+    asked_at = utcnow()
+    assert client.post("/status/lookup", json={"phone": "+8613800138001"}).status_code == 202
+    with freeze_time(asked_at + timedelta(seconds=90)):
+        sender = client.get("/healthz").json["checks"]["sms_sender"]
+        assert (sender["ok"], sender["error"]) == (False, "sender_down") and sender["oldest_waiting_seconds"] >= 89
+    with freeze_time(asked_at + timedelta(hours=2)):       # the code expired: nobody is waiting for it now
+        assert client.get("/healthz").json["checks"]["sms_sender"]["ok"] is True
+
+
 def test_scheduler_heartbeats_are_listed_with_their_role(app_ctx, client):
     write_heartbeat("scheduler", "scheduler:test:7", utcnow(), "active")
     (worker,) = client.get("/healthz").json["checks"]["scheduler"]["workers"]

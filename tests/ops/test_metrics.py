@@ -59,6 +59,17 @@ def test_queue_send_rate_errors_deadlines_heartbeats_and_latency(
             - (value(before, "noc_http_request_duration_seconds_count", **declared) or 0)) == 1
 
 
+def test_status_lookup_codes_are_counted_by_sms_status_while_usable(app_ctx, client, gateway, sender):
+    factories.subscriber("+8613800138001", services=["mobile_data"])
+    for phone in ("+8613800138001", "+8613900139009"):        # a subscriber; a number that is nobody's
+        assert client.post("/status/lookup", json={"phone": phone}).status_code == 202
+    before = scrape(client)
+    assert value(before, "noc_status_lookup_codes", status="queued") == 1
+    assert value(before, "noc_status_lookup_codes", status="unsent") == 1
+    drain(sender)
+    assert value(scrape(client), "noc_status_lookup_codes", status="accepted") == 1
+
+
 def test_metrics_still_answer_when_the_database_is_down(tmp_path):
     from app import create_app
 
