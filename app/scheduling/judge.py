@@ -2,7 +2,8 @@
 
 Each step claims its rows with one conditional UPDATE (``… WHERE state = 'pending' AND
 due_at <= now``); the timeline events and staff alerts of the claimed rows are written in
-the same transaction. A second judge — a job that fires twice, a second process, a
+the same transaction — on PostgreSQL in the same statement (a data-modifying CTE: a catch-up
+of 70,000 overdue deadlines is one statement per batch, not five). A second judge — a job that fires twice, a second process, a
 restart after a crash — finds nothing left to claim, so nothing is judged twice, and a
 crash before the commit leaves the rows pending for the next pass.
 """
@@ -107,7 +108,8 @@ class _Claimed(list):
 def _claim(now: datetime, limit: int | None, conditions: Sequence, values: dict, only_ids: Iterable[int] | None,
            notice: _Notice | None = None) -> _Claimed:
     """Conditionally update up to ``limit`` rows matching ``conditions``; return the claimed ids. With
-    ``notice``, also write each claimed deadline's timeline event, alerts and chain step (``_announce``).
+    ``notice``, also write each claimed deadline's timeline event, alerts and chain step (``_announcements``):
+    on PostgreSQL in the claim's own statement, on SQLite one statement after another.
 
     Locks in the one order (their incidents' rows, then the deadline rows, each in id order),
     so a transition on one of these incidents and this claim never deadlock.
@@ -142,12 +144,17 @@ def _claim(now: datetime, limit: int | None, conditions: Sequence, values: dict,
     claimed = _Claimed(row[0] for row in db.session.execute(statement))
     claimed.owners = tuple(owners)
     if notice is not None and claimed:
-        for statement, is_alerts in _announcements(_ClaimedRows(Deadline.__table__, _among(Deadline.id, claimed, dialect)),
-                                                   now, notice, owners):
-            result = db.session.execute(statement)
-            if is_alerts:
-                staff.log_duty_alerts(len(result.all()), notice.roster_tier)
+        _announce(claimed, now, notice, owners)
     return claimed
+
+
+def _announce(ids: list[int], now: datetime, notice: _Notice, owners: Sequence[_Owner]) -> None:
+    """Announce the deadlines ``ids`` statement by statement (SQLite; tier 2 on both databases)."""
+    claimed = _ClaimedRows(Deadline.__table__, _among(Deadline.id, ids, db.session.get_bind().dialect.name))
+    for statement, is_alerts in _announcements(claimed, now, notice, owners):
+        result = db.session.execute(statement)
+        if is_alerts:
+            staff.log_duty_alerts(len(result.all()), notice.roster_tier)
 
 
 def _claim_and_announce(locked: Select, conditions: Sequence, values: dict, now: datetime, notice: _Notice,
@@ -193,19 +200,13 @@ def escalate_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: It
                  {"escalated_at": now}, only_ids)
     if not ids:
         return ids
-    dialect = db.session.get_bind().dialect.name
+    claimed = _ClaimedRows(Deadline.__table__, _among(Deadline.id, ids, db.session.get_bind().dialect.name))
     raised = []
     for owner in ids.owners:
-        raised += escalation.raise_tier2_from_select(
-            select(Deadline.id.label("deadline_id"), owner.incident_id(Deadline.__table__.c).label("incident_id"))
-            .join(owner.table, owner.table.id == Deadline.__table__.c[owner.owner_column])
-            .where(_among(Deadline.id, ids, dialect)), now)
+        raised += escalation.raise_tier2_from_select(claimed.select(
+            owner, claimed.c.id.label("deadline_id"), owner.incident_id(claimed.c).label("incident_id")), now)
     if raised:
-        for statement, is_alerts in _announcements(
-                _ClaimedRows(Deadline.__table__, _among(Deadline.id, sorted(raised), dialect)), now, TIER2, ids.owners):
-            result = db.session.execute(statement)
-            if is_alerts:
-                staff.log_duty_alerts(len(result.all()), TIER2.roster_tier)
+        _announce(sorted(raised), now, TIER2, ids.owners)
     return ids
 
 
