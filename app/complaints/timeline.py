@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, String, insert, literal, null, select
+from sqlalchemy import Insert, Select, String, insert, literal, null, select
 
 from app.auth.models import User
 from app.clock import utcnow
@@ -29,8 +29,13 @@ def record(complaint_id: int, kind: ComplaintEventKind, *, actor: User | None, m
 def record_from_select(events: Select) -> int:
     """One system event per row of ``events`` (columns ``complaint_id``, ``kind`` (a ``ComplaintEventKind``), ``message``,
     ``after``), in one INSERT … SELECT — for set-based writers such as the deadline judge."""
+    return db.session.execute(insert_from_select(events)).rowcount
+
+
+def insert_from_select(events: Select) -> Insert:
+    """The statement of :func:`record_from_select`, unexecuted (a part of the judge's CTE on PostgreSQL)."""
     source = events.subquery()
     columns = ["complaint_id", "kind", "at", "actor_id", "actor_name", "message", "after"]
     rows = select(source.c.complaint_id, source.c.kind, literal(utcnow(), UTCDateTime()), null(),
                   literal(SYSTEM_ACTOR, String()), source.c.message, source.c.after)
-    return db.session.execute(insert(ComplaintEvent.__table__).from_select(columns, rows)).rowcount
+    return insert(ComplaintEvent.__table__).from_select(columns, rows)

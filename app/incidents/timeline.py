@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, String, insert, literal, null, select
+from sqlalchemy import Insert, Select, String, insert, literal, null, select
 
 from app.auth.models import User
 from app.clock import utcnow
@@ -41,10 +41,16 @@ def record_from_select(events: Select) -> int:
     breaches at start-up. ``events`` yields the columns ``incident_id``, ``kind`` (an
     ``EventKind`` value), ``message`` and ``after`` (JSON); the actor is the system and ``at`` is now.
     """
+    return db.session.execute(insert_from_select(events)).rowcount
+
+
+def insert_from_select(events: Select) -> Insert:
+    """The statement of :func:`record_from_select`, unexecuted: a writer may run it as one part of a
+    larger statement (the judge's data-modifying CTE on PostgreSQL)."""
     source = events.subquery()
     columns = ["incident_id", "kind", "at", "actor_id", "actor_name", "message", "after"]
     rows = select(
         source.c.incident_id, source.c.kind, literal(utcnow(), UTCDateTime()), null(),
         literal(SYSTEM_ACTOR, String()), source.c.message, source.c.after,
     )
-    return db.session.execute(insert(TimelineEvent.__table__).from_select(columns, rows)).rowcount
+    return insert(TimelineEvent.__table__).from_select(columns, rows)

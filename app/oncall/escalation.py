@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, Select, String, and_, exists, func, literal, or_, select, true, update
+from sqlalchemy import Insert, Integer, Select, String, and_, exists, func, literal, or_, select, true, update
 from sqlalchemy.orm import aliased
 
 from app.auth.models import User
@@ -55,16 +55,17 @@ class OpenDeadlines:
     breached: Select
 
 
-def open_chains_from_select(deadlines: Select, now: datetime, cause: ChainCause) -> None:
-    """Tier 1's step for each deadline (columns ``deadline_id``, ``incident_id``): one INSERT … SELECT.
-    Its alert is the warning or breach alert the judge queues to tier 1 on duty in the same transaction."""
+def open_chains_from_select(deadlines: Select, now: datetime, cause: ChainCause) -> Insert:
+    """Tier 1's step for each deadline (columns ``deadline_id``, ``incident_id``): one INSERT … SELECT,
+    unexecuted (the judge runs it alone, or as one part of its CTE on PostgreSQL). Its alert is the
+    warning or breach alert the judge queues to tier 1 on duty in the same transaction."""
     source = deadlines.subquery()
     rows = select(source.c.deadline_id, literal(cause.value, String()), source.c.incident_id,
                   literal(int(Tier.duty_manager), Integer()), literal(now, UTCDateTime())
                   ).where(true())   # WHERE: SQLite parses ON CONFLICT after it
-    db.session.execute(dialect_insert(OncallEscalation.__table__).from_select(
+    return dialect_insert(OncallEscalation.__table__).from_select(
         ["deadline_id", "cause", "incident_id", "tier", "raised_at"], rows,
-    ).on_conflict_do_nothing(index_elements=["deadline_id", "cause", "tier"]))
+    ).on_conflict_do_nothing(index_elements=["deadline_id", "cause", "tier"])
 
 
 def raise_tier2_from_select(deadlines: Select, now: datetime) -> list[int]:

@@ -64,7 +64,10 @@ class OncallEscalation(db.Model):
     # The unique (deadline_id, cause, tier) indexes deadline_id: no index of its own (one write less per step).
     deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id"))
     cause: Mapped[str] = mapped_column(String(10), default=ChainCause.breach.value, server_default="breach")
-    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    # Its deadline's incident (a complaint's linked one), copied by the writer from the deadline's owner in
+    # the same statement: the deadline's foreign key already vouches for it, so no check of its own
+    # (one foreign-key trigger less per step, 70,000 at a catch-up).
+    incident_id: Mapped[int | None] = mapped_column(Integer)
     tier: Mapped[int] = mapped_column(Integer)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,7 +2,8 @@
 
 Each step claims its rows with one conditional UPDATE (``… WHERE state = 'pending' AND
 due_at <= now``); the timeline events and staff alerts of the claimed rows are written in
-the same transaction. A second judge — a job that fires twice, a second process, a
+the same transaction — on PostgreSQL in the same statement (a data-modifying CTE: a catch-up
+of 70,000 overdue deadlines is one statement per batch, not five). A second judge — a job that fires twice, a second process, a
 restart after a crash — finds nothing left to claim, so nothing is judged twice, and a
 crash before the commit leaves the rows pending for the next pass.
 """
@@ -28,7 +29,8 @@ from app.oncall.models import ChainCause, Tier
 from app.policy import current_policy
 from app.scheduling.models import LABELS_BY_VALUE, Deadline, DeadlineState
 from app.staff.models import StaffAlertKind
-from app.staff.service import alert_on_call_duty_managers_from_select
+from app.staff import service as staff
+from app.staff.service import duty_alerts_from_select
 from app.transactions import retry_on_conflict
 
 log = logging.getLogger(__name__)
@@ -97,31 +99,41 @@ def _judge_batch(step, now: datetime, batch: int) -> list[int]:
 
 
 class _Claimed(list):
-    """The claimed deadline ids, and which owner columns (incident_id, complaint_id) they have:
+    """The claimed deadline ids, and the owners (incidents, complaints) their deadlines may have:
     an owner none of them has gets no statements."""
 
-    owner_columns: frozenset = frozenset()
+    owners: tuple = ()
 
 
-def _claim(now: datetime, limit: int | None, conditions: Sequence, values: dict, only_ids: Iterable[int] | None):
-    """Conditionally update up to ``limit`` rows matching ``conditions``; return the claimed ids.
+def _claim(now: datetime, limit: int | None, conditions: Sequence, values: dict, only_ids: Iterable[int] | None,
+           notice: _Notice | None = None) -> _Claimed:
+    """Conditionally update up to ``limit`` rows matching ``conditions``; return the claimed ids. With
+    ``notice``, also write each claimed deadline's timeline event, alerts and chain step (``_announcements``):
+    on PostgreSQL in the claim's own statement, on SQLite one statement after another.
 
     Locks in the one order (their incidents' rows, then the deadline rows, each in id order),
     so a transition on one of these incidents and this claim never deadlock.
     """
     dialect = db.session.get_bind().dialect.name
-    candidates = select(Deadline.id).where(*conditions).order_by(Deadline.id)
+    candidates = select(Deadline.id, Deadline.complaint_id).where(*conditions).order_by(Deadline.id)
     if only_ids is not None:
         candidates = candidates.where(Deadline.id.in_(list(only_ids)))
     else:
         candidates = candidates.limit(limit)
     # Look before writing: an UPDATE matching nothing still takes SQLite's write lock.
-    ids = list(db.session.scalars(candidates))
-    if not ids:
+    rows = db.session.execute(candidates).all()
+    if not rows:
         return _Claimed()
+    ids = [deadline_id for deadline_id, _ in rows]
+    # Which owners the candidates have (a superset of the claimed rows'): an owner none has gets no statements.
+    owners = [owner for owner in _owners()
+              if any((complaint_id is not None) == (owner.owner_column == "complaint_id") for _, complaint_id in rows)]
     lock_incidents(select(Deadline.incident_id).where(_among(Deadline.id, ids, dialect)))
-    ids = list(db.session.scalars(select(Deadline.id).where(_among(Deadline.id, ids, dialect), *conditions)
-                                  .order_by(Deadline.id).with_for_update()))
+    locked = (select(Deadline.id).where(_among(Deadline.id, ids, dialect), *conditions)
+              .order_by(Deadline.id).with_for_update())
+    if dialect == "postgresql" and notice is not None:
+        return _claim_and_announce(locked, conditions, {**values, "updated_at": now}, now, notice, owners)
+    ids = list(db.session.scalars(locked))
     if not ids:
         return _Claimed()
     statement = (
@@ -129,31 +141,54 @@ def _claim(now: datetime, limit: int | None, conditions: Sequence, values: dict,
         .returning(Deadline.id, Deadline.incident_id, Deadline.complaint_id)
         .execution_options(synchronize_session=False)
     )
-    claimed, columns = _Claimed(), set()
-    for deadline_id, incident_id, complaint_id in db.session.execute(statement):
-        claimed.append(deadline_id)
-        columns |= {"incident_id"} if incident_id is not None else set()
-        columns |= {"complaint_id"} if complaint_id is not None else set()
-    claimed.owner_columns = frozenset(columns)
+    claimed = _Claimed(row[0] for row in db.session.execute(statement))
+    claimed.owners = tuple(owners)
+    if notice is not None and claimed:
+        _announce(claimed, now, notice, owners)
+    return claimed
+
+
+def _announce(ids: list[int], now: datetime, notice: _Notice, owners: Sequence[_Owner]) -> None:
+    """Announce the deadlines ``ids`` statement by statement (SQLite; tier 2 on both databases)."""
+    claimed = _ClaimedRows(Deadline.__table__, _among(Deadline.id, ids, db.session.get_bind().dialect.name))
+    for statement, is_alerts in _announcements(claimed, now, notice, owners):
+        result = db.session.execute(statement)
+        if is_alerts:
+            staff.log_duty_alerts(len(result.all()), notice.roster_tier)
+
+
+def _claim_and_announce(locked: Select, conditions: Sequence, values: dict, now: datetime, notice: _Notice,
+                        owners: Sequence[_Owner]) -> _Claimed:
+    """PostgreSQL: lock, claim and announce in one statement — a data-modifying CTE whose UPDATE
+    returns the claimed rows (their values after any concurrent change it waited for) and whose
+    INSERTs read those rows. One statement, one snapshot: all of it or none of it."""
+    locked = locked.cte("locked").prefix_with("MATERIALIZED")   # locked first, in id order
+    # UPDATE … FROM locked: a hash join over one scan of the table, not a look-up per row.
+    claimed = (update(Deadline).where(Deadline.id == locked.c.id, *conditions).values(**values)
+               .returning(*(Deadline.__table__.c[name] for name in _ClaimedRows.COLUMNS)).cte("claimed"))
+    writes = _announcements(_ClaimedRows(claimed), now, notice, owners)
+    parts = [statement.cte(f"write_{n}") for n, (statement, _) in enumerate(writes)]
+    queued = [select(func.count()).select_from(part).scalar_subquery()
+              for part, (_, is_alerts) in zip(parts, writes) if is_alerts]
+    rows = db.session.execute(select(claimed.c.id, *(q.label(f"queued_{n}") for n, q in enumerate(queued)))
+                              .add_cte(*parts).order_by(claimed.c.id)).all()
+    if rows:
+        staff.log_duty_alerts(sum(rows[0][1:]), notice.roster_tier)
+    claimed = _Claimed(row[0] for row in rows)
+    claimed.owners = tuple(owners)
     return claimed
 
 
 def breach_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iterable[int] | None = None) -> list[int]:
     """Mark pending deadlines due by ``now`` as breached; timeline + tier-1 escalation for each."""
-    ids = _claim(now, limit, [Deadline.state == PENDING, Deadline.due_at <= now],
-                 {"state": BREACHED, "breached_at": now}, only_ids)
-    _announce(ids, now, event=EventKind.deadline_breached, alert=StaffAlertKind.deadline_breach, tier="tier1",
-              text=("【超时】", "时限已于 ", " 到期未完成，请立即处理"), english="deadline breached")
-    return ids
+    return _claim(now, limit, [Deadline.state == PENDING, Deadline.due_at <= now],
+                  {"state": BREACHED, "breached_at": now}, only_ids, BREACH)
 
 
 def warn_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iterable[int] | None = None) -> list[int]:
     """Early warning at the policy's fraction of the window, once per due time."""
-    ids = _claim(now, limit, [Deadline.state == PENDING, Deadline.warned_at.is_(None), Deadline.warn_at <= now,
-                              Deadline.due_at > now], {"warned_at": now}, only_ids)
-    _announce(ids, now, event=EventKind.deadline_warning, alert=StaffAlertKind.deadline_warning, tier="warning",
-              text=("【预警】", "时限将于 ", " 到期"), english="deadline approaching")
-    return ids
+    return _claim(now, limit, [Deadline.state == PENDING, Deadline.warned_at.is_(None), Deadline.warn_at <= now,
+                               Deadline.due_at > now], {"warned_at": now}, only_ids, WARNING)
 
 
 def escalate_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: Iterable[int] | None = None) -> list[int]:
@@ -165,16 +200,13 @@ def escalate_deadlines(now: datetime, *, limit: int | None = BATCH, only_ids: It
                  {"escalated_at": now}, only_ids)
     if not ids:
         return ids
-    dialect = db.session.get_bind().dialect.name
+    claimed = _ClaimedRows(Deadline.__table__, _among(Deadline.id, ids, db.session.get_bind().dialect.name))
     raised = []
-    for owner in _owners():
-        if owner.owner_column not in ids.owner_columns:
-            continue
-        raised += escalation.raise_tier2_from_select(
-            select(Deadline.id.label("deadline_id"), owner.incident_id.label("incident_id"))
-            .join(owner.table, owner.table.id == owner.key).where(_among(Deadline.id, ids, dialect)), now)
-    _announce(sorted(raised), now, event=EventKind.deadline_escalated, alert=StaffAlertKind.escalation_tier2, tier="tier2",
-              text=("【二级升级】", "时限自 ", " 超时至今仍未完成"), english="deadline still unmet, escalated to the next tier")
+    for owner in ids.owners:
+        raised += escalation.raise_tier2_from_select(claimed.select(
+            owner, claimed.c.id.label("deadline_id"), owner.incident_id(claimed.c).label("incident_id")), now)
+    if raised:
+        _announce(sorted(raised), now, TIER2, ids.owners)
     return ids
 
 
@@ -198,21 +230,49 @@ def call_unacknowledged(now: datetime, *, limit: int | None = BATCH) -> list[int
     return escalation.call_unacknowledged(now, open_deadlines(), limit=limit or BATCH)
 
 
-def _announce(ids: list[int], now: datetime, *, event: EventKind, alert: str, tier: str, text: tuple[str, str, str],
-              english: str) -> None:
-    """The timeline event and the duty-manager alert of each claimed deadline: two INSERT … SELECTs
-    per kind of owner (incidents, complaints).
+@dataclass(frozen=True)
+class _Notice:
+    """What a claim tells: the timeline event, the alert to the roster tier, and (for warnings and
+    breaches) the escalation chain it opens. Message: ``<prefix><owner>「<title>」<kind label><middle>
+    <due, local time><suffix>``."""
 
-    Message: ``<prefix><number>「<title>」<kind label><middle><due, local time><suffix>``.
-    """
-    if not ids:
-        return
-    dialect = db.session.get_bind().dialect.name
-    known = getattr(ids, "owner_columns", None)
-    for owner in _owners():
-        if known is not None and owner.owner_column not in known:
-            continue  # none of these deadlines is this owner's: three statements saved
-        _announce_for(owner, ids, now, dialect, event=event, alert=alert, tier=tier, text=text, english=english)
+    event: EventKind
+    alert: str
+    tier: str                    # the dedupe key's tier part
+    text: tuple[str, str, str]   # prefix, middle, suffix
+    english: str
+    chain: ChainCause | None     # the chain it starts at tier 1 (RULES §9), if any
+
+    @property
+    def roster_tier(self) -> Tier:
+        # Warnings and breaches go to tier 1 on duty; the escalation still unmet after the interval to tier 2.
+        return Tier.department_head if self.tier == "tier2" else Tier.duty_manager
+
+
+BREACH = _Notice(EventKind.deadline_breached, StaffAlertKind.deadline_breach, "tier1",
+                 ("【超时】", "时限已于 ", " 到期未完成，请立即处理"), "deadline breached", ChainCause.breach)
+WARNING = _Notice(EventKind.deadline_warning, StaffAlertKind.deadline_warning, "warning",
+                  ("【预警】", "时限将于 ", " 到期"), "deadline approaching", ChainCause.warning)
+TIER2 = _Notice(EventKind.deadline_escalated, StaffAlertKind.escalation_tier2, "tier2",
+                ("【二级升级】", "时限自 ", " 超时至今仍未完成"), "deadline still unmet, escalated to the next tier", None)
+
+
+class _ClaimedRows:
+    """The claimed deadlines the announcements read: the ``deadlines`` table narrowed by ``where``
+    (statement by statement), or the claiming UPDATE's RETURNING rows (PostgreSQL's CTE)."""
+
+    COLUMNS = ("id", "incident_id", "complaint_id", "kind", "due_at")
+
+    def __init__(self, source, where=None):
+        self.source, self.where = source, where
+
+    @property
+    def c(self):
+        return self.source.c
+
+    def select(self, owner: "_Owner", *columns) -> Select:
+        chosen = select(*columns).select_from(self.source).join(owner.table, owner.table.id == self.c[owner.owner_column])
+        return chosen if self.where is None else chosen.where(self.where)
 
 
 @dataclass(frozen=True)
@@ -220,11 +280,10 @@ class _Owner:
     """Who a deadline belongs to, for its messages: the row, how to name it, where its history goes."""
 
     table: Any
-    key: Any            # Deadline's column pointing at the owner
-    owner_column: str   # the history's column naming the owner
+    owner_column: str   # the deadline's column naming the owner (and its history's)
     title: Any          # SQL text naming the owner in messages
-    incident_id: Any    # the incident a staff alert is filed under (a complaint's linked incident)
-    record_from_select: Callable
+    incident_id: Callable  # the deadline columns -> the incident a staff alert is filed under (a complaint's linked one)
+    history_from_select: Callable   # its history's INSERT … SELECT builder
 
 
 def _owners() -> tuple[_Owner, ...]:
@@ -232,44 +291,47 @@ def _owners() -> tuple[_Owner, ...]:
     from app.complaints.models import Complaint
 
     return (
-        _Owner(Incident, Deadline.incident_id, "incident_id", Incident.number + "「" + Incident.title + "」",
-               Deadline.incident_id, timeline.record_from_select),
-        _Owner(Complaint, Deadline.complaint_id, "complaint_id", Complaint.number + "「投诉」",
-               Complaint.incident_id, complaint_timeline.record_from_select),
+        _Owner(Incident, "incident_id", Incident.number + "「" + Incident.title + "」",
+               lambda columns: columns.incident_id, timeline.insert_from_select),
+        _Owner(Complaint, "complaint_id", Complaint.number + "「投诉」",
+               lambda columns: Complaint.incident_id, complaint_timeline.insert_from_select),
     )
 
 
-def _announce_for(owner: _Owner, ids: list[int], now: datetime, dialect: str, *, event: EventKind, alert: str, tier: str,
-                  text: tuple[str, str, str], english: str) -> None:
-    prefix, middle, suffix = text
-    label = case(LABELS_BY_VALUE, value=Deadline.kind, else_=Deadline.kind)
-    message = (literal(prefix, String()) + owner.title + label + middle
-               + _local_time_text(Deadline.due_at, now, dialect) + suffix)
-    claimed = (select(owner.key, Deadline.kind, Deadline.id, Deadline.due_at, message.label("message"))
-               .join(owner.table, owner.table.id == owner.key).where(_among(Deadline.id, ids, dialect)))
-    due_iso = _iso_utc(Deadline.due_at, dialect)
-    owner.record_from_select(claimed.with_only_columns(
-        owner.key.label(owner.owner_column), literal(event.value, String()).label("kind"),
-        (message + " (" + Deadline.kind + " " + english + ")").label("message"),
-        _json_object(dialect, kind=Deadline.kind, due_at=due_iso, at=literal(now.isoformat(), String()),
-                     judged_by=literal(JUDGE_IDENTITY, String())).label("after"),
-    ))
-    # One dedupe key per (deadline, tier): a retried pass never alerts twice. Warnings also key
-    # on the due time, so a deadline moved by a regrade is warned again for its new time.
-    dedupe = literal("deadline:", String()) + cast(Deadline.id, String) + f":{tier}"
-    # Warnings and breaches go to tier 1 on duty; the escalation still unmet after the interval to tier 2.
-    roster_tier = Tier.department_head if tier == "tier2" else Tier.duty_manager
-    if tier == "warning":
-        dedupe = dedupe + ":" + due_iso
-    alert_on_call_duty_managers_from_select(claimed.with_only_columns(
-        owner.incident_id.label("incident_id"), literal(alert, String()).label("kind"), message.label("message"),
-        dedupe.label("dedupe_key"),
-    ), roster_tier)
-    # A warning's or a breach's escalation chain starts at tier 1 (app/oncall/escalation.py; RULES §9).
-    cause = {StaffAlertKind.deadline_breach: ChainCause.breach, StaffAlertKind.deadline_warning: ChainCause.warning}
-    if alert in cause:
-        escalation.open_chains_from_select(claimed.with_only_columns(
-            Deadline.id.label("deadline_id"), owner.incident_id.label("incident_id")), now, cause[alert])
+def _announcements(claimed: _ClaimedRows, now: datetime, notice: _Notice, owners: Sequence[_Owner]) -> list[tuple[Any, bool]]:
+    """The INSERT … SELECTs announcing the claimed deadlines, per owner: the timeline event, the alert
+    to the roster tier and (warnings, breaches) the chain's tier-1 step; each with whether it is the
+    alerts' (whose RETURNING rows count the alerts queued)."""
+    dialect = db.session.get_bind().dialect.name
+    statements = []
+    for owner in owners:
+        c = claimed.c
+        prefix, middle, suffix = notice.text
+        label = case(LABELS_BY_VALUE, value=c.kind, else_=c.kind)
+        message = (literal(prefix, String()) + owner.title + label + middle
+                   + _local_time_text(c.due_at, now, dialect) + suffix)
+        due_iso = _iso_utc(c.due_at, dialect)
+        statements.append((owner.history_from_select(claimed.select(
+            owner,
+            c[owner.owner_column].label(owner.owner_column), literal(notice.event.value, String()).label("kind"),
+            (message + " (" + c.kind + " " + notice.english + ")").label("message"),
+            _json_object(dialect, kind=c.kind, due_at=due_iso, at=literal(now.isoformat(), String()),
+                         judged_by=literal(JUDGE_IDENTITY, String())).label("after"),
+        )), False))
+        # One dedupe key per (deadline, tier): a retried pass never alerts twice. Warnings also key
+        # on the due time, so a deadline moved by a regrade is warned again for its new time.
+        dedupe = literal("deadline:", String()) + cast(c.id, String) + f":{notice.tier}"
+        if notice.tier == "warning":
+            dedupe = dedupe + ":" + due_iso
+        statements.append((duty_alerts_from_select(claimed.select(
+            owner, owner.incident_id(c).label("incident_id"), literal(notice.alert, String()).label("kind"),
+            message.label("message"), dedupe.label("dedupe_key"),
+        ), notice.roster_tier), True))
+        # A warning's or a breach's escalation chain starts at tier 1 (app/oncall/escalation.py; RULES §9).
+        if notice.chain is not None:
+            statements.append((escalation.open_chains_from_select(claimed.select(
+                owner, c.id.label("deadline_id"), owner.incident_id(c).label("incident_id")), now, notice.chain), False))
+    return statements
 
 
 def _among(column, ids: list[int], dialect: str):

@@ -73,17 +73,17 @@ def alert_on_call_duty_managers(incident: Incident | None, kind: str, message: s
     return queued
 
 
-def alert_on_call_duty_managers_from_select(alerts: Select, tier: Tier = Tier.duty_manager) -> int:
-    """The set-based form of :func:`alert_on_call_duty_managers`, one INSERT … SELECT.
+def duty_alerts_from_select(alerts: Select, tier: Tier = Tier.duty_manager):
+    """The set-based form of :func:`alert_on_call_duty_managers`: one INSERT … SELECT, unexecuted (the
+    judge runs it alone on SQLite and as one part of its data-modifying CTE on PostgreSQL), so judging
+    70,000 overdue deadlines at start-up is a few statements, not 70,000.
 
-    ``alerts`` yields the columns ``incident_id``, ``kind``, ``message`` and ``dedupe_key``;
-    each row is queued to every person on duty at ``tier`` now (the roster, else the on-call duty
-    managers), at most once per (dedupe_key, user), inside the caller's transaction — so judging
-    70,000 overdue deadlines at start-up is a few statements, not 70,000. Returns how many alerts
-    were newly queued.
+    ``alerts`` yields the columns ``incident_id``, ``kind``, ``message`` and ``dedupe_key``; each row is
+    queued to every person on duty at ``tier`` now (the roster, else the on-call duty managers), at
+    most once per (dedupe_key, user). RETURNING each new alert's id: the caller counts them for
+    :func:`log_duty_alerts`.
     """
     now = utcnow()
-    chosen = recipients(tier, now)
     source = alerts.subquery()
     rows = (
         select(source.c.dedupe_key + ":u" + cast(User.id, String), User.id, source.c.incident_id, source.c.kind,
@@ -91,17 +91,19 @@ def alert_on_call_duty_managers_from_select(alerts: Select, tier: Tier = Tier.du
                literal(OutboxStatus.queued.value, String()), literal(0, Integer()))
         .select_from(source).join(User, true())
         .outerjoin(Incident, Incident.id == source.c.incident_id)   # a drill's alerts say 【演练】
-        .where(chosen)
+        .where(recipients(tier, now))
     )
-    statement = dialect_insert(StaffAlert.__table__).from_select(
+    return dialect_insert(StaffAlert.__table__).from_select(
         ["dedupe_key", "user_id", "incident_id", "kind", "message", "created_at", "status", "attempts"], rows,
-    ).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    queued = db.session.execute(statement, execution_options={"preserve_rowcount": True}).rowcount or 0
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(StaffAlert.id)
+
+
+def log_duty_alerts(queued: int, tier: Tier) -> None:
+    """Say how many alerts :func:`duty_alerts_from_select` queued, and warn when nobody is there to get them."""
     if queued:
         log.info("%d staff alert(s) queued to tier %d on duty", queued, tier)
-    elif db.session.scalar(select(User.id).where(chosen).limit(1)) is None:
+    elif db.session.scalar(select(User.id).where(recipients(tier, utcnow())).limit(1)) is None:
         log.warning("nobody on duty at tier %d and no on-call duty manager: staff alerts not queued", tier)
-    return queued
 
 
 def alert_people(alerts: list[dict]) -> int:

@@ -2,6 +2,7 @@
 can do without, and still do everything they did."""
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 
 from freezegun import freeze_time
@@ -71,7 +72,9 @@ def test_judging_incident_deadlines_sends_nothing_for_complaints(make_user, on_c
         with statements() as sent:
             result = judge_due()
     assert result.breached and len(timeline_kinds(incident.id, "deadline_breached")) == len(result.breached)
-    assert not [s for s in sent if "complaint" in s.split("RETURNING")[0]], [s[:300] for s in sent if "complaint" in s]
+    # No statement touches the complaints' tables (the deadlines' complaint_id column may be read).
+    touching = [s[:300] for s in sent if re.search(r"\b(complaints|complaint_events)\b", s)]
+    assert not touching, touching
 
 
 def test_postgresql_judges_in_larger_batches_than_sqlite(make_user, on_call_manager, monkeypatch):
@@ -84,7 +87,7 @@ def test_postgresql_judges_in_larger_batches_than_sqlite(make_user, on_call_mana
         frozen.move_to(T0 + minutes(16))
         with statements() as sent:
             result = judge_due()
-    breaching = [s for s in sent if s.startswith("UPDATE deadlines SET state")]
+    breaching = [s for s in sent if "UPDATE deadlines SET state" in s]   # on PostgreSQL, inside the claim's CTE
     assert len(result.breached) >= 2
     expected = 1 if db.engine.dialect.name == "postgresql" else len(result.breached)
     assert len(breaching) == expected
