@@ -70,15 +70,16 @@ def open_chains_from_select(deadlines: Select, now: datetime, cause: ChainCause)
 
 def raise_tier2_from_select(deadlines: Select, now: datetime) -> list[int]:
     """The breach chains' tier-2 step for each deadline still unmet after ``next_tier_after`` (columns
-    ``deadline_id``, ``incident_id``), where the unacknowledged climb has not taken it already and
-    nobody acknowledged the chain (an acknowledgement stops the escalation, RULES §9); returns the
-    deadline ids whose step this was (the judge alerts tier 2 for those only)."""
+    ``deadline_id``, ``incident_id``), where the unacknowledged climb has not taken it already; returns
+    the deadline ids whose step this was (the judge alerts tier 2 for those only).
+
+    An acknowledgement does not hold this step back: RULES §2 escalates a breach "still unmet" after
+    the interval, whoever has acknowledged it; §9's "an acknowledgement stops the escalation" stops the
+    unacknowledged climb (``escalate_unacknowledged``), so after this step the chain climbs no further."""
     source = deadlines.subquery()
-    acknowledged = aliased(OncallEscalation)
     rows = select(source.c.deadline_id, literal(ChainCause.breach.value, String()), source.c.incident_id,
-                  literal(int(Tier.department_head), Integer()), literal(now, UTCDateTime())).where(
-        ~exists().where(acknowledged.deadline_id == source.c.deadline_id,
-                        acknowledged.cause == ChainCause.breach.value, acknowledged.acknowledged_at.is_not(None)))
+                  literal(int(Tier.department_head), Integer()), literal(now, UTCDateTime())
+                  ).where(true())   # SQLite parses INSERT … SELECT … ON CONFLICT only after a WHERE
     inserted = db.session.execute(dialect_insert(OncallEscalation.__table__).from_select(
         ["deadline_id", "cause", "incident_id", "tier", "raised_at"], rows,
     ).on_conflict_do_nothing(index_elements=["deadline_id", "cause", "tier"]).returning(OncallEscalation.deadline_id))

@@ -19,7 +19,7 @@ from app.oncall import service as oncall
 from app.oncall.models import OncallEscalation, Tier
 from app.scheduling import judge
 from app.scheduling.judge import judge_due
-from app.staff.models import StaffAlert
+from app.staff.models import StaffAlert, StaffAlertKind
 from tests import factories
 from tests.conftest import ApiClient
 from tests.notify.helpers import signed_post
@@ -156,7 +156,14 @@ def test_acknowledging_in_the_inbox_stops_the_chain(operator_api, roster, client
         db.session.commit()
         (alert,) = tier_one.get("/staff-alerts").json["items"]
         assert tier_one.post(f"/staff-alerts/{alert['id']}/acknowledge").status_code == 200
-        for moment in (31, 46, 61):
+        for moment in (31, 44):
             frozen.move_to(T0 + minutes(moment))
             judge_due()
-    assert steps() == [(1, True)] and paged(escalation.ALERT_KIND) == []
+        assert steps() == [(1, True)] and paged(escalation.ALERT_KIND) == []   # the climb stopped
+        for moment in (46, 61, 120):          # RULES §2: still unmet 30 min after the due time → tier 2, once
+            frozen.move_to(T0 + minutes(moment))
+            judge_due()
+    assert steps() == [(1, True), (2, False)]
+    assert paged(escalation.ALERT_KIND) == [] and paged(StaffAlertKind.escalation_tier2) == [roster[Tier.department_head].id]
+    assert db.session.scalar(select(func.count()).select_from(OncallEscalation).where(
+        OncallEscalation.tier == int(Tier.command_center))) == 0              # tier 3 is never reached
