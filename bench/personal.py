@@ -57,10 +57,10 @@ SERVICES = ["INSERT INTO subscriber_services (subscriber_id, service) SELECT id,
             "INSERT INTO subscriber_services (subscriber_id, service) SELECT id, 'broadband' FROM subscribers "
             "WHERE id % 3 = 0"]
 LEDGER = """
-    INSERT INTO compensation_entries (id, incident_id, subscriber_id, monthly_fee_fen, outage_minutes, operator_share,
-        multiplier, data_service, policy_version, economic_credit_fen, data_credit_gb, computed_at)
-    SELECT :incident * 10000000000 + id, :incident, id, monthly_fee_fen, 300, 100, 1, true, 'bench',
-           (monthly_fee_fen * 300 * 2 + 43200) / 86400, 2, :now FROM subscribers"""
+    INSERT INTO compensation_entries (id, incident_id, subscriber_id, monthly_fee_fen, data_service,
+        economic_credit_fen, data_credit_gb)
+    SELECT :incident * 10000000000 + id, :incident, id, monthly_fee_fen, true,
+           (monthly_fee_fen * 300 * 2 + 43200) / 86400, 2 FROM subscribers"""
 
 
 def run(backend: str, count: int, chunks: int, chunk_size: int, repeat: int = 1) -> dict:
@@ -94,7 +94,7 @@ def run(backend: str, count: int, chunks: int, chunk_size: int, repeat: int = 1)
             incident = incidents.declare(user, title="杭州数据与宽带中断", services=["mobile_data", "broadband"],
                                          regions=["杭州"])
             incident.recovered_at = utcnow()   # the recovery notice's time (the flow itself is not timed here)
-            db.session.execute(sa.text(LEDGER).bindparams(now), {"incident": incident.id})
+            db.session.execute(sa.text(LEDGER), {"incident": incident.id})
             batch = NoticeBatch(incident_id=incident.id, kind="bare", sequence=1, policy_version="bench",
                                 queued_at=utcnow())
             db.session.add(batch)

@@ -1,7 +1,8 @@
 """The compensation engine (RULES §5): one function of (incident, policy) for preview and final.
 
 ``credit_terms`` fixes, in Python, everything that is the same for every subscriber of an
-incident (outage minutes, operator share, breach multiplier, the data credit).
+incident (outage minutes, operator share, breach multiplier, the data credit); the final
+ledger keeps them once, on its header, and per entry only what varies.
 ``ledger_select`` turns them into ONE SELECT over the affected subscribers that computes
 each subscriber's figures in integer SQL: the preview pages through it on the fly, and
 ``finalise`` embeds it in one INSERT … SELECT into the ledger when the incident closes.
@@ -30,7 +31,6 @@ from app.clock import utcnow
 from app.compensation import partitions
 from app.compensation.models import ENTRY_ID_BASE, CompensationEntry, CompensationLedger, of_incident
 from app.compensation.money import check_no_overflow, fen_to_yuan, round_half_up_int, round_half_up_sql
-from app.db_types import UTCDateTime
 from app.scheduling.service import CHANGED_FLAG, window_exceeded
 from app.extensions import db
 from app.incidents import timeline
@@ -44,10 +44,10 @@ from app.subscribers import scope_profile
 from app.subscribers.affected import affected_subscriber_ids
 from app.subscribers.models import Subscriber, SubscriberService
 
-LEDGER_COLUMNS = (
-    "subscriber_id", "monthly_fee_fen", "outage_minutes", "operator_share", "multiplier", "data_service",
-    "policy_version", "economic_credit_fen", "data_credit_gb", "computed_at",
-)
+# What each entry stores: only what varies per subscriber (models.CompensationEntry).
+LEDGER_COLUMNS = ("subscriber_id", "monthly_fee_fen", "data_service", "economic_credit_fen", "data_credit_gb")
+# What every row of one incident shares: on the ledger's header once final, repeated per row in a preview.
+TERM_COLUMNS = ("outage_minutes", "operator_share", "multiplier", "policy_version")
 
 
 @dataclass(frozen=True)
@@ -136,14 +136,19 @@ def _ledger_columns(terms: CreditTerms, data_subscribers) -> list:
     return [
         Subscriber.id.label("subscriber_id"),
         Subscriber.monthly_fee_fen.label("monthly_fee_fen"),
+        holds_data_service.label("data_service"),
+        economic.label("economic_credit_fen"),
+        data.label("data_credit_gb"),
+    ]
+
+
+def _term_columns(terms: CreditTerms) -> list:
+    """The terms as constant columns, named as ``TERM_COLUMNS`` (each preview row shows them)."""
+    return [
         literal(terms.outage_minutes, Integer).label("outage_minutes"),
         literal(terms.operator_share, Integer).label("operator_share"),
         literal(terms.multiplier, Integer).label("multiplier"),
-        holds_data_service.label("data_service"),
         literal(terms.policy_version, String).label("policy_version"),
-        economic.label("economic_credit_fen"),
-        data.label("data_credit_gb"),
-        literal(terms.computed_at, UTCDateTime()).label("computed_at"),
     ]
 
 
@@ -162,8 +167,9 @@ def _over_affected(incident: Incident, policy: Policy, terms: CreditTerms, *extr
 
 
 def ledger_select(incident: Incident, policy: Policy, terms: CreditTerms) -> Select:
-    """One row per affected subscriber: ``LEDGER_COLUMNS``, ``phone``, and no entry or version yet (the preview)."""
-    return _over_affected(incident, policy, terms, Subscriber.phone.label("phone"),
+    """One row per affected subscriber: ``LEDGER_COLUMNS``, ``TERM_COLUMNS``, ``phone``, and no
+    entry or version yet (the preview)."""
+    return _over_affected(incident, policy, terms, *_term_columns(terms), Subscriber.phone.label("phone"),
                           null().label("entry_id"), null().label("version"))
 
 
@@ -231,19 +237,25 @@ def finalise(incident: Incident, policy: Policy, actor: User | None = None) -> i
     _guard_overflow(terms)
     record_policy_version(policy)
     entry_id = literal(incident.id * ENTRY_ID_BASE, BigInteger) + Subscriber.id  # models.entry_id_for
+    # In subscriber (= entry id) order: PostgreSQL then reads the subscribers and their services
+    # as three ordered streams merged (no hash tables over a million rows), the partition's heap
+    # is laid out in key order and its primary key is built from presorted input.
     rows = _over_affected(incident, policy, terms,
-                          first=[entry_id.label("id"), literal(incident.id, Integer).label("incident_id")])
+                          first=[entry_id.label("id"), literal(incident.id, Integer).label("incident_id")]
+                          ).order_by(Subscriber.id)
+    columns = ["id", "incident_id", *LEDGER_COLUMNS]
     if db.session.get_bind().dialect.name == "postgresql":
-        # Both hash joins of a million subscribers in memory, not spilled to temp files in batches.
+        # Room for the sorts and joins of a million subscribers in memory, not spilled to temp files.
         db.session.execute(text(f"SET LOCAL work_mem = '{LEDGER_WORK_MEM}'"))
         # Loaded into the incident's own partition, its index built once (app/compensation/partitions.py).
         target = partitions.create_unindexed(incident.id)
-        totals = _write_entries(insert(target).from_select(["id", "incident_id", *LEDGER_COLUMNS],
-                                                           rows), target)
+        db.session.execute(insert(target).from_select(columns, rows))
         partitions.index_and_attach(incident.id)
     else:
-        totals = _write_entries(insert(CompensationEntry).from_select(["id", "incident_id", *LEDGER_COLUMNS], rows),
-                                CompensationEntry.__table__, incident.id)
+        db.session.execute(insert(CompensationEntry).from_select(columns, rows))
+    # Summed from the rows just written (one scan of the new partition): cheaper than summing the
+    # INSERT's RETURNING in the same statement, which first buffers a million returned rows.
+    totals = final_totals(incident.id)
     db.session.add(CompensationLedger(incident_id=incident.id, finalised_at=terms.computed_at,
                                       finalised_by=actor.id if actor else None, **terms_record(terms), **totals))
     timeline.record(
@@ -263,17 +275,6 @@ def credited_subscriber_ids(incident_id: int) -> Select:
         of_incident(incident_id),
         (CompensationEntry.economic_credit_fen > 0) | (CompensationEntry.data_credit_gb > 0),
     )
-
-
-def _write_entries(statement, e, incident_id: int | None = None) -> dict:
-    """Run the ledger's INSERT … SELECT into table ``e`` and return its totals. On PostgreSQL in
-    ONE pass: the INSERT's RETURNING is summed in the same statement (a data-modifying WITH);
-    SQLite has no INSERT inside WITH, so it re-reads the incident's key range."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        db.session.execute(statement)
-        return final_totals(incident_id)
-    written = statement.returning(e.c.economic_credit_fen, e.c.data_credit_gb).cte("written")
-    return _totals_of(select(*_total_columns(written.c.economic_credit_fen, written.c.data_credit_gb)))
 
 
 def final_totals(incident_id: int) -> dict:

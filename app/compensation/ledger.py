@@ -77,18 +77,20 @@ def current_figures(pairs: list[tuple[int, int]]) -> dict[tuple[int, int], tuple
 
 
 def final_rows(incident_id: int) -> Select:
-    """The final ledger with each entry's CURRENT figures, ordered by subscriber."""
-    e = CompensationEntry
+    """The final ledger with each entry's CURRENT figures, ordered by subscriber; the terms every
+    entry shares (minutes, share, multiplier, policy version) from the ledger's header."""
+    e, header = CompensationEntry, CompensationLedger
     cur = _current_versions(incident_id)
     return (
         select(
-            e.id.label("entry_id"), e.subscriber_id, Subscriber.phone, e.monthly_fee_fen, e.outage_minutes,
-            e.operator_share, e.multiplier, e.data_service, e.policy_version,
+            e.id.label("entry_id"), e.subscriber_id, Subscriber.phone, e.monthly_fee_fen, header.outage_minutes,
+            header.operator_share, header.multiplier, e.data_service, header.policy_version,
             func.coalesce(cur.c.economic_credit_fen, e.economic_credit_fen).label("economic_credit_fen"),
             func.coalesce(cur.c.data_credit_gb, e.data_credit_gb).label("data_credit_gb"),
             func.coalesce(cur.c.version, 1).label("version"),
         )
         .join(Subscriber, Subscriber.id == e.subscriber_id)
+        .join(header, header.incident_id == incident_id)   # one row: the incident's header
         .outerjoin(cur, cur.c.entry_id == e.id)
         .where(of_incident(incident_id))
         .order_by(e.id)  # = subscriber order within one incident
@@ -406,20 +408,21 @@ def entry_detail(entry: CompensationEntry) -> dict:
     versions = versions_of(entry)
     approved = [v for v in versions if v.status == VersionStatus.approved.value]
     current = approved[-1] if approved else None
+    header = engine.final_ledger(entry.incident_id)  # the terms every entry of the incident shares
     phone = db.session.scalar(select(Subscriber.phone).where(Subscriber.id == entry.subscriber_id))
     people = {v.proposed_by for v in versions} | {v.first_approved_by for v in versions} | {v.decided_by for v in versions}
     names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(people - {None}))).all())
     return {
         "entry_id": entry.id, "incident_id": entry.incident_id, "subscriber_id": entry.subscriber_id, "phone": phone,
-        "monthly_fee": fen_to_yuan(entry.monthly_fee_fen), "outage_minutes": entry.outage_minutes,
-        "operator_share": entry.operator_share, "multiplier": entry.multiplier, "data_service": entry.data_service,
-        "policy_version": entry.policy_version,
+        "monthly_fee": fen_to_yuan(entry.monthly_fee_fen), "outage_minutes": header.outage_minutes,
+        "operator_share": header.operator_share, "multiplier": header.multiplier, "data_service": entry.data_service,
+        "policy_version": header.policy_version,
         "current_version": current.version if current else 1,
         "economic_credit": fen_to_yuan(current.economic_credit_fen if current else entry.economic_credit_fen),
         "data_credit_gb": current.data_credit_gb if current else entry.data_credit_gb,
         "versions": [
             {"version": 1, "status": "computed", "economic_credit": fen_to_yuan(entry.economic_credit_fen),
-             "data_credit_gb": entry.data_credit_gb, "at": entry.computed_at, "reason": None},
+             "data_credit_gb": entry.data_credit_gb, "at": header.finalised_at, "reason": None},
             *[{"version": v.version, "status": v.status, "economic_credit": fen_to_yuan(v.economic_credit_fen),
                "data_credit_gb": v.data_credit_gb, "at": v.proposed_at, "reason": v.dispute_reason,
                "proposed_by": names.get(v.proposed_by), "second_approval_required": v.second_approval_required,

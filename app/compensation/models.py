@@ -2,8 +2,10 @@
 
 The ledger never overwrites a figure. ``CompensationEntry`` is one row per affected
 subscriber per incident, written once at closure by one INSERT … SELECT: it IS version 1,
-the computed figures with every input that produced them (fee, minutes, operator share,
-multiplier, policy version). A dispute adds a ``CompensationVersion`` (version 2, 3, …)
+the computed figures with the inputs that differ per subscriber (fee, data service); the
+inputs every entry of the incident shares (minutes, operator share, multiplier, policy
+version, when computed) are on its header, ``CompensationLedger``, written in the same
+transaction. A dispute adds a ``CompensationVersion`` (version 2, 3, …)
 in state ``proposed``; a duty manager's approval makes it current. The current figures
 of an entry are those of its latest approved version, else the computed ones. Keeping
 version 1 on the entry itself halves the rows written for a million-subscriber closure.
@@ -67,17 +69,14 @@ class CompensationEntry(db.Model):
     # subscribers that alone took longer than the whole ledger.
     incident_id: Mapped[int] = mapped_column(Integer)
     subscriber_id: Mapped[int] = mapped_column(Integer)
-    # The inputs, so any figure can be explained and recomputed by hand.
+    # The subscriber's own inputs; with the header's terms any figure can be explained and
+    # recomputed by hand. Only what varies per subscriber is here: a million-row closure writes
+    # narrow rows (migration 0028 moved the shared terms to the header).
     monthly_fee_fen: Mapped[int] = mapped_column(BigInteger)
-    outage_minutes: Mapped[int] = mapped_column(Integer)
-    operator_share: Mapped[int] = mapped_column(Integer)  # percent borne by the operator itself
-    multiplier: Mapped[int] = mapped_column(Integer)      # breach multiplier actually applied (1 when met)
     data_service: Mapped[bool] = mapped_column()          # holds one of policy compensation.data_services
-    policy_version: Mapped[str] = mapped_column(String(60))
     # The computed result (version 1).
     economic_credit_fen: Mapped[int] = mapped_column(BigInteger)
     data_credit_gb: Mapped[int] = mapped_column(Integer)
-    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class CompensationLedger(db.Model):
@@ -85,7 +84,8 @@ class CompensationLedger(db.Model):
 
     It is written in the same transaction as the entries, so it marks a final ledger even
     when no subscriber was affected (and there are no entries at all), and it keeps the
-    terms every entry shares and the totals as computed (before any dispute).
+    terms every entry shares (the entries' inputs besides fee and data service; ``finalised_at``
+    is when they were computed) and the totals as computed (before any dispute).
     """
 
     __tablename__ = "compensation_ledgers"

@@ -12,7 +12,7 @@ from freezegun import freeze_time
 
 from app.auth.models import Role
 from app.compensation import followup
-from app.compensation.models import CompensationEntry, CompensationVersion
+from app.compensation.models import CompensationEntry, CompensationLedger, CompensationVersion
 from app.extensions import db
 from app.incidents import service
 
@@ -85,11 +85,15 @@ def test_preview_then_closure_writes_the_final_ledger(people, operator_api, mana
             for r in rows] == [(a, rows[0]["phone"], 545, "1.46", 3, 1), (b, rows[1]["phone"], 545, "3.23", 0, 1)]
     assert rows[0]["phone"].startswith("+86138")
     assert final["totals"] == preview["totals"]
-    # each row keeps its inputs and policy version
+    # each row keeps its own inputs; the terms it shares with the incident's other rows, and the
+    # policy version, are on the ledger's header (and in every row the API and the CSV give)
     entry = db.session.scalars(sa.select(CompensationEntry).where(CompensationEntry.subscriber_id == a)).one()
-    assert (entry.monthly_fee_fen, entry.outage_minutes, entry.operator_share, entry.multiplier, entry.data_service) == (
-        5800, 545, 100, 2, True)
-    assert entry.policy_version == preview["policy_version"]
+    assert (entry.monthly_fee_fen, entry.data_service) == (5800, True)
+    header = db.session.get(CompensationLedger, entry.incident_id)
+    assert (header.outage_minutes, header.operator_share, header.multiplier) == (545, 100, 2)
+    assert header.policy_version == preview["policy_version"]
+    assert {(r["operator_share"], r["multiplier"], r["policy_version"]) for r in rows} == {
+        (100, 2, preview["policy_version"])}
     events = operator_api.get(path + "/timeline").json
     assert [e["kind"] for e in events][-2:] == ["closed", "compensation_finalised"]
     assert events[-1]["after"]["economic_credit_fen"] == 469 and events[-1]["after"]["multiplier"] == 2

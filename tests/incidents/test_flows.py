@@ -13,7 +13,7 @@ from app import create_app
 from app.auth.models import Role
 from app.auth.service import create_user
 from app.compensation import followup as compensation_followup
-from app.compensation.models import CompensationEntry
+from app.compensation.models import CompensationEntry, CompensationLedger
 from app.extensions import db
 from app.incidents import service as incidents
 from app.incidents.models import TimelineEvent
@@ -93,7 +93,9 @@ def _outcome() -> dict:
                         Notice.next_attempt_at, order_by=[Notice.id]),
         "ledger": rows(CompensationEntry.incident_id, CompensationEntry.subscriber_id,
                        CompensationEntry.economic_credit_fen, CompensationEntry.data_credit_gb,
-                       CompensationEntry.multiplier, order_by=[CompensationEntry.id]),
+                       order_by=[CompensationEntry.id]),
+        "ledger_headers": rows(CompensationLedger.incident_id, CompensationLedger.multiplier,
+                               order_by=[CompensationLedger.incident_id]),
         "timeline": rows(TimelineEvent.incident_id, TimelineEvent.kind, TimelineEvent.message,
                          order_by=[TimelineEvent.id]),
         "staff_alerts": rows(StaffAlert.kind, StaffAlert.dedupe_key, order_by=[StaffAlert.id]),
