@@ -70,3 +70,24 @@ def fill_subscribers(count: int, region: str = "杭州", service: str = "mobile_
         db.session.execute(sa.text("ANALYZE"))
         db.session.commit()
     return time.perf_counter() - started
+
+
+def empty_outbox(keep_kind: str = "bare") -> None:
+    """The notice outbox as before the first queueing: no notice, no batch but the bare one (so
+    the product's next call creates its batch, as a first queueing does), and the pages of the
+    step before written out (a checkpoint), so every timed step starts from the same state."""
+    from app.extensions import db
+
+    postgresql = db.engine.dialect.name == "postgresql"
+    db.session.execute(sa.text("TRUNCATE notices" if postgresql else "DELETE FROM notices"))
+    batches = "SELECT id FROM notice_batches WHERE kind <> :keep"
+    db.session.execute(sa.text(f"DELETE FROM notice_texts WHERE batch_id IN ({batches})"), {"keep": keep_kind})
+    db.session.execute(sa.text("DELETE FROM notice_batches WHERE kind <> :keep"), {"keep": keep_kind})
+    db.session.commit()
+    db.session.execute(sa.text("CHECKPOINT" if postgresql else "PRAGMA wal_checkpoint(TRUNCATE)"))
+    db.session.commit()
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load average, printed beside every figure (the machine is shared)."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())

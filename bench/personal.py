@@ -11,7 +11,8 @@ own amount). Timed, in one run:
 
   bare           INSERT INTO notices (…) SELECT … FROM subscribers (same table and indexes;
                  no rendering, no scope or opt-out filter, no ON CONFLICT)
-                 (each timed step starts from an empty outbox, after a checkpoint)
+                 (each timed step starts from an empty outbox with no notice queued before,
+                 after a checkpoint: bench.common.empty_outbox)
   queue comp.    queue_for_subscribers(incident, "compensation", 1, SELECT credited ids) +
                  commit: the batch rendered once per language with markers, then the one
                  INSERT … SELECT … ON CONFLICT DO NOTHING
@@ -40,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import fresh_database, make_app  # noqa: E402
+from bench.common import empty_outbox, fresh_database, load_average, make_app  # noqa: E402
 
 FILL = {
     "sqlite": """
@@ -94,7 +95,15 @@ def run(backend: str, count: int, chunks: int, chunk_size: int, repeat: int = 1)
             incident = incidents.declare(user, title="杭州数据与宽带中断", services=["mobile_data", "broadband"],
                                          regions=["杭州"])
             incident.recovered_at = utcnow()   # the recovery notice's time (the flow itself is not timed here)
-            db.session.execute(sa.text(LEDGER), {"incident": incident.id})
+            ledger = LEDGER
+            if backend == "postgresql":   # each incident's ledger is its own partition (app/compensation/partitions.py)
+                from app.compensation import partitions
+
+                partitions.create_unindexed(incident.id)
+                ledger = LEDGER.replace("compensation_entries", partitions.name_of(incident.id), 1)
+            db.session.execute(sa.text(ledger), {"incident": incident.id})
+            if backend == "postgresql":
+                partitions.index_and_attach(incident.id)
             batch = NoticeBatch(incident_id=incident.id, kind="bare", sequence=1, policy_version="bench",
                                 queued_at=utcnow())
             db.session.add(batch)
@@ -104,18 +113,6 @@ def run(backend: str, count: int, chunks: int, chunk_size: int, repeat: int = 1)
                     connection.execute(sa.text("VACUUM ANALYZE"))
                     connection.execute(sa.text("CHECKPOINT"))
             fill = time.perf_counter() - started
-
-            def empty_outbox():
-                """Each timed step starts from the same empty outbox, its predecessor's pages written out."""
-                if backend == "postgresql":
-                    db.session.execute(sa.text("TRUNCATE notices"))
-                    db.session.commit()
-                    db.session.execute(sa.text("CHECKPOINT"))
-                else:
-                    db.session.execute(sa.text("DELETE FROM notices"))
-                    db.session.commit()
-                    db.session.execute(sa.text("PRAGMA wal_checkpoint(TRUNCATE)"))
-                db.session.commit()
 
             later = sa.bindparam("later", utcnow().replace(year=utcnow().year + 1), type_=UTCDateTime())
 
@@ -140,6 +137,7 @@ def run(backend: str, count: int, chunks: int, chunk_size: int, repeat: int = 1)
                     best[name] = min(best[name], time.perf_counter() - started)
                     assert queued == count, (name, queued)
             bare, queue_comp, queue_recovery = best["bare"], best["comp"], best["recovery"]
+            load = load_average()
             # Both kinds in the outbox for the sender's part (the batch is kept: queued again, untimed).
             assert queue_for_subscribers(incident, "compensation", 1, sa.select(Subscriber.id)) == count
             db.session.commit()
@@ -180,7 +178,7 @@ def run(backend: str, count: int, chunks: int, chunk_size: int, repeat: int = 1)
             db.session.remove()
             db.engine.dispose()
     return {"backend": backend, "subscribers": count, "fill_s": fill, "bare_s": bare, "queue_comp_s": queue_comp,
-            "queue_recovery_s": queue_recovery, "render": figures}
+            "queue_recovery_s": queue_recovery, "render": figures, "load": load}
 
 
 def main() -> None:
@@ -197,7 +195,8 @@ def main() -> None:
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
         r = run(backend, args.subscribers, args.chunks, args.chunk_size, args.repeat)
-        print(f"\n{backend}, {r['subscribers']:,} subscribers (set-up {r['fill_s']:.1f}s, best of {args.repeat})")
+        print(f"\n{backend}, {r['subscribers']:,} subscribers (set-up {r['fill_s']:.1f}s, best of {args.repeat}, "
+              f"load average {r['load']})")
         print(f"  {'queueing':<44}{'seconds':>9}{'× bare':>8}")
         print(f"  {'bare INSERT … SELECT':<44}{r['bare_s']:>9.2f}{1:>8.2f}")
         print(f"  {'queue compensation (name + own amount)':<44}{r['queue_comp_s']:>9.2f}"

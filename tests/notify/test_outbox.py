@@ -57,6 +57,25 @@ def test_queuing_again_is_idempotent_and_adds_only_subscribers_the_scope_gained(
     assert all(count == 1 for _, count in per_subscriber)
 
 
+def test_a_first_queueing_undone_mid_way_leaves_nothing_and_the_next_queues_each_subscriber_once(
+        app_ctx, no_outage_notice, recovered_incident):
+    """A new notice's first INSERT … SELECT runs without the conflict check; a crash before the commit
+    takes the notice and its rows with it, and the next try is a first queueing again."""
+    subscribers = factories.subscribers(factories.phones(4))
+    incident = recovered_incident()
+    def progress():
+        return queue_for_affected(incident, NoticeKind.progress, sequence=7, context={"message": "抢修中"})
+
+    assert progress() == 4
+    db.session.rollback()                                        # the process died before its commit
+    assert notices(NoticeKind.progress) == []
+    assert db.session.scalar(select(NoticeBatch).where(NoticeBatch.kind == NoticeKind.progress)) is None
+    assert progress() == 4
+    assert progress() == 0                  # the same transaction: the notice exists now, nothing doubles
+    db.session.commit()
+    assert sorted(n.subscriber_id for n in notices(NoticeKind.progress)) == sorted(s.id for s in subscribers)
+
+
 def test_mandatory_kinds_reach_opted_out_subscribers(app_ctx, recovered_incident, policy_with):
     policy_with(mandatory_kinds=["recovery"])
     factories.subscribers(factories.phones(2))
