@@ -248,6 +248,8 @@ class Sender:
 
     # -- staff alerts ------------------------------------------------------------------
     def _staff_alerts(self, parallel: bool) -> int:
+        if not staff_alerts.any_pending():   # the usual case: no write at all
+            return 0
         token = uuid.uuid4().hex
         now = utcnow()
         staff_alerts.release_expired_claims(now)
