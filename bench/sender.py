@@ -16,8 +16,16 @@ would beside the product; the figures below share the machine's cores with it.
                    that many ``flask sender run`` processes (the deployment's long-running
                    senders, PostgreSQL) are started and idle first; the clock runs from the
                    commit that queues the notices (start-up excluded: a sender is a service).
+  bare, same reqs  the bare threads again after the end-to-end runs, sending what the product
+                   sent: its personal text, validity period and a status callback per message
+                   (the first bare figures send a short text and nothing else); the end-to-end
+                   figures are then also given against it.
   ratio            end to end / the better of the two bare figures of the same run; the load
                    average is printed beside it. --repeat N runs it all N times (best of each).
+  cpu              CPU time per notice (user + system, /proc) of everything the figure needs:
+                   bare, this process and the gateway; end to end, the senders, the gateway and
+                   the database's server processes. Less sensitive than the rates to what else
+                   the machine is running; "× bare" is against the leaner bare figure.
 """
 from __future__ import annotations
 
@@ -59,14 +67,21 @@ def start_gateway(port: int) -> subprocess.Popen:
     raise RuntimeError("gateway did not start")
 
 
-def bare(settings, count: int, threads: int) -> float:
+def bare(settings, count: int, threads: int, like: dict | None = None) -> float:
+    """``like``: a message the product sent (gateway record): send its body, validity period and a
+    status callback of the same shape (one per request, so the gateway creates each)."""
     from app.notify.twilio_client import ThreadLocalClients, sender_identity
 
     clients = ThreadLocalClients(settings)
     identity = sender_identity(settings)
+    body, extra = "【恢复通知】基准测试 bare loop", {}
+    if like:
+        body, callback = like["body"], like["status_callback"].split("?")[0]
+        extra = {"validity_period": like["validity_period"]}
 
     def one(i: int) -> None:
-        clients.get().messages.create(to=f"+86139{i:07d}8", body="【恢复通知】基准测试 bare loop", **identity)
+        more = {**extra, "status_callback": f"{callback}?notice=bare{i}"} if like else {}
+        clients.get().messages.create(to=f"+86139{i:07d}8", body=body, **identity, **more)
 
     started = time.perf_counter()
     if threads == 1:
@@ -76,6 +91,36 @@ def bare(settings, count: int, threads: int) -> float:
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(one, range(count)))
     return count / (time.perf_counter() - started)
+
+
+def cpu_of(pids) -> dict[int, float]:
+    """CPU seconds (user + system) each live process has used so far (Linux /proc)."""
+    seconds = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def database_backends() -> list[int]:
+    """The PostgreSQL server processes serving this bench's database (its sender connections)."""
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        return []
+    pids = list(db.session.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")))
+    db.session.rollback()
+    return pids
+
+
+def cpu_used(before: dict[int, float], pids) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in cpu_of(pids).items())
 
 
 def pending(batch_id: int) -> bool:
@@ -126,8 +171,10 @@ def stop_senders(procs: list[subprocess.Popen]) -> None:
         proc.wait()
 
 
-def end_to_end(app, settings, user_id: int, processes: int, count: int, env: dict, url: str) -> float:
-    """Notices per second from the commit that queues ``count`` recovery notices until all are accepted."""
+def end_to_end(app, settings, user_id: int, processes: int, count: int, env: dict, url: str,
+               gateway_pid: int) -> tuple[float, float]:
+    """Notices per second from the commit that queues ``count`` recovery notices until all are
+    accepted, and the CPU seconds the senders, the gateway and the database used meanwhile."""
     from sqlalchemy import func, select
 
     from app.auth.models import User
@@ -145,6 +192,8 @@ def end_to_end(app, settings, user_id: int, processes: int, count: int, env: dic
         incident_id = incident.id
         db.session.commit()
         started = time.perf_counter()
+        senders = [p.pid for p in procs] or [os.getpid()]
+        cpu_before = cpu_of(senders + [gateway_pid] + database_backends())
         batch_id = db.session.scalar(select(NoticeBatch.id).where(NoticeBatch.incident_id == incident_id))
         if processes == 1:
             # The product's long-running sender in this process: worker threads, each claiming
@@ -157,13 +206,16 @@ def end_to_end(app, settings, user_id: int, processes: int, count: int, env: dic
         else:
             wait_until_sent(batch_id)
         elapsed = time.perf_counter() - started
+        backends = database_backends()
+        cpu = {"senders": cpu_used(cpu_before, senders), "gateway": cpu_used(cpu_before, [gateway_pid]),
+               "database": cpu_used(cpu_before, backends)}
     finally:
         stop_senders(procs)
     accepted = db.session.scalar(select(func.count()).where(
         Notice.incident_id == incident_id, Notice.status == "accepted"))
     assert accepted == count, accepted
     db.session.remove()
-    return count / elapsed
+    return count / elapsed, cpu
 
 
 def main() -> None:
@@ -192,10 +244,13 @@ def main() -> None:
           f"cores {os.cpu_count()}  load {os.getloadavg()[0]:.1f}")
     best: dict[str, float] = {}
 
-    def report(label: str, rate: float, bare_rate: float | None = None) -> None:
+    def report(label: str, rate: float, cpu_per_notice: float, bare_rate: float | None = None,
+               bare_cpu: float | None = None) -> None:
         best[label] = max(best.get(label, 0.0), rate)
         ratio = f"   ratio {rate / bare_rate:.2f}" if bare_rate else ""
-        print(f"{label:<34}{rate:>10,.0f} /s{ratio}   load {os.getloadavg()[0]:.1f}", flush=True)
+        cpu = f"   cpu {cpu_per_notice * 1e6:,.0f} µs/notice" + (f" ({cpu_per_notice / bare_cpu:.2f}× bare)"
+                                                             if bare_cpu else "")
+        print(f"{label:<34}{rate:>10,.0f} /s{ratio}{cpu}   load {os.getloadavg()[0]:.1f}", flush=True)
 
     try:
         with fresh_database(args.backend) as url:
@@ -210,15 +265,33 @@ def main() -> None:
                 user_id = create_user("bench", Role.operator)[0].id
                 db.session.commit()
                 for _ in range(args.repeat):
-                    bare_rate = 0.0
+                    bare_rate, bare_cpu = 0.0, None
                     for label, count, threads in (("bare loop (1 thread)", min(args.notices, 5000), 1),
                                                   (f"bare threads ({args.threads})", args.notices, args.threads)):
+                        cpu_before = cpu_of([os.getpid(), gateway.pid])
                         rate = bare(settings, count, threads)
-                        bare_rate = max(bare_rate, rate)
-                        report(label, rate)
+                        client, gateway_cpu = cpu_used(cpu_before, [os.getpid()]), cpu_used(cpu_before, [gateway.pid])
+                        cpu = (client + gateway_cpu) / count
+                        bare_rate, bare_cpu = max(bare_rate, rate), min(bare_cpu or cpu, cpu)
+                        report(label, rate, cpu)
+                        print(" " * 34 + f"client {client / count * 1e6:,.0f}   gateway {gateway_cpu / count * 1e6:,.0f} µs/notice")
+                    results = []
                     for processes in process_counts:
                         label = f"end to end ({processes} process{'es' if processes > 1 else ''} × {args.threads} threads)"
-                        report(label, end_to_end(app, settings, user_id, processes, args.notices, env, url), bare_rate)
+                        rate, cpu = end_to_end(app, settings, user_id, processes, args.notices, env, url, gateway.pid)
+                        results.append((label, rate, sum(cpu.values()) / args.notices))
+                        report(label, rate, sum(cpu.values()) / args.notices, bare_rate, bare_cpu)
+                        print(" " * 34 + "   ".join(f"{k} {v / args.notices * 1e6:,.0f}" for k, v in cpu.items())
+                              + " µs/notice")
+                    # The bare loop again, with the requests the product just made: the same
+                    # personal text (UCS-2, longer), validity period and a status callback.
+                    like = requests.get(f"{gateway_url}/_gateway/messages", timeout=60).json()["messages"][-1]
+                    cpu_before = cpu_of([os.getpid(), gateway.pid])
+                    same_rate = bare(settings, args.notices, args.threads, like)
+                    same_cpu = cpu_used(cpu_before, [os.getpid(), gateway.pid]) / args.notices
+                    report(f"bare threads ({args.threads}), same requests", same_rate, same_cpu)
+                    for label, rate, cpu in results:
+                        print(f"  {label} against it: ratio {rate / same_rate:.2f}   cpu {cpu / same_cpu:.2f}× bare")
                 if args.repeat > 1:
                     print(f"best of {args.repeat}:")
                     bare_best = max(v for k, v in best.items() if k.startswith("bare"))
