@@ -2,7 +2,7 @@
 local gateway (zero latency, no rate limit), beside a bare loop of ``messages.create``.
 
     .venv/bin/python bench/sender.py [--notices 20000] [--backend postgresql|sqlite]
-                                     [--threads 8] [--processes 1,2] [--repeat 1]
+                                     [--threads 8] [--processes 1,2] [--repeat 1] [--batch-size 500]
 
 The gateway runs as its own process (``flask sms-gateway run --no-callbacks``), as it
 would beside the product; the figures below share the machine's cores with it.
@@ -225,6 +225,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--processes", default="1,2", help="comma-separated sender process counts to try")
     parser.add_argument("--repeat", type=int, default=1, help="run everything this many times; best of each")
+    parser.add_argument("--batch-size", type=int, default=500, help="NOC_SMS_BATCH_SIZE (each worker claims it / threads)")
     args = parser.parse_args()
     import logging
 
@@ -232,7 +233,7 @@ def main() -> None:
     port = free_port()
     gateway_url = f"http://127.0.0.1:{port}"
     env = {"NOC_SMS_GATEWAY_URL": gateway_url, "NOC_SMS_SEGMENTS_PER_SECOND": "0",
-           "NOC_SMS_SENDER_THREADS": str(args.threads), "NOC_SMS_BATCH_SIZE": "500",
+           "NOC_SMS_SENDER_THREADS": str(args.threads), "NOC_SMS_BATCH_SIZE": str(args.batch_size),
            # Idle senders look for work every 0.2 s, so the clock does not wait on a poll.
            "NOC_SMS_POLL_SECONDS": "0.2"}
     for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
