@@ -66,6 +66,14 @@ def claim(outbox: Outbox, token: str, now: datetime, lease_seconds: float, limit
         "token": token, "now": now, "lease_until": now + timedelta(seconds=lease_seconds), "limit": limit})]
 
 
+def any_pending(outbox: Outbox) -> bool:
+    """Is any row of the outbox queued or being sent? A read of its status index: a sender asks
+    before its claim and release UPDATEs, which cost writes (and SQLite's write lock) every cycle
+    even when they match nothing."""
+    return db.session.execute(text(
+        f"SELECT 1 FROM {outbox.table} WHERE status IN ('queued', 'sending') LIMIT 1")).first() is not None
+
+
 def release_expired(outbox: Outbox, now: datetime) -> int:
     """Claims whose lease ran out with no recorded outcome go back to the queue, in doubt since
     their (first such) claim. They keep their round, so a re-send carries the same callback URL."""

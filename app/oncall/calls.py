@@ -79,10 +79,8 @@ def record_attempt(call_id: int, token: str, *, placed: bool, retry_at: datetime
 
 
 def any_pending() -> bool:
-    """Is any call queued or being placed? A read (the status index): the sender asks before its
-    claim and release UPDATEs, which would take SQLite's write lock even when matching nothing."""
-    return db.session.scalar(select(OncallCall.id).where(
-        OncallCall.status.in_([OutboxStatus.queued.value, OutboxStatus.sending.value])).limit(1)) is not None
+    """Is any call queued or being placed? (app/claims.py ``any_pending``: a read before the writes.)"""
+    return claims.any_pending(claims.VOICE_CALLS)
 
 
 def release_expired_claims(now: datetime) -> int:

@@ -168,6 +168,11 @@ def record_attempt(alert_id: int, token: str, *, accepted: bool, retry_at: datet
                           sid=sid, error_code=error_code, now=now)
 
 
+def any_pending() -> bool:
+    """Is any alert queued or being sent? (app/claims.py ``any_pending``: a read before the writes.)"""
+    return claims.any_pending(claims.STAFF_ALERTS)
+
+
 def release_expired_claims(now: datetime) -> int:
     """Alerts whose sender died mid-send go back to the queue, in doubt (looked up before a re-send)."""
     return claims.release_expired(claims.STAFF_ALERTS, now)

@@ -184,3 +184,34 @@ def _phone(alert) -> str:
     from app.auth.models import User
 
     return db.session.get(User, alert.user_id).phone
+
+
+def test_a_crash_while_recording_a_chunk_undoes_the_whole_record_and_nothing_is_sent_twice(
+        app_ctx, no_outage_notice, recovered_incident, gateway, sender, monkeypatch):
+    """A chunk's outcomes are one statement in one transaction: a sender dying after the
+    provider accepted the chunk, mid-record, leaves every row claimed; once the lease is over
+    they are looked up at the provider and adopted, never sent again."""
+    import pytest
+
+    from app.notify import sender as sender_module
+
+    gateway.gateway.idempotent = False        # like Twilio: only the look-up can prevent a second SMS
+    factories.subscribers(factories.phones(4))
+    recovered_incident()
+    db.session.commit()
+    sender.settings = sender.settings.with_(lease_seconds=-1)   # every claim is over as soon as it is made
+
+    def die(batch_ids):
+        raise RuntimeError("the sender dies while recording")
+
+    monkeypatch.setattr(sender_module, "check_fulfilment", die)   # after the chunk's UPDATE, before the commit
+    with pytest.raises(RuntimeError):
+        sender.run_once()
+    assert gateway.gateway.requests_seen == 4
+    assert {r.status for r in recovery_rows()} == {"sending"} and not any(r.provider_sid for r in recovery_rows())
+    monkeypatch.undo()
+    drain(sender)
+    rows = recovery_rows()
+    assert {r.status for r in rows} == {"accepted"} and all(r.provider_sid for r in rows)
+    assert gateway.gateway.requests_seen == 4 and len(gateway.gateway.messages) == 4   # adopted, not re-sent
+    assert gateway.gateway.lookups_seen == 4
