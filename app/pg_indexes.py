@@ -5,7 +5,7 @@ Into an empty table, one sort per index after the load costs a fraction of a mil
 incremental index insertions, and a foreign key checked by one join costs a fraction of a
 million row-by-row checks. DDL is transactional in PostgreSQL: a crash or an error before the
 commit leaves the indexes and keys as they were. The caller holds ACCESS EXCLUSIVE locks on the
-tables (DROP INDEX needs it anyway); primary keys stay (other tables' foreign keys use them).
+tables (DROP INDEX needs it anyway); a primary key another table's foreign key uses stays.
 """
 from __future__ import annotations
 
@@ -18,15 +18,18 @@ BUILD_MEMORY = "512MB"
 
 
 def _definitions(connection, table: str) -> list[tuple[str, str, str]]:
-    """(kind, name, definition) of the table's unique constraints, plain indexes and foreign keys."""
+    """(kind, name, definition) of the table's unique constraints, plain indexes, foreign keys, and
+    its primary key when no foreign key refers to it."""
     rows = connection.execute(text("""
-        SELECT CASE c.contype WHEN 'u' THEN 'unique' ELSE 'foreign' END, c.conname, pg_get_constraintdef(c.oid)
-        FROM pg_constraint c WHERE c.conrelid = CAST(:t AS regclass) AND c.contype IN ('u', 'f')
+        SELECT CASE c.contype WHEN 'f' THEN 'foreign' ELSE 'unique' END, c.conname, pg_get_constraintdef(c.oid)
+        FROM pg_constraint c WHERE c.conrelid = CAST(:t AS regclass)
+          AND (c.contype IN ('u', 'f') OR c.contype = 'p' AND NOT EXISTS (
+               SELECT 1 FROM pg_constraint r WHERE r.contype = 'f' AND r.conindid = c.conindid))
         UNION ALL
         SELECT 'index', i.relname, pg_get_indexdef(x.indexrelid)
         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-        WHERE x.indrelid = CAST(:t AS regclass) AND NOT x.indisprimary
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.contype IN ('u', 'x'))
+        WHERE x.indrelid = CAST(:t AS regclass)
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.contype IN ('p', 'u', 'x'))
         ORDER BY 1, 2"""), {"t": table}).all()
     return [tuple(row) for row in rows]
 

@@ -42,25 +42,29 @@ def _empty(connection) -> bool:
     return not connection.exec_driver_sql("SELECT EXISTS (SELECT 1 FROM subscribers)").scalar_one()
 
 
-def write(connection, bulk: bool) -> tuple[int, int]:
-    """(created, updated). A bulk load leaves the duplicates to the rebuild of the unique index
+def write(connection, bulk: bool) -> tuple[int, int, int]:
+    """(created, updated, rejected). A bulk load leaves the duplicates to the rebuild of the unique index
     unless a rejected line may be one (the index sees only the good lines); an upsert names them
     first (ON CONFLICT would let a second line update a row the first one left unchanged)."""
     if not bulk or connection.exec_driver_sql("SELECT EXISTS (SELECT 1 FROM import_judged "
                                               "WHERE problem IS NOT NULL AND may_be_duplicate)").scalar_one():
         csv_copy.mark_duplicates(connection)
-        return _write(connection, bulk)
-    try:
-        with connection.begin_nested():
-            return _write(connection, bulk)
-    except DBAPIError as error:
-        if not isinstance(error.orig, UniqueViolation):
-            raise
-    csv_copy.mark_duplicates(connection)
-    return _write(connection, bulk)
+        _write(connection, bulk)
+    else:
+        try:
+            with connection.begin_nested():
+                _write(connection, bulk)
+        except DBAPIError as error:
+            if not isinstance(error.orig, UniqueViolation):
+                raise
+            csv_copy.mark_duplicates(connection)
+            _write(connection, bulk)
+    return connection.exec_driver_sql(
+        "SELECT count(*) FILTER (WHERE problem IS NULL AND NOT existed), count(*) FILTER (WHERE problem IS NULL "
+        "AND existed), count(*) FILTER (WHERE problem IS NOT NULL) FROM import_judged").one()
 
 
-def _write(connection, bulk: bool) -> tuple[int, int]:
+def _write(connection, bulk: bool) -> None:
     now = {"now": utcnow()}
     utc = UTCDateTime()
     columns = "id, phone, name, region, monthly_fee_fen, language, created_at, updated_at"
@@ -88,5 +92,3 @@ def _write(connection, bulk: bool) -> tuple[int, int]:
             WHERE j.problem IS NULL AND j.existed AND ss.subscriber_id = j.id AND ss.service <> ALL (j.services)""")
         connection.exec_driver_sql(services + " ORDER BY 1 ON CONFLICT DO NOTHING")
     connection.exec_driver_sql("ANALYZE subscribers")   # it may just have grown by a million rows
-    return connection.exec_driver_sql("SELECT count(*) FILTER (WHERE NOT existed), count(*) FILTER (WHERE existed) "
-                                      "FROM import_judged WHERE problem IS NULL").one()

@@ -70,6 +70,7 @@ class _Chunks:
 
     def __init__(self, stream: BinaryIO) -> None:
         self.stream, self.seen, self.decoder = stream, [], codecs.getincrementaldecoder("utf-8")()
+        self.breaks = 0
 
     def __iter__(self):
         first = True
@@ -80,15 +81,20 @@ class _Chunks:
             if any(mark in chunk for mark in NEEDS_CSV_READER):
                 raise Fallback(self.head())
             self.decoder.decode(chunk)  # UnicodeDecodeError: not UTF-8, nothing imported
+            self.breaks += chunk.count(b"\n")
             yield chunk
         self.decoder.decode(b"", final=True)
 
     def head(self) -> bytes:
         return b"".join(self.seen)
 
+    def lines(self) -> int:
+        """Physical lines read (at most: the last may have ended the file)."""
+        return self.breaks + 1
 
-def copy_lines(connection, stream: BinaryIO) -> None:
-    """Stage every physical line as (n, line). Raises Fallback (nothing staged that matters: the
+
+def copy_lines(connection, stream: BinaryIO) -> int:
+    """Stage every physical line as (n, line); returns ``_Chunks.lines``. Raises Fallback (nothing staged that matters: the
     caller's transaction is rolled back) or UnicodeDecodeError."""
     connection.exec_driver_sql("CREATE TEMPORARY TABLE import_lines (n BIGINT GENERATED ALWAYS AS IDENTITY, "
                                "line TEXT) ON COMMIT DROP")
@@ -102,13 +108,15 @@ def copy_lines(connection, stream: BinaryIO) -> None:
     if connection.exec_driver_sql(f"SELECT EXISTS (SELECT 1 FROM import_lines WHERE length(line) > "
                                   f"{csv.field_size_limit()})").scalar_one():
         raise Fallback(chunks.head())
+    return chunks.lines()
 
 
-def copy_fields(connection, stream: BinaryIO) -> tuple[list[int], int]:
+def copy_fields(connection, stream: BinaryIO) -> tuple[list[int], int, int]:
     """A plain file — the header's width on every line, no blank line, no control character, no
     space beside a comma or a line's end, no line near the CSV reader's field limit — COPYed
     field by field into import_fields, so that PostgreSQL's COPY does the splitting that the
-    line path does with a SQL function per field. Returns the header's (positions, width).
+    line path does with a SQL function per field. Returns the header's (positions, width) and
+    ``_Chunks.lines``.
     Raises NotPlain for any other file: the caller's savepoint forgets the attempt."""
     chunks = _Chunks(stream)
     plain = _PlainCheck()
@@ -140,7 +148,7 @@ def copy_fields(connection, stream: BinaryIO) -> tuple[list[int], int]:
                     raise NotPlain(chunks.head())
     except psycopg.errors.BadCopyFileFormat:   # a line of another width
         raise NotPlain(chunks.head()) from None
-    return positions, width
+    return positions, width, chunks.lines()
 
 
 class _PlainCheck:
@@ -324,22 +332,27 @@ def _service_set(raw: str, active: set[str]) -> tuple:
                                  f"{', '.join(unknown)}; see GET /api/v1/catalog/services)")
 
 
-def judge(connection, source: str, width: int) -> None:
+def judge(connection, source: str, width: int, lines: int, bulk: bool) -> None:
     """import_judged: every data line with its E.164 phone, fee, services and the FIRST problem
-    (csv_import.parse's order) or NULL; ``id`` the subscriber's (existing, or the next of the
-    sequence) for a good line. Duplicates are left to ``mark_duplicates`` (the unique index finds
-    whether there are any). The caller holds a lock on subscribers that keeps the ids true."""
+    (csv_import.parse's order) or NULL; ``id`` the subscriber's for a good line: the existing one
+    (not looked for in a bulk load: the table is empty), or a new one from a block of the
+    sequence (``reserve_ids``). Duplicates are left to ``mark_duplicates``. The caller holds a
+    lock on subscribers that keeps the ids true."""
     languages = "', '".join(LANGUAGES)
-    # Named once: pg_get_serial_sequence in the statement would be asked again on every line.
-    ids = connection.exec_driver_sql("SELECT pg_get_serial_sequence('subscribers', 'id')").scalar_one()
+    new_id = f"{reserve_ids(connection, lines)} + c.line"
+    existing = ("false AS existed", f"{new_id}", "") if bulk else (
+        "s.id IS NOT NULL AS existed", f"coalesce(s.id, {new_id})",
+        "LEFT JOIN subscribers s ON c.early_problem IS NULL AND c.late_problem IS NULL AND s.phone = c.phone")
     connection.execute(text(f"""
         CREATE TEMPORARY TABLE import_judged ON COMMIT DROP AS
         WITH parsed AS (
             SELECT r.line, r.width, r.name, r.region, r.raw_services, r.has_control,
                    coalesce(nullif(r.raw_language, ''), 'zh-CN') AS language, r.raw_language,
-                   CASE WHEN r.national IS NOT NULL THEN '+86' || r.national ELSE o.e164 END AS phone,
-                   CASE WHEN r.national IS NOT NULL AND v.prefix IS NULL
-                        THEN 'phone: 号码无效 (not a valid phone number)' ELSE o.problem END AS phone_problem,
+                   -- odd_phones is asked for the odd phones only (rare), not joined to every line
+                   CASE WHEN r.national IS NOT NULL THEN '+86' || r.national
+                        ELSE (SELECT o.e164 FROM odd_phones o WHERE o.raw = r.raw_phone) END AS phone,
+                   CASE WHEN r.national IS NULL THEN (SELECT o.problem FROM odd_phones o WHERE o.raw = r.raw_phone)
+                        WHEN v.prefix IS NULL THEN 'phone: 号码无效 (not a valid phone number)' END AS phone_problem,
                    CASE WHEN f.raw IS NULL
                         THEN split_part(r.raw_fee, '.', 1)::bigint * 100
                              + rpad(split_part(r.raw_fee, '.', 2), 2, '0')::bigint
@@ -349,7 +362,6 @@ def judge(connection, source: str, width: int) -> None:
                    sc.unknown AS unknown_services, cr.code IS NOT NULL AS region_known
             FROM (SELECT *, {NATIONAL} AS national FROM {source} OFFSET 0) r
             LEFT JOIN valid_prefixes v ON v.prefix = substr(r.national, 1, 7)
-            LEFT JOIN odd_phones o ON r.national IS NULL AND o.raw = r.raw_phone
             LEFT JOIN odd_fees f ON f.raw = r.raw_fee
             LEFT JOIN service_sets sc ON sc.raw = r.raw_services
             LEFT JOIN catalog_regions cr ON cr.code = r.region
@@ -379,12 +391,19 @@ def judge(connection, source: str, width: int) -> None:
             FROM parsed p OFFSET 0
         )
         SELECT c.line, c.phone, c.name, c.region, c.fee, c.language, c.services,
-               c.early_problem IS NULL AS may_be_duplicate, s.id IS NOT NULL AS existed,
+               c.early_problem IS NULL AS may_be_duplicate, {existing[0]},
                coalesce(c.early_problem, c.late_problem) AS problem,
-               CASE WHEN c.early_problem IS NULL AND c.late_problem IS NULL
-                    THEN coalesce(s.id, nextval('{ids}')) END AS id
-        FROM checked c LEFT JOIN subscribers s ON c.early_problem IS NULL AND c.late_problem IS NULL
-                                                 AND s.phone = c.phone"""))
+               CASE WHEN c.early_problem IS NULL AND c.late_problem IS NULL THEN {existing[1]} END AS id
+        FROM checked c {existing[2]}"""))
+
+
+def reserve_ids(connection, lines: int) -> int:
+    """A block of ``subscribers.id`` values, one per line of the file (a new subscriber's id is the
+    returned base plus its line number): one sequence call instead of one per subscriber."""
+    # The caller's lock on subscribers holds back every other INSERT (and so its nextval) till commit.
+    return connection.execute(text("""
+        SELECT setval(CAST(seq AS regclass), nextval(CAST(seq AS regclass)) + :lines) - :lines - 1
+        FROM pg_get_serial_sequence('subscribers', 'id') seq"""), {"lines": lines}).scalar_one()
 
 
 def mark_duplicates(connection) -> None:
@@ -396,11 +415,10 @@ def mark_duplicates(connection) -> None:
         WHERE j.phone = f.phone AND j.may_be_duplicate AND j.line > f.first_good""")
 
 
-def rejected(connection, limit: int) -> tuple[int, list[dict]]:
-    count = connection.exec_driver_sql("SELECT count(*) FROM import_judged WHERE problem IS NOT NULL").scalar_one()
+def rejected(connection, limit: int) -> list[dict]:
     rows = connection.execute(text("SELECT line, problem FROM import_judged WHERE problem IS NOT NULL "
                                    "ORDER BY line LIMIT :limit"), {"limit": limit}).all()
-    return count, [{"line": line, "reason": reason} for line, reason in rows]
+    return [{"line": line, "reason": reason} for line, reason in rows]
 
 
 class Replay(io.RawIOBase):

@@ -218,10 +218,10 @@ def _import_by_copy(stream: BinaryIO) -> ImportResult:
     connection = db.session.connection()
     try:
         with connection.begin_nested():
-            positions, width = csv_copy.copy_fields(connection, stream)
+            positions, width, lines = csv_copy.copy_fields(connection, stream)
         source = csv_copy.fields_source(positions, width)
     except csv_copy.NotPlain as not_plain:   # split line by line in SQL instead
-        csv_copy.copy_lines(connection, csv_copy.Replay(not_plain.head, stream))
+        lines = csv_copy.copy_lines(connection, csv_copy.Replay(not_plain.head, stream))
         header = csv_copy.header_positions(connection)
         if header is None or isinstance(header, str):
             db.session.rollback()
@@ -234,9 +234,10 @@ def _import_by_copy(stream: BinaryIO) -> ImportResult:
         source = csv_copy.stage_rows(connection, positions, width)
     csv_copy.lookups(connection, source)
     bulk = copy_write.lock(connection)
-    csv_copy.judge(connection, source, width)
-    result.created, result.updated = copy_write.write(connection, bulk)
-    result.rejected, result.rejected_rows = csv_copy.rejected(connection, MAX_REJECTED_LISTED)
+    csv_copy.judge(connection, source, width, lines, bulk)
+    result.created, result.updated, result.rejected = copy_write.write(connection, bulk)
+    if result.rejected:
+        result.rejected_rows = csv_copy.rejected(connection, MAX_REJECTED_LISTED)
     db.session.commit()
     return result
 
