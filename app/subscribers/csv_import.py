@@ -213,9 +213,14 @@ def import_binary_stream(stream: BinaryIO, progress=None) -> ImportResult:
     return import_csv(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""), progress)
 
 
+IMPORT_WORK_MEM = "256MB"  # PostgreSQL, for the import's transaction only (SET LOCAL)
+
+
 def _import_by_copy(stream: BinaryIO) -> ImportResult:
     result = ImportResult()
     connection = db.session.connection()
+    # The hash tables of a million lines (distinct values, the foreign key's check) in memory.
+    connection.exec_driver_sql(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
     try:
         with connection.begin_nested():
             positions, width, lines = csv_copy.copy_fields(connection, stream)
