@@ -30,12 +30,13 @@ TABLES = ("subscribers", "subscriber_services")
 
 
 def lock(connection) -> bool:
-    """Lock both tables for the import; True when subscribers is empty (a bulk load)."""
+    """Lock both tables for the import; True when subscribers is empty (a bulk load). EXCLUSIVE
+    first, before reading them: two imports queue here instead of deadlocking on an upgrade."""
+    connection.exec_driver_sql(f"LOCK TABLE {', '.join(TABLES)} IN EXCLUSIVE MODE")
     if not _empty(connection):
-        connection.exec_driver_sql(f"LOCK TABLE {', '.join(TABLES)} IN EXCLUSIVE MODE")
         return False
     connection.exec_driver_sql(f"LOCK TABLE {', '.join(TABLES)} IN ACCESS EXCLUSIVE MODE")
-    return _empty(connection)   # a writer may have come first
+    return True
 
 
 def _empty(connection) -> bool:

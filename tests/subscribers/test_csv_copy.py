@@ -187,3 +187,38 @@ def test_an_import_failing_half_way_leaves_nothing_and_every_index(postgres_only
     monkeypatch.undo()
     assert csv_import.import_binary_stream(io.BytesIO(_file(PLAIN))).created == 4   # and the next one works
     assert db.session.execute(sa.text("SELECT version FROM subscriber_data_versions")).scalar() != version
+
+
+def _from_another_session(statement: str) -> str:
+    """'ok', or 'waits' when the statement would wait for the import's lock."""
+    with db.engine.connect() as other:
+        other.exec_driver_sql("SET lock_timeout = '200ms'")
+        try:
+            other.exec_driver_sql(statement)
+        except sa.exc.OperationalError:
+            return "waits"
+        finally:
+            other.rollback()
+    return "ok"
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_other_writers_wait_for_the_import_and_readers_of_a_filled_table_do_not(postgres_only, monkeypatch,
+                                                                               existing):
+    from app.subscribers import csv_copy
+
+    if existing:
+        csv_import.import_binary_stream(io.BytesIO(_file(PLAIN[:1])))
+    seen = {}
+    real = csv_copy.judge
+
+    def judge_and_look(*args):
+        seen["write"] = _from_another_session(
+            "INSERT INTO subscribers (phone, name, region, monthly_fee_fen, language, created_at, updated_at) "
+            "VALUES ('+8613800000099', '', '杭州', 0, 'zh-CN', now(), now())")
+        seen["read"] = _from_another_session("SELECT count(*) FROM subscribers")
+        return real(*args)
+
+    monkeypatch.setattr(csv_copy, "judge", judge_and_look)
+    assert csv_import.import_binary_stream(io.BytesIO(_file(PLAIN))).created == 4 - existing
+    assert seen == {"write": "waits", "read": "ok" if existing else "waits"}
