@@ -10,7 +10,7 @@ not UTF-8) and streams them to ``COPY``:
   ``stage_rows``).
 
 Each distinct value that needs Python's rules — a mobile prefix (allocated or not, asked of
-``phonenumbers`` once per 7-digit prefix), a phone or fee outside the common shapes, a list of
+``phonenumbers`` once per 7-digit prefix), a phone outside the common shapes, a fee, a list of
 services — is judged once in Python and joined as a small table (``lookups``). One statement
 (``judge``) then checks every line with the same rules, in the same order, and the same
 messages as ``csv_import.parse``; a later line with the number of an earlier good line is its
@@ -43,7 +43,6 @@ CHUNK = 1 << 20
 NEEDS_CSV_READER = (b'"', b"\r", b"\x00", b"\x01", b"\x02", b"\\.")  # \. alone ends a COPY
 WHITESPACE = " \t\n\x0b\x0c\r\u3000"
 CONTROL = "[\\x01-\\x08\\x0b\\x0c\\x0e-\\x1f]"
-PLAIN_FEE = "^[0-9]{1,10}(\\.[0-9]{1,2})?$"  # csv_import._PLAIN_FEE
 DUPLICATE = "'phone: 与第 ' || {0} || ' 行号码重复 (duplicate of line ' || {0} || ')'"
 
 
@@ -255,29 +254,25 @@ def stage_rows(connection, positions: list[int], width: int) -> str:
 
 
 def lookups(connection, source: str) -> None:
-    """valid_prefixes, odd_phones, odd_fees, service_sets: the file's distinct mobile prefixes, phones
-    and fees outside the common shapes, and service lists, judged in Python by the Python path's
-    rules — one scan of the staged rows (hashed grouping sets) finds them all."""
+    """valid_prefixes, odd_phones, fees, service_sets: the file's distinct mobile prefixes, phones
+    outside the common shapes, fees and service lists, judged in Python by the Python path's
+    rules — one scan of the staged rows (three hashed grouping sets) finds them all."""
     found = connection.execute(text(f"""
-        SELECT GROUPING(substr(national, 1, 7)) = 0, GROUPING(odd_phone) = 0, GROUPING(odd_fee) = 0,
-               substr(national, 1, 7), odd_phone, odd_fee, raw_services
-        FROM (SELECT national, raw_services, CASE WHEN national IS NULL THEN raw_phone END AS odd_phone,
-                     CASE WHEN raw_fee !~ '{PLAIN_FEE}' THEN raw_fee END AS odd_fee
+        SELECT GROUPING(odd, phone) = 0, GROUPING(raw_fee) = 0, odd, phone, raw_fee, raw_services
+        FROM (SELECT national IS NULL AS odd, coalesce(substr(national, 1, 7), raw_phone) AS phone, raw_fee, raw_services
               FROM (SELECT *, {NATIONAL} AS national FROM {source} OFFSET 0) import_rows) r
-        GROUP BY GROUPING SETS ((substr(national, 1, 7)), (odd_phone), (odd_fee), (raw_services))""")).all()
+        GROUP BY GROUPING SETS ((odd, phone), (raw_fee), (raw_services))""")).all()
     prefixes, phones, fees, service_lists = [], [], [], []
-    for is_prefix, is_phone, is_fee, prefix, phone, fee, services in found:
-        if is_prefix:
-            prefixes.append(prefix) if prefix is not None else None
-        elif is_phone:
-            phones.append(phone) if phone is not None else None
+    for is_phone, is_fee, odd, phone, fee, services in found:
+        if is_phone:
+            (phones if odd else prefixes).append(phone)
         elif is_fee:
-            fees.append(fee) if fee is not None else None
+            fees.append(fee)
         else:
             service_lists.append(services)
     _table(connection, "valid_prefixes", "prefix TEXT PRIMARY KEY", [(p,) for p in prefixes if _allocated(p)])
     _table(connection, "odd_phones", "raw TEXT PRIMARY KEY, e164 TEXT, problem TEXT", map(_odd_phone, phones))
-    _table(connection, "odd_fees", "raw TEXT PRIMARY KEY, fen BIGINT, problem TEXT", map(_odd_fee, fees))
+    _table(connection, "fees", "raw TEXT PRIMARY KEY, fen BIGINT, problem TEXT", map(_fee, fees))
     active = _active_services(connection)
     _table(connection, "service_sets", "raw TEXT PRIMARY KEY, services TEXT[], problem TEXT, unknown TEXT",
            (_service_set(raw, active) for raw in service_lists))
@@ -309,7 +304,7 @@ def _odd_phone(raw: str) -> tuple:
         return raw, None, f"phone: {exc}"
 
 
-def _odd_fee(raw: str) -> tuple:
+def _fee(raw: str) -> tuple:
     try:
         return raw, fee_to_fen(raw), None
     except ValueError as exc:
@@ -353,16 +348,12 @@ def judge(connection, source: str, width: int, lines: int, bulk: bool) -> None:
                         ELSE (SELECT o.e164 FROM odd_phones o WHERE o.raw = r.raw_phone) END AS phone,
                    CASE WHEN r.national IS NULL THEN (SELECT o.problem FROM odd_phones o WHERE o.raw = r.raw_phone)
                         WHEN v.prefix IS NULL THEN 'phone: 号码无效 (not a valid phone number)' END AS phone_problem,
-                   CASE WHEN f.raw IS NULL
-                        THEN split_part(r.raw_fee, '.', 1)::bigint * 100
-                             + rpad(split_part(r.raw_fee, '.', 2), 2, '0')::bigint
-                        ELSE f.fen END AS fee,
-                   f.problem AS fee_problem,
+                   f.fen AS fee, f.problem AS fee_problem,
                    coalesce(sc.services, '{{}}') AS services, sc.problem AS services_problem,
                    sc.unknown AS unknown_services, cr.code IS NOT NULL AS region_known
             FROM (SELECT *, {NATIONAL} AS national FROM {source} OFFSET 0) r
             LEFT JOIN valid_prefixes v ON v.prefix = substr(r.national, 1, 7)
-            LEFT JOIN odd_fees f ON f.raw = r.raw_fee
+            LEFT JOIN fees f ON f.raw = r.raw_fee
             LEFT JOIN service_sets sc ON sc.raw = r.raw_services
             LEFT JOIN catalog_regions cr ON cr.code = r.region
         ), checked AS (
