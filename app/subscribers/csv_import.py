@@ -1,8 +1,8 @@
 """CSV import of subscribers: every row validated, then written set-based.
 
-With NOC_IMPORT_SQL_VALIDATION=1 on PostgreSQL the file is COPYed and validated in SQL
-(``csv_copy``) when it has no quoted fields — off by default: at 1M rows it measured slower
-than the Python path below (bench/csv_import.py), which validates every row in Python.
+On PostgreSQL the file is COPYed and validated in SQL (``csv_copy``, ``copy_write``) unless
+it has quoted fields or NOC_IMPORT_SQL_VALIDATION=0; SQLite, and those files, take the Python
+path below, which validates every row in Python.
 
 Columns: ``phone,name,region,services,monthly_fee,language`` (services ``;``-separated).
 Each bad row is rejected with its line and reason; each good row creates or updates the
@@ -30,7 +30,7 @@ from app.db_types import UTCDateTime
 from app.extensions import db
 from app.input_guard import text_problem
 from app.phones import InvalidPhone
-from app.subscribers import csv_copy
+from app.subscribers import copy_write, csv_copy
 from app.subscribers.phone_cache import PhoneParser
 from app.subscribers.schemas import LANGUAGES
 from app.subscribers.service import fee_to_fen
@@ -199,8 +199,7 @@ def import_binary_stream(stream: BinaryIO, progress=None) -> ImportResult:
     otherwise decoded as it is read: memory holds the validated rows, never the file. newline=""
     as the csv module wants: \n, \r\n and a lone \r all end a line. UnicodeDecodeError or
     UnreadableCsv: nothing was written."""
-    if db.session.get_bind().dialect.name == "postgresql" and os.environ.get("NOC_IMPORT_SQL_VALIDATION") == "1":
-        # Off by default: at 1M rows it measured slower than the Python path (bench/csv_import.py).
+    if db.session.get_bind().dialect.name == "postgresql" and os.environ.get("NOC_IMPORT_SQL_VALIDATION") != "0":
         try:
             return _import_by_copy(stream)
         except csv_copy.Fallback as fallback:
@@ -214,25 +213,36 @@ def import_binary_stream(stream: BinaryIO, progress=None) -> ImportResult:
     return import_csv(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""), progress)
 
 
+IMPORT_WORK_MEM = "256MB"  # PostgreSQL, for the import's transaction only (SET LOCAL)
+
+
 def _import_by_copy(stream: BinaryIO) -> ImportResult:
     result = ImportResult()
     connection = db.session.connection()
-    csv_copy.copy_lines(connection, stream)
-    header = csv_copy.header_positions(connection)
-    if header is None or isinstance(header, str):
-        db.session.rollback()
-        if header is None:
-            result.empty = True
-        else:
-            result.reject(1, header)
-        return result
-    positions, width = header
-    csv_copy.stage_rows(connection, positions, width)
-    csv_copy.judge(connection, width)
-    result.rejected, result.rejected_rows = csv_copy.rejected(connection, MAX_REJECTED_LISTED)
-    good = csv_copy.stage_good_rows(connection)
-    if good:
-        result.created, result.updated = _upsert(connection, good)
+    # The hash tables of a million lines (distinct values, the foreign key's check) in memory.
+    connection.exec_driver_sql(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
+    try:
+        with connection.begin_nested():
+            positions, width, lines = csv_copy.copy_fields(connection, stream)
+        source = csv_copy.fields_source(positions, width)
+    except csv_copy.NotPlain as not_plain:   # split line by line in SQL instead
+        lines = csv_copy.copy_lines(connection, csv_copy.Replay(not_plain.head, stream))
+        header = csv_copy.header_positions(connection)
+        if header is None or isinstance(header, str):
+            db.session.rollback()
+            if header is None:
+                result.empty = True
+            else:
+                result.reject(1, header)
+            return result
+        positions, width = header
+        source = csv_copy.stage_rows(connection, positions, width)
+    csv_copy.lookups(connection, source)
+    bulk = copy_write.lock(connection)
+    csv_copy.judge(connection, source, width, lines, bulk)
+    result.created, result.updated, result.rejected = copy_write.write(connection, bulk)
+    if result.rejected:
+        result.rejected_rows = csv_copy.rejected(connection, MAX_REJECTED_LISTED)
     db.session.commit()
     return result
 
