@@ -91,3 +91,21 @@ def empty_outbox(keep_kind: str = "bare") -> None:
 def load_average() -> str:
     """The 1/5/15-minute load average, printed beside every figure (the machine is shared)."""
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def best_of_queueings(steps: dict, repeat: int, count: int) -> dict[str, float]:
+    """Each step's best time over ``repeat`` round-robin tries, every try from an empty outbox and
+    committed (a slow moment of the shared machine hits one try, not one step). Each step returns
+    how many notices it queued, which must be ``count``."""
+    from app.extensions import db
+
+    best = {name: float("inf") for name in steps}
+    for _ in range(repeat):
+        for name, step in steps.items():
+            empty_outbox()
+            started = time.perf_counter()
+            queued = step()
+            db.session.commit()
+            best[name] = min(best[name], time.perf_counter() - started)
+            assert queued == count, (name, queued)
+    return best

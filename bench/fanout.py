@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import empty_outbox, fill_subscribers, fresh_database, load_average, make_app  # noqa: E402
+from bench.common import best_of_queueings, fill_subscribers, fresh_database, load_average, make_app  # noqa: E402
 
 BARE = ("INSERT INTO {table} (batch_id, incident_id, kind, sequence, subscriber_id, status, attempts, next_attempt_at, "
         "deadline_at, updated_at) SELECT :batch, :incident, 'recovery', 1, id, 'queued', 0, :now, :deadline, :now "
@@ -70,15 +70,7 @@ def run(backend: str, count: int, repeat: int) -> dict:
                 return count
 
             steps = {"bare": bare, "queue": lambda: queue_for_affected(incident, "recovery")}
-            best = {name: float("inf") for name in steps}
-            for _ in range(repeat):   # round-robin: a slow moment of the shared machine hits one try
-                for name, step in steps.items():
-                    empty_outbox()
-                    started = time.perf_counter()
-                    queued = step()
-                    db.session.commit()
-                    best[name] = min(best[name], time.perf_counter() - started)
-                    assert queued == count, (name, queued)
+            best = best_of_queueings(steps, repeat, count)
             load = load_average()
 
             started = time.perf_counter()   # the queue step ran last: its notice is there

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.common import empty_outbox, fresh_database, load_average, make_app  # noqa: E402
+from bench.common import best_of_queueings, fresh_database, load_average, make_app  # noqa: E402
 
 FILL = {
     "sqlite": """
@@ -126,16 +126,7 @@ def run(backend: str, count: int, chunks: int, chunk_size: int, repeat: int = 1)
             steps = {"bare": bare_insert,
                      "comp": lambda: queue_for_subscribers(incident, "compensation", 1, sa.select(Subscriber.id)),
                      "recovery": lambda: queue_for_affected(incident, "recovery")}
-            best = {name: float("inf") for name in steps}
-            # Round-robin, the best of --repeat each: the machine is shared, a slow moment hits one try.
-            for _ in range(repeat):
-                for name, step in steps.items():
-                    empty_outbox()
-                    started = time.perf_counter()
-                    queued = step()
-                    db.session.commit()
-                    best[name] = min(best[name], time.perf_counter() - started)
-                    assert queued == count, (name, queued)
+            best = best_of_queueings(steps, repeat, count)
             bare, queue_comp, queue_recovery = best["bare"], best["comp"], best["recovery"]
             load = load_average()
             # Both kinds in the outbox for the sender's part (the batch is kept: queued again, untimed).
