@@ -57,11 +57,17 @@ def claim(outbox: Outbox, token: str, now: datetime, lease_seconds: float, limit
         # of the claim's transaction, which its caller commits at once (a sort there still runs
         # when nothing else can answer; the setting only makes the planner avoid it).
         db.session.execute(text("SET LOCAL enable_sort = off"))
+    pick = f"SELECT id FROM {outbox.table} WHERE {outbox.due} ORDER BY {outbox.order} LIMIT :limit {lock}"
+    # On PostgreSQL the pick is a MATERIALIZED CTE: it runs once, so no plan can re-run the locking
+    # sub-select per outer row (more rows locked than claimed, lock-manager waits between senders).
+    sets = f"""status = 'sending', claim_token = :token, claimed_at = :now,
+               attempts = attempts + 1, next_attempt_at = :lease_until{outbox.touch}"""
     statement = text(f"""
-        UPDATE {outbox.table} SET status = 'sending', claim_token = :token, claimed_at = :now,
-                                  attempts = attempts + 1, next_attempt_at = :lease_until{outbox.touch}
-        WHERE id IN (SELECT id FROM {outbox.table} WHERE {outbox.due} ORDER BY {outbox.order} LIMIT :limit {lock})
-        RETURNING id""").bindparams(bindparam("now", type_=_UTC), bindparam("lease_until", type_=_UTC))
+        WITH picked AS MATERIALIZED ({pick})
+        UPDATE {outbox.table} SET {sets} FROM picked WHERE {outbox.table}.id = picked.id
+        RETURNING {outbox.table}.id""" if postgresql else f"""
+        UPDATE {outbox.table} SET {sets} WHERE id IN ({pick}) RETURNING id""")
+    statement = statement.bindparams(bindparam("now", type_=_UTC), bindparam("lease_until", type_=_UTC))
     return [row[0] for row in db.session.execute(statement, {
         "token": token, "now": now, "lease_until": now + timedelta(seconds=lease_seconds), "limit": limit})]
 
