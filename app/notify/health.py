@@ -1,20 +1,23 @@
 """The SMS sender's line in /healthz, true whichever process runs the sender.
 
-Down: notices, staff alerts or "is my line affected?" codes have waited past ``NOC_QUEUE_WAIT_SECONDS`` while no sender
-process anywhere wrote its heartbeat within ``NOC_WORKER_STALE_SECONDS``. A backlog with a
-live sender is only busy; an idle queue with no sender is nothing to send yet.
+Down: notices, staff alerts or "is my line affected?" codes have waited past
+``NOC_QUEUE_WAIT_SECONDS`` while no sender process anywhere wrote its heartbeat within
+``NOC_WORKER_STALE_SECONDS``. A backlog with a live sender is only busy; an idle queue with no
+sender is nothing to send yet.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text
 
 from app.clock import utcnow
+from app.db_types import UTCDateTime
 from app.extensions import db
 from app.notify.models import Notice
 from app.ops.heartbeats import freshest_beat
+from app.public.lookup_sms import LOOKUP_CODES
 from app.public.models import StatusLookupCode
 from app.staff.models import StaffAlert
 
@@ -23,7 +26,6 @@ def oldest_waiting(now: datetime) -> datetime | None:
     """The due time of the longest-waiting queued notice, staff alert or unexpired lookup code (the
     partial index ix_notices_due; ix_status_lookup_codes_due): a subscriber waits for that code too."""
     queued_alert = StaffAlert.status == "queued"
-    code = StatusLookupCode
     moments = [
         db.session.scalar(select(func.min(Notice.next_attempt_at))
                           .where(Notice.status == "queued", Notice.next_attempt_at <= now)),
@@ -31,8 +33,9 @@ def oldest_waiting(now: datetime) -> datetime | None:
                           .where(queued_alert, StaffAlert.next_attempt_at <= now)),
         db.session.scalar(select(func.min(StaffAlert.created_at))
                           .where(queued_alert, StaffAlert.next_attempt_at.is_(None))),
-        db.session.scalar(select(func.min(code.next_attempt_at))
-                          .where(code.status == "queued", code.next_attempt_at <= now, code.expires_at > now)),
+        # Due as the sender's lane claims them (one definition: lookup_sms.LOOKUP_CODES).
+        db.session.scalar(select(func.min(StatusLookupCode.next_attempt_at)).where(
+            text(LOOKUP_CODES.due).bindparams(bindparam("now", now, type_=UTCDateTime())))),
     ]
     moments = [m for m in moments if m is not None]
     return min(moments) if moments else None
