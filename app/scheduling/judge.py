@@ -3,9 +3,9 @@
 Each step claims its rows with one conditional UPDATE (``… WHERE state = 'pending' AND
 due_at <= now``); the timeline events and staff alerts of the claimed rows are written in
 the same transaction — on PostgreSQL in the same statement (a data-modifying CTE: a catch-up
-of 70,000 overdue deadlines is one statement per batch, not five). A second judge — a job that fires twice, a second process, a
-restart after a crash — finds nothing left to claim, so nothing is judged twice, and a
-crash before the commit leaves the rows pending for the next pass.
+of 70,000 overdue deadlines is one statement per batch, not five). A second judge — a job that
+fires twice, a second process, a restart after a crash — finds nothing left to claim, so nothing
+is judged twice, and a crash before the commit leaves the rows pending for the next pass.
 """
 from __future__ import annotations
 
