@@ -28,6 +28,14 @@ from app.subscribers import csv_copy
 
 TABLES = ("subscribers", "subscriber_services")
 
+# The upsert's conflict clause, shared by both import paths (here and csv_import's Python path):
+# an existing number takes the file's fields; an unchanged subscriber is not rewritten.
+UPDATE_CHANGED = """ON CONFLICT (phone) DO UPDATE SET name = excluded.name, region = excluded.region,
+            monthly_fee_fen = excluded.monthly_fee_fen, language = excluded.language, updated_at = excluded.updated_at
+        WHERE subscribers.name IS DISTINCT FROM excluded.name OR subscribers.region IS DISTINCT FROM excluded.region
+           OR subscribers.monthly_fee_fen IS DISTINCT FROM excluded.monthly_fee_fen
+           OR subscribers.language IS DISTINCT FROM excluded.language"""
+
 
 def lock(connection) -> bool:
     """Lock both tables for the import; True when subscribers is empty (a bulk load). EXCLUSIVE
@@ -78,15 +86,8 @@ def _write(connection, bulk: bool) -> None:
                 bindparam("now", type_=utc)), now)
             connection.exec_driver_sql(services)
     else:
-        # An unchanged subscriber is not rewritten.
         connection.execute(text(f"""
-            INSERT INTO subscribers ({columns}) {rows} ORDER BY phone
-            ON CONFLICT (phone) DO UPDATE SET name = excluded.name, region = excluded.region,
-                monthly_fee_fen = excluded.monthly_fee_fen, language = excluded.language,
-                updated_at = excluded.updated_at
-            WHERE (subscribers.name, subscribers.region, subscribers.monthly_fee_fen, subscribers.language)
-                  IS DISTINCT FROM (excluded.name, excluded.region, excluded.monthly_fee_fen, excluded.language)
-        """).bindparams(bindparam("now", type_=utc)), now)
+            INSERT INTO subscribers ({columns}) {rows} ORDER BY phone {UPDATE_CHANGED}""").bindparams(bindparam("now", type_=utc)), now)
         # Each imported subscriber ends with exactly the file's services.
         connection.exec_driver_sql("""
             DELETE FROM subscriber_services ss USING import_judged j

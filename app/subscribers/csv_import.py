@@ -294,14 +294,10 @@ def _upsert(connection, staged: int) -> tuple[int, int]:
     utc = UTCDateTime()
 
     # In phone order (the unique index's order); an unchanged subscriber is not rewritten.
-    connection.execute(text("""
+    connection.execute(text(f"""
         INSERT INTO subscribers (phone, name, region, monthly_fee_fen, language, created_at, updated_at)
         SELECT phone, name, region, fee, language, :now, :now FROM import_subscribers WHERE true ORDER BY phone
-        ON CONFLICT (phone) DO UPDATE SET name = excluded.name, region = excluded.region,
-            monthly_fee_fen = excluded.monthly_fee_fen, language = excluded.language, updated_at = excluded.updated_at
-        WHERE subscribers.name IS DISTINCT FROM excluded.name OR subscribers.region IS DISTINCT FROM excluded.region
-           OR subscribers.monthly_fee_fen IS DISTINCT FROM excluded.monthly_fee_fen
-           OR subscribers.language IS DISTINCT FROM excluded.language
+        {copy_write.UPDATE_CHANGED}
     """).bindparams(bindparam("now", type_=utc)), stamp)
     if dialect == "postgresql":
         connection.exec_driver_sql("ANALYZE subscribers")   # it may just have grown by a million rows
